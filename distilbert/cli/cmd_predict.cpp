@@ -1,0 +1,282 @@
+// `distilbert predict`: run a model folder on JSONL inputs ({"input_ids": [...], "attention_mask": [...]}) and
+// write one JSON line of head outputs per input; --dump-tensors writes the padded batch's inputs, logits and every
+// hidden state to a safetensors file for inspection (and for scripts/check_dump.py).
+#include <fstream>
+#include <iostream>
+
+#include <torch/torch.h>
+
+#include "distilbert/cli/commands.h"
+#include "distilbert/core/error.h"
+#include "distilbert/io/model_folder.h"
+#include "distilbert/io/safetensors.h"
+
+namespace distilbert::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct Example {
+  std::vector<std::vector<int64_t>> ids;  // one row, or one per choice (multiple choice)
+  std::vector<std::vector<int64_t>> mask;
+  std::vector<std::vector<int64_t>> types;
+};
+
+std::vector<std::vector<int64_t>> read_rows(const json& v, const std::string& where, const char* key, bool multi) {
+  auto row = [&](const json& r) {
+    check(r.is_array(), where, ": '", key, "' must be a list of integers");
+    std::vector<int64_t> out;
+    for (const auto& x : r) {
+      check(x.is_number_integer(), where, ": '", key, "' must hold integers, found ", x.dump());
+      out.push_back(x.get<int64_t>());
+    }
+    return out;
+  };
+  std::vector<std::vector<int64_t>> rows;
+  if (multi) {
+    check(v.is_array() && !v.empty(), where, ": '", key, "' must be a list of choices (lists of integers)");
+    for (const auto& r : v) rows.push_back(row(r));
+  } else {
+    rows.push_back(row(v));
+  }
+  return rows;
+}
+
+std::vector<Example> read_examples(const std::string& path, bool multiple_choice, const ModelConfig& config) {
+  std::ifstream in(path);
+  check(in.good(), "cannot open input '", path, "'");
+  std::vector<Example> out;
+  std::string line;
+  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = str_cat(path, ":", lineno);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::parse_error& e) {
+      fail(where, ": not valid JSON (", e.what(), ")");
+    }
+    check(j.is_object() && j.contains("input_ids"), where,
+          ": expected an object with 'input_ids' (text inputs need a tokenizer in the model folder)");
+    Example ex;
+    ex.ids = read_rows(j["input_ids"], where, "input_ids", multiple_choice);
+    if (j.contains("attention_mask")) ex.mask = read_rows(j["attention_mask"], where, "attention_mask", multiple_choice);
+    if (j.contains("token_type_ids")) ex.types = read_rows(j["token_type_ids"], where, "token_type_ids", multiple_choice);
+    for (size_t r = 0; r < ex.ids.size(); ++r) {
+      check(!ex.ids[r].empty(), where, ": input_ids is empty");
+      check(static_cast<int64_t>(ex.ids[r].size()) <= config.max_position_embeddings, where, ": ", ex.ids[r].size(),
+            " tokens exceed max_position_embeddings ", config.max_position_embeddings);
+      for (int64_t id : ex.ids[r])
+        check(id >= 0 && id < config.vocab_size, where, ": token id ", id, " is outside the vocabulary [0, ",
+              config.vocab_size, ")");
+      if (!ex.mask.empty())
+        check(ex.mask.size() == ex.ids.size() && ex.mask[r].size() == ex.ids[r].size(), where,
+              ": attention_mask must have the shape of input_ids");
+      if (!ex.types.empty()) {
+        check(ex.types.size() == ex.ids.size() && ex.types[r].size() == ex.ids[r].size(), where,
+              ": token_type_ids must have the shape of input_ids");
+        for (int64_t t : ex.types[r])
+          check(config.model_type == ModelType::Bert && t >= 0 && t < config.type_vocab_size, where,
+                ": token type ", t, " is not valid for this model");
+      }
+    }
+    if (multiple_choice && !out.empty())
+      check(ex.ids.size() == out.front().ids.size(), where, ": ", ex.ids.size(), " choices, earlier lines have ",
+            out.front().ids.size());
+    out.push_back(std::move(ex));
+  }
+  check(!out.empty(), "input '", path, "' holds no examples");
+  return out;
+}
+
+// Right-pad a batch of examples into (B, T) or (B, C, T) tensors.
+ModelInputs collate(const std::vector<Example>& batch, size_t begin, size_t end, bool multiple_choice,
+                    int64_t pad_id, bool with_types) {
+  size_t T = 0;
+  const size_t C = batch[begin].ids.size();
+  for (size_t i = begin; i < end; ++i)
+    for (const auto& r : batch[i].ids) T = std::max(T, r.size());
+  const int64_t B = static_cast<int64_t>(end - begin);
+  auto ids = torch::full({B, static_cast<int64_t>(C), static_cast<int64_t>(T)}, pad_id, torch::kLong);
+  auto mask = torch::zeros_like(ids);
+  auto types = torch::zeros_like(ids);
+  for (size_t i = begin; i < end; ++i)
+    for (size_t c = 0; c < C; ++c) {
+      const auto& r = batch[i].ids[c];
+      for (size_t t = 0; t < r.size(); ++t) {
+        ids[i - begin][c][t] = r[t];
+        mask[i - begin][c][t] = batch[i].mask.empty() ? 1 : batch[i].mask[c][t];
+        if (!batch[i].types.empty()) types[i - begin][c][t] = batch[i].types[c][t];
+      }
+    }
+  ModelInputs in;
+  if (!multiple_choice) {
+    ids = ids.squeeze(1), mask = mask.squeeze(1), types = types.squeeze(1);
+  }
+  in.input_ids = ids;
+  in.attention_mask = mask;
+  if (with_types) in.token_type_ids = types;
+  return in;
+}
+
+std::vector<double> to_vec(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+json describe(const PretrainedModel& model, const ModelOutput& out, const ModelInputs& in, int64_t i, int top_k,
+              int64_t mask_id, int max_answer_length) {
+  const auto& c = model.config();
+  const std::string arch = model.architecture();
+  json j;
+  auto mask_row = in.attention_mask.dim() == 2 ? in.attention_mask[i] : torch::Tensor();
+  if (arch.find("ForSequenceClassification") != std::string::npos) {
+    auto logits = out.logits[i];
+    j["logits"] = to_vec(logits);
+    const bool regression = c.problem_type == "regression" || (c.problem_type.empty() && c.num_labels == 1);
+    if (regression) {
+      j["score"] = logits[0].item<double>();
+    } else if (c.problem_type == "multi_label_classification") {
+      auto p = torch::sigmoid(logits);
+      j["probs"] = to_vec(p);
+      json labels = json::array();
+      for (int64_t k = 0; k < c.num_labels; ++k)
+        if (p[k].item<double>() > 0.5) labels.push_back(c.label_name(k));
+      j["labels"] = labels;
+    } else {
+      auto p = torch::softmax(logits, -1);
+      const int64_t best = p.argmax().item<int64_t>();
+      j["probs"] = to_vec(p);
+      j["label_id"] = best;
+      j["label"] = c.label_name(best);
+    }
+  } else if (arch.find("ForMultipleChoice") != std::string::npos) {
+    auto p = torch::softmax(out.logits[i], -1);
+    j["logits"] = to_vec(out.logits[i]);
+    j["probs"] = to_vec(p);
+    j["choice"] = p.argmax().item<int64_t>();
+  } else if (arch.find("ForMaskedLM") != std::string::npos) {
+    json masked = json::array();
+    auto ids = in.input_ids[i];
+    for (int64_t t = 0; t < ids.size(0); ++t) {
+      if (ids[t].item<int64_t>() != mask_id) continue;
+      auto p = torch::softmax(out.logits[i][t].to(torch::kFloat32), -1);
+      auto top = p.topk(std::min<int64_t>(top_k, p.size(0)));
+      json cands = json::array();
+      for (int64_t k = 0; k < std::get<0>(top).size(0); ++k)
+        cands.push_back({{"id", std::get<1>(top)[k].item<int64_t>()}, {"score", std::get<0>(top)[k].item<double>()}});
+      masked.push_back({{"position", t}, {"top_k", cands}});
+    }
+    j["masked"] = masked;
+  } else if (arch.find("ForTokenClassification") != std::string::npos) {
+    auto pred = out.logits[i].argmax(-1);
+    json ids = json::array(), names = json::array();
+    for (int64_t t = 0; t < pred.size(0); ++t) {
+      if (mask_row.defined() && mask_row[t].item<int64_t>() == 0) continue;
+      ids.push_back(pred[t].item<int64_t>());
+      names.push_back(c.label_name(pred[t].item<int64_t>()));
+    }
+    j["label_ids"] = ids;
+    j["labels"] = names;
+  } else if (arch.find("ForQuestionAnswering") != std::string::npos) {
+    auto s = out.start_logits[i].to(torch::kFloat64), e = out.end_logits[i].to(torch::kFloat64);
+    const int64_t T = s.size(0);
+    double best = -std::numeric_limits<double>::infinity();
+    int64_t bs = 0, be = 0;
+    auto sa = s.accessor<double, 1>(), ea = e.accessor<double, 1>();
+    for (int64_t a = 0; a < T; ++a) {
+      if (mask_row.defined() && mask_row[a].item<int64_t>() == 0) continue;
+      for (int64_t b = a; b < std::min<int64_t>(T, a + max_answer_length); ++b) {
+        if (mask_row.defined() && mask_row[b].item<int64_t>() == 0) break;
+        if (sa[a] + ea[b] > best) best = sa[a] + ea[b], bs = a, be = b;
+      }
+    }
+    j["start"] = bs;
+    j["end"] = be;
+    j["score"] = best;
+  } else {
+    // Base model: the mean of the last hidden states over real tokens, a common sentence embedding.
+    auto h = out.last_hidden_state[i];
+    auto m = mask_row.defined() ? mask_row.to(h.scalar_type()).unsqueeze(-1) : torch::ones({h.size(0), 1});
+    j["embedding"] = to_vec((h * m).sum(0) / m.sum());
+  }
+  return j;
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& app) {
+  struct Opts {
+    std::string model, input, output, dump;
+    int batch_size = 32, top_k = 5, max_answer_length = 30;
+    int64_t mask_id = 103;
+    RuntimeOptions rt;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("predict", "Run a model folder on JSONL inputs and print its head's outputs");
+  cmd->add_option("--model", o->model, "Model folder (config.json + weights)")->required();
+  cmd->add_option("--input", o->input, "JSONL file: {\"input_ids\": [...], \"attention_mask\": [...]} per line")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--output", o->output, "Write JSONL here instead of stdout");
+  cmd->add_option("--dump-tensors", o->dump,
+                  "Write input_ids, attention_mask, logits and every hidden state (one padded batch) to this "
+                  "safetensors file");
+  cmd->add_option("--batch-size", o->batch_size, "Examples per forward pass")->capture_default_str();
+  cmd->add_option("--top-k", o->top_k, "MLM: candidates per [MASK] position")->capture_default_str();
+  cmd->add_option("--mask-id", o->mask_id, "MLM: the [MASK] id")->capture_default_str();
+  cmd->add_option("--max-answer-length", o->max_answer_length, "QA: longest span in tokens")->capture_default_str();
+  add_runtime_options(cmd, o->rt);
+  return {cmd, [o] {
+            const torch::Device device = apply_runtime_options(o->rt);
+            check(o->batch_size > 0, "--batch-size must be > 0");
+            LoadedModel loaded = load_model_folder(o->model);
+            auto& model = *loaded.model;
+            model.to(device);
+            model.eval();
+            torch::NoGradGuard no_grad;
+            const bool mc = model.architecture().find("ForMultipleChoice") != std::string::npos;
+            const bool bert = model.config().model_type == ModelType::Bert;
+            auto examples = read_examples(o->input, mc, model.config());
+
+            std::ofstream file;
+            if (!o->output.empty()) {
+              file.open(o->output);
+              check(file.good(), "cannot write '", o->output, "'");
+            }
+            std::ostream& out = o->output.empty() ? std::cout : file;
+            const size_t bs = o->dump.empty() ? static_cast<size_t>(o->batch_size) : examples.size();
+            for (size_t begin = 0; begin < examples.size(); begin += bs) {
+              const size_t end = std::min(examples.size(), begin + bs);
+              ModelInputs in = collate(examples, begin, end, mc, model.config().pad_token_id, bert);
+              ModelInputs dev = in;
+              dev.input_ids = in.input_ids.to(device);
+              dev.attention_mask = in.attention_mask.to(device);
+              if (in.token_type_ids.defined()) dev.token_type_ids = in.token_type_ids.to(device);
+              dev.output_hidden_states = !o->dump.empty();
+              ModelOutput res = model.forward(dev);
+              auto cpu = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kCPU) : t; };
+              res.logits = cpu(res.logits), res.start_logits = cpu(res.start_logits);
+              res.end_logits = cpu(res.end_logits), res.last_hidden_state = cpu(res.last_hidden_state);
+              for (int64_t i = 0; i < static_cast<int64_t>(end - begin); ++i)
+                out << describe(model, res, in, i, o->top_k, o->mask_id, o->max_answer_length).dump() << "\n";
+              if (!o->dump.empty()) {
+                NamedTensors dump = {{"input_ids", in.input_ids}, {"attention_mask", in.attention_mask}};
+                if (in.token_type_ids.defined()) dump.emplace_back("token_type_ids", in.token_type_ids);
+                for (auto [name, t] : {std::pair<const char*, torch::Tensor>{"logits", res.logits},
+                                       {"start_logits", res.start_logits},
+                                       {"end_logits", res.end_logits},
+                                       {"last_hidden_state", res.last_hidden_state}})
+                  if (t.defined()) dump.emplace_back(name, t);
+                for (size_t h = 0; h < res.hidden_states.size(); ++h)
+                  dump.emplace_back(str_cat("hidden_states.", h), cpu(res.hidden_states[h]));
+                save_safetensors(o->dump, dump, {{"format", "pt"}, {"model", o->model}});
+                std::cerr << "[predict] wrote " << dump.size() << " tensors to " << o->dump << "\n";
+              }
+            }
+            return 0;
+          }};
+}
+
+}  // namespace distilbert::cli

@@ -1,0 +1,72 @@
+// distilbert: the command-line entry point. Parses arguments, runs one subcommand, and maps every error to a
+// message on stderr and a non-zero exit code (library code never exits).
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <torch/torch.h>
+
+#include "distilbert/cli/commands.h"
+#include "distilbert/core/error.h"
+#include "distilbert/core/runtime.h"
+
+namespace distilbert::cli {
+
+void add_runtime_options(CLI::App* cmd, RuntimeOptions& options) {
+  cmd->add_option("--device", options.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--threads", options.threads, "CPU threads for LibTorch (0: all available CPUs)")
+      ->capture_default_str();
+}
+
+torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet) {
+  const int threads = set_threads(options.threads);
+  const torch::Device device = parse_device(options.device);
+  if (!quiet) std::cerr << "[runtime] device " << device << ", " << threads << " CPU thread(s)\n";
+  return device;
+}
+
+void prepare_output_dir(const std::string& dir, bool overwrite) {
+  namespace fs = std::filesystem;
+  if (fs::exists(dir)) {
+    check(fs::is_directory(dir), "output '", dir, "' exists and is not a folder");
+    check(overwrite || fs::is_empty(dir), "output folder '", dir,
+          "' already exists and is not empty; pass --overwrite to replace its files");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  check(!ec, "cannot create output folder '", dir, "': ", ec.message());
+}
+
+}  // namespace distilbert::cli
+
+int main(int argc, char** argv) {
+  using namespace distilbert::cli;
+  CLI::App app{"distilbert: distil BERT into DistilBERT, fine-tune and export it (C++/LibTorch)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "distilbert 0.1.0");
+  std::map<CLI::App*, Runner> runners;
+  for (auto factory : {add_init_command, add_info_command, add_predict_command}) {
+    Command c = factory(app);
+    runners[c.app] = std::move(c.run);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto* sub : app.get_subcommands())
+      if (runners.count(sub)) return runners[sub]();
+    std::cerr << "error: no command given\n";
+    return 2;
+  } catch (const distilbert::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "error (LibTorch): " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}

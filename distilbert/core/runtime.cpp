@@ -1,0 +1,49 @@
+// Device parsing and thread settings; see runtime.h.
+#include "distilbert/core/runtime.h"
+
+#include <sched.h>
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include "distilbert/core/error.h"
+
+namespace distilbert {
+
+torch::Device parse_device(const std::string& spec) {
+  if (spec == "cpu") return torch::Device(torch::kCPU);
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (spec.size() > 4) {
+      const std::string num = spec.substr(5);
+      check(!num.empty() && num.find_first_not_of("0123456789") == std::string::npos, "device '", spec,
+            "': expected cuda:N with N a GPU index");
+      index = std::stoi(num);
+    }
+    check(torch::cuda::is_available(), "device '", spec,
+          "' requested, but this LibTorch build has no CUDA support or no GPU is visible; use --device cpu, or build "
+          "against a CUDA LibTorch (-DCMAKE_PREFIX_PATH=/path/to/libtorch)");
+    const int count = static_cast<int>(torch::cuda::device_count());
+    check(index < count, "device '", spec, "': GPU index ", index, " does not exist (", count, " visible)");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  fail("device '", spec, "' is not one of cpu, cuda, cuda:N");
+}
+
+int available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  return 1;
+}
+
+int set_threads(int n) {
+  if (n <= 0) n = available_cpus();
+  torch::set_num_threads(n);
+  return torch::get_num_threads();
+}
+
+}  // namespace distilbert

@@ -1,0 +1,62 @@
+// Shared building blocks; see layers.h.
+#include "distilbert/model/layers.h"
+
+#include <cmath>
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "distilbert/core/error.h"
+
+namespace distilbert {
+
+torch::Tensor apply_activation(const torch::Tensor& x, const std::string& name) {
+  if (name == "gelu") return torch::gelu(x);
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
+  if (name == "relu") return torch::relu(x);
+  if (name == "silu" || name == "swish") return torch::silu(x);
+  if (name == "tanh") return torch::tanh(x);
+  fail("unsupported activation '", name, "'");
+}
+
+void init_hf_weights(torch::nn::Module& module, double std) {
+  torch::NoGradGuard no_grad;
+  // include_self=false: this runs inside constructors, before a shared_ptr to the module exists.
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, std);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+      if (!emb->weight.requires_grad()) continue;
+      emb->weight.normal_(0.0, std);
+      if (emb->options.padding_idx()) emb->weight[*emb->options.padding_idx()].zero_();
+    } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
+      ln->weight.fill_(1.0);
+      ln->bias.zero_();
+    }
+  }
+}
+
+torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
+  TORCH_CHECK(attention_mask.dim() == 2, "attention_mask: expected (B, T), got ", attention_mask.sizes());
+  const double min = dtype == torch::kFloat64   ? std::numeric_limits<double>::lowest()
+                     : dtype == torch::kFloat16 ? -65504.0
+                     : dtype == torch::kBFloat16 ? -3.3895313892515355e38
+                                                 : static_cast<double>(std::numeric_limits<float>::lowest());
+  auto padded = attention_mask.eq(0).view({attention_mask.size(0), 1, 1, attention_mask.size(1)});
+  return torch::zeros(padded.sizes(), torch::TensorOptions().dtype(dtype).device(attention_mask.device()))
+      .masked_fill_(padded, min);
+}
+
+torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim) {
+  auto out = torch::empty({n_positions, dim}, torch::kFloat64);
+  auto a = out.accessor<double, 2>();
+  for (int64_t p = 0; p < n_positions; ++p)
+    for (int64_t j = 0; j < dim; ++j) {
+      const double angle = static_cast<double>(p) / std::pow(10000.0, 2.0 * static_cast<double>(j / 2) / dim);
+      a[p][j] = (j % 2 == 0) ? std::sin(angle) : std::cos(angle);
+    }
+  return out.to(torch::kFloat32);
+}
+
+}  // namespace distilbert

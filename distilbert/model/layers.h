@@ -1,0 +1,27 @@
+// Building blocks shared by BERT and DistilBERT: activations by HF name, HF weight initialisation, the attention
+// mask as an additive bias, and the DistilBERT sinusoidal position table.
+#pragma once
+
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+namespace distilbert {
+
+/// Apply the activation HF calls `name` ("gelu" is the exact erf form; "gelu_new"/"gelu_pytorch_tanh" the tanh one).
+torch::Tensor apply_activation(const torch::Tensor& x, const std::string& name);
+
+/// HF _init_weights for every Linear, Embedding and LayerNorm below `module`: Linear/Embedding weight ~ N(0, std),
+/// bias 0, Embedding row `padding_idx` zeroed; LayerNorm weight 1, bias 0. Tensors with requires_grad false
+/// (the frozen sinusoidal table) are left alone, as in the 2019 code the distiller used (SPEC.md §2.4).
+void init_hf_weights(torch::nn::Module& module, double std);
+
+/// (B, T) mask with 1 = attend -> (B, 1, 1, T) additive bias: 0 where attended, finfo(dtype).min where padded.
+/// Adding finfo.min gives the same softmax as HF's masked_fill with finfo.min for every row with a real key.
+torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype);
+
+/// SPEC.md §2.4: out[p, 2i] = sin(p / 10000^(2i/dim)), out[p, 2i+1] = cos(p / 10000^(2i/dim)); computed in float64.
+torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim);
+
+}  // namespace distilbert
