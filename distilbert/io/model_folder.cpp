@@ -7,12 +7,12 @@
 #include <map>
 #include <set>
 
-#include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/io/safetensors.h"
+#include "distilbert/io/torch_pickle.h"
 
 namespace distilbert {
 
@@ -48,24 +48,7 @@ std::string modern_key(const std::string& key, bool& renamed) {
   return key;
 }
 
-NamedTensors read_bin(const std::string& path) {
-  const std::string bytes = read_file(path);
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const std::exception& e) {
-    fail("cannot read '", path, "' as a torch.save state dict: ", e.what());
-  }
-  check(value.isGenericDict(), "'", path, "' holds a ", value.tagKind(), ", expected a state dict (name -> tensor)");
-  NamedTensors out;
-  for (const auto& item : value.toGenericDict()) {
-    check(item.key().isString() && item.value().isTensor(), "'", path,
-          "': expected string keys and tensor values in the state dict");
-    out.emplace_back(item.key().toStringRef(), item.value().toTensor());
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return out;
-}
+NamedTensors read_bin(const std::string& path) { return load_torch_state_dict(path); }
 
 NamedTensors read_sharded(const std::string& index_path) {
   nlohmann::json j;
