@@ -1,0 +1,191 @@
+#include "distilbert/tokenizer/normalizer.h"
+
+#include <algorithm>
+
+namespace distilbert::tokenizer {
+
+using unicode::DecodedChar;
+
+void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) const {
+  const bool strip = options_.effective_strip_accents();
+  bool any_non_ascii = false;
+
+  // clean_text and handle_chinese_chars in one pass.
+  if (options_.clean_text || options_.handle_chinese_chars) {
+    bool any_cjk = false;
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < text.size(); ++r) {
+      DecodedChar ch = text[r];
+      if (options_.clean_text) {
+        const char32_t c = ch.cp;
+        if (c == 0 || c == unicode::kReplacementChar || unicode::is_control(c, flavor_)) continue;
+        const bool ws = flavor_ == Flavor::fast ? unicode::is_whitespace_fast(c) : unicode::is_whitespace_slow(c);
+        if (ws) ch.cp = ' ';
+      }
+      if (ch.cp >= 0x80) {
+        any_non_ascii = true;
+        if (options_.handle_chinese_chars && unicode::is_chinese_char(ch.cp, flavor_)) any_cjk = true;
+      }
+      text[w++] = ch;
+    }
+    text.resize(w);
+    if (any_cjk) {
+      scratch.clear();
+      scratch.reserve(text.size() + 16);
+      for (const DecodedChar& ch : text) {
+        if (ch.cp >= 0x3400 && unicode::is_chinese_char(ch.cp, flavor_)) {
+          scratch.push_back({' ', ch.begin, ch.end});
+          scratch.push_back(ch);
+          scratch.push_back({' ', ch.begin, ch.end});
+        } else {
+          scratch.push_back(ch);
+        }
+      }
+      text.swap(scratch);
+    }
+  } else {
+    for (const DecodedChar& ch : text) {
+      if (ch.cp >= 0x80) {
+        any_non_ascii = true;
+        break;
+      }
+    }
+  }
+
+  if (!any_non_ascii) {  // ASCII fast path: no decomposition, no marks, simple lowercase
+    if (options_.lowercase) {
+      for (DecodedChar& ch : text) {
+        if (ch.cp >= 'A' && ch.cp <= 'Z') ch.cp += 32;
+      }
+    }
+    return;
+  }
+  if (flavor_ == Flavor::fast) {
+    if (strip) strip_accents(text, scratch);
+    if (options_.lowercase) lowercase(text, scratch);
+  } else {
+    if (options_.lowercase) lowercase(text, scratch);
+    if (strip) strip_accents(text, scratch);
+  }
+}
+
+void BertNormalizer::strip_accents(NormalizedText& text, NormalizedText& scratch) const {
+  // NFD: full canonical decomposition of every char, then canonical reordering of each run of non-starters
+  // (stable sort by combining class), then drop the Mn characters.
+  scratch.clear();
+  scratch.reserve(text.size() + 8);
+  std::vector<char32_t> decomposed;
+  bool any_nonstarter = false;
+  for (const DecodedChar& ch : text) {
+    if (ch.cp < 0xC0) {
+      scratch.push_back(ch);
+      continue;
+    }
+    decomposed.clear();
+    unicode::append_nfd(ch.cp, decomposed);
+    for (char32_t d : decomposed) {
+      scratch.push_back({d, ch.begin, ch.end});
+      if (!any_nonstarter && unicode::combining_class(d) != 0) any_nonstarter = true;
+    }
+  }
+  if (any_nonstarter) {
+    std::size_t i = 0;
+    const std::size_t n = scratch.size();
+    while (i < n) {
+      if (unicode::combining_class(scratch[i].cp) == 0) {
+        ++i;
+        continue;
+      }
+      std::size_t j = i;
+      while (j < n && unicode::combining_class(scratch[j].cp) != 0) ++j;
+      if (j - i > 1) {
+        std::stable_sort(scratch.begin() + static_cast<std::ptrdiff_t>(i),
+                         scratch.begin() + static_cast<std::ptrdiff_t>(j),
+                         [](const DecodedChar& a, const DecodedChar& b) {
+                           return unicode::combining_class(a.cp) < unicode::combining_class(b.cp);
+                         });
+      }
+      i = j;
+    }
+  }
+  text.clear();
+  for (const DecodedChar& ch : scratch) {
+    if (!unicode::is_nonspacing_mark(ch.cp)) text.push_back(ch);
+  }
+}
+
+void BertNormalizer::lowercase(NormalizedText& text, NormalizedText& scratch) const {
+  bool expands = false;
+  for (DecodedChar& ch : text) {
+    char32_t out[2];
+    if (unicode::lowercase(ch.cp, out) == 2) {
+      expands = true;
+      continue;
+    }
+    ch.cp = out[0];
+  }
+  if (!expands) return;
+  scratch.clear();
+  scratch.reserve(text.size() + 4);
+  for (const DecodedChar& ch : text) {
+    char32_t out[2];
+    const int n = unicode::lowercase(ch.cp, out);
+    for (int k = 0; k < n; ++k) scratch.push_back({out[k], ch.begin, ch.end});
+  }
+  text.swap(scratch);
+}
+
+std::string BertNormalizer::normalize_string(std::string_view text) const {
+  NormalizedText chars, scratch;
+  unicode::decode_utf8(text, chars);
+  normalize(chars, scratch);
+  std::string out;
+  out.reserve(chars.size());
+  for (const DecodedChar& ch : chars) unicode::append_utf8(ch.cp, out);
+  return out;
+}
+
+void bert_pre_tokenize(const NormalizedText& text, std::uint32_t begin, std::uint32_t end, Flavor flavor,
+                       std::vector<WordSpan>& words) {
+  const std::uint32_t n = end;
+  std::uint32_t start = begin;
+  bool in_word = false;
+  for (std::uint32_t i = begin; i < n; ++i) {
+    const char32_t c = text[i].cp;
+    bool ws, punct;
+    if (c < 0x80) {
+      ws = c == ' ' || (c >= 0x09 && c <= 0x0D) || (flavor == Flavor::slow && c >= 0x1C && c <= 0x1F);
+      punct = !ws && unicode::is_punctuation(c);
+    } else {
+      ws = flavor == Flavor::fast ? unicode::is_whitespace_fast(c) : unicode::is_python_isspace(c);
+      punct = !ws && unicode::is_punctuation(c);
+    }
+    if (ws || punct) {
+      if (in_word) words.push_back({start, i});
+      in_word = false;
+      if (punct) words.push_back({i, i + 1});
+    } else if (!in_word) {
+      in_word = true;
+      start = i;
+    }
+  }
+  if (in_word) words.push_back({start, n});
+}
+
+std::vector<std::string> pre_tokenize_string(const BertNormalizer& normalizer, std::string_view text) {
+  NormalizedText chars, scratch;
+  unicode::decode_utf8(text, chars);
+  normalizer.normalize(chars, scratch);
+  std::vector<WordSpan> spans;
+  bert_pre_tokenize(chars, 0, static_cast<std::uint32_t>(chars.size()), normalizer.flavor(), spans);
+  std::vector<std::string> words;
+  words.reserve(spans.size());
+  for (const WordSpan& s : spans) {
+    std::string w;
+    for (std::uint32_t i = s.begin; i < s.end; ++i) unicode::append_utf8(chars[i].cp, w);
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+}  // namespace distilbert::tokenizer
