@@ -1,5 +1,6 @@
 // `distilbert init`: a randomly initialised model (HF initialisation) written as an HF folder.
 #include <iostream>
+#include <optional>
 
 #include <torch/torch.h>
 
@@ -7,12 +8,14 @@
 #include "distilbert/config/model_config.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/model/pretrained.h"
+#include "distilbert/core/error.h"
+#include "distilbert/tokenizer/bert_tokenizer.h"
 
 namespace distilbert::cli {
 
 Command add_init_command(CLI::App& app) {
   struct Opts {
-    std::string config, head = "mlm", output;
+    std::string config, head = "mlm", output, tokenizer;
     int64_t num_labels = 0;
     uint64_t seed = 42;
     bool overwrite = false;
@@ -26,6 +29,8 @@ Command add_init_command(CLI::App& app) {
   cmd->add_option("--num-labels", o->num_labels, "Labels of a classification head (default: the config's)");
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   cmd->add_option("--output", o->output, "Output folder")->required();
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "Tokenizer folder (tokenizer.json or vocab.txt) to save into the model folder");
   cmd->add_flag("--overwrite", o->overwrite, "Replace files in a non-empty output folder");
   return {cmd, [o] {
             ModelConfig config = ModelConfig::load(o->config);
@@ -34,10 +39,17 @@ Command add_init_command(CLI::App& app) {
               config.num_labels = o->num_labels;
             }
             const Head head = parse_head(o->head);
+            std::optional<tokenizer::BertTokenizer> tok;
+            if (!o->tokenizer.empty()) {
+              tok.emplace(tokenizer::BertTokenizer::from_pretrained(o->tokenizer));
+              check(static_cast<int64_t>(tok->vocab_size()) <= config.vocab_size, "tokenizer '", o->tokenizer,
+                    "' has ", tok->vocab_size(), " tokens but the model's vocab_size is ", config.vocab_size);
+            }
             prepare_output_dir(o->output, o->overwrite);
             torch::manual_seed(o->seed);
             ModelPtr model = build_model(config, head);
             save_model_folder(*model, o->output);
+            if (tok) tok->save_pretrained(o->output);
             std::cout << "wrote " << model->architecture() << " (" << count_parameters(*model)
                       << " parameters, seed " << o->seed << ") to " << o->output << "\n";
             return 0;

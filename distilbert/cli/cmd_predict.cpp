@@ -1,6 +1,10 @@
-// `distilbert predict`: run a model folder on JSONL inputs ({"input_ids": [...], "attention_mask": [...]}) and
-// write one JSON line of head outputs per input; --dump-tensors writes the padded batch's inputs, logits and every
-// hidden state to a safetensors file for inspection (and for scripts/check_dump.py).
+// `distilbert predict`: run a model folder on inputs and write one JSON line of head outputs per input.
+// Inputs: JSONL lines with {"input_ids": [...], "attention_mask": [...]} or {"text": ..., "text_pair": ...}, or a
+// plain text file (one text per line; with --pairs, "A<TAB>B"). Text needs a tokenizer: the model folder's own
+// files (tokenizer.json / vocab.txt) or --tokenizer DIR. --dump-tensors writes the padded batch's inputs, logits
+// and every hidden state to a safetensors file for inspection (and for scripts/check_dump.py).
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -10,6 +14,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
+#include "distilbert/tokenizer/bert_tokenizer.h"
 
 namespace distilbert::cli {
 
@@ -43,22 +48,73 @@ std::vector<std::vector<int64_t>> read_rows(const json& v, const std::string& wh
   return rows;
 }
 
-std::vector<Example> read_examples(const std::string& path, bool multiple_choice, const ModelConfig& config) {
+struct TextSource {
+  const tokenizer::BertTokenizer* tok = nullptr;
+  size_t max_length = 512;
+};
+
+// Encode a text (pair) into one example row, truncated longest_first to max_length as HF pipelines do.
+Example encode_text(const TextSource& src, const std::string& text, const std::optional<std::string>& pair,
+                    bool bert, const std::string& where) {
+  check(src.tok != nullptr, where,
+        ": text input needs a tokenizer: put tokenizer.json or vocab.txt in the model folder, or pass --tokenizer DIR");
+  tokenizer::EncodeOptions opts;
+  opts.truncation = tokenizer::Truncation::longest_first;
+  opts.max_length = src.max_length;
+  opts.return_token_type_ids = bert;
+  auto e = pair ? src.tok->encode(text, std::string_view(*pair), opts) : src.tok->encode(text, std::nullopt, opts);
+  Example ex;
+  ex.ids.push_back(e.ids);
+  ex.mask.push_back(e.attention_mask);
+  if (bert) ex.types.push_back(e.type_ids);
+  return ex;
+}
+
+std::vector<Example> read_examples(const std::string& path, bool multiple_choice, const ModelConfig& config,
+                                   const TextSource& text_source, bool pairs) {
   std::ifstream in(path);
   check(in.good(), "cannot open input '", path, "'");
+  const bool jsonl = path.size() >= 6 && (path.compare(path.size() - 6, 6, ".jsonl") == 0 ||
+                                          path.compare(path.size() - 5, 5, ".json") == 0);
+  const bool bert = config.model_type == ModelType::Bert;
   std::vector<Example> out;
   std::string line;
   for (size_t lineno = 1; std::getline(in, line); ++lineno) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = str_cat(path, ":", lineno);
+    if (!jsonl) {
+      check(!multiple_choice, where, ": multiple-choice inputs must be JSONL with input_ids per choice");
+      std::optional<std::string> pair;
+      std::string text = line;
+      if (pairs) {
+        const size_t tab = line.find('\t');
+        check(tab != std::string::npos, where, ": --pairs expects 'text<TAB>text_pair'");
+        text = line.substr(0, tab);
+        pair = line.substr(tab + 1);
+      }
+      out.push_back(encode_text(text_source, text, pair, bert, where));
+      continue;
+    }
     json j;
     try {
       j = json::parse(line);
     } catch (const json::parse_error& e) {
       fail(where, ": not valid JSON (", e.what(), ")");
     }
-    check(j.is_object() && j.contains("input_ids"), where,
-          ": expected an object with 'input_ids' (text inputs need a tokenizer in the model folder)");
+    check(j.is_object() && (j.contains("input_ids") || j.contains("text")), where,
+          ": expected an object with 'input_ids' or 'text'");
+    if (!j.contains("input_ids")) {
+      check(j["text"].is_string(), where, ": 'text' must be a string");
+      std::optional<std::string> pair;
+      if (j.contains("text_pair")) {
+        check(j["text_pair"].is_string(), where, ": 'text_pair' must be a string");
+        pair = j["text_pair"].get<std::string>();
+      }
+      check(!multiple_choice, where, ": multiple-choice inputs need input_ids per choice");
+      out.push_back(encode_text(text_source, j["text"].get<std::string>(), pair, bert, where));
+      continue;
+    }
     Example ex;
     ex.ids = read_rows(j["input_ids"], where, "input_ids", multiple_choice);
     if (j.contains("attention_mask")) ex.mask = read_rows(j["attention_mask"], where, "attention_mask", multiple_choice);
@@ -126,7 +182,7 @@ std::vector<double> to_vec(const torch::Tensor& t) {
 }
 
 json describe(const PretrainedModel& model, const ModelOutput& out, const ModelInputs& in, int64_t i, int top_k,
-              int64_t mask_id, int max_answer_length) {
+              int64_t mask_id, int max_answer_length, const tokenizer::BertTokenizer* tok) {
   const auto& c = model.config();
   const std::string arch = model.architecture();
   json j;
@@ -164,8 +220,13 @@ json describe(const PretrainedModel& model, const ModelOutput& out, const ModelI
       auto p = torch::softmax(out.logits[i][t].to(torch::kFloat32), -1);
       auto top = p.topk(std::min<int64_t>(top_k, p.size(0)));
       json cands = json::array();
-      for (int64_t k = 0; k < std::get<0>(top).size(0); ++k)
-        cands.push_back({{"id", std::get<1>(top)[k].item<int64_t>()}, {"score", std::get<0>(top)[k].item<double>()}});
+      for (int64_t k = 0; k < std::get<0>(top).size(0); ++k) {
+        const int64_t id = std::get<1>(top)[k].item<int64_t>();
+        json cand = {{"id", id}, {"score", std::get<0>(top)[k].item<double>()}};
+        if (tok)
+          if (auto t = tok->id_to_token(id)) cand["token"] = *t;
+        cands.push_back(cand);
+      }
       masked.push_back({{"position", t}, {"top_k", cands}});
     }
     j["masked"] = masked;
@@ -195,6 +256,11 @@ json describe(const PretrainedModel& model, const ModelOutput& out, const ModelI
     j["start"] = bs;
     j["end"] = be;
     j["score"] = best;
+    if (tok) {
+      std::vector<int64_t> span;
+      for (int64_t t = bs; t <= be; ++t) span.push_back(in.input_ids[i][t].item<int64_t>());
+      j["answer"] = tok->decode(span, /*skip_special_tokens=*/true);
+    }
   } else {
     // Base model: the mean of the last hidden states over real tokens, a common sentence embedding.
     auto h = out.last_hidden_state[i];
@@ -208,24 +274,31 @@ json describe(const PretrainedModel& model, const ModelOutput& out, const ModelI
 
 Command add_predict_command(CLI::App& app) {
   struct Opts {
-    std::string model, input, output, dump;
+    std::string model, input, output, dump, tokenizer;
     int batch_size = 32, top_k = 5, max_answer_length = 30;
-    int64_t mask_id = 103;
+    int64_t mask_id = -1;
+    size_t max_length = 0;
+    bool pairs = false;
     RuntimeOptions rt;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("predict", "Run a model folder on JSONL inputs and print its head's outputs");
   cmd->add_option("--model", o->model, "Model folder (config.json + weights)")->required();
-  cmd->add_option("--input", o->input, "JSONL file: {\"input_ids\": [...], \"attention_mask\": [...]} per line")
+  cmd->add_option("--input", o->input,
+                  "JSONL ({\"input_ids\": [...]} or {\"text\": ..., \"text_pair\": ...} per line) or a plain text "
+                  "file (one text per line)")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer folder for text inputs (default: the model folder's)");
+  cmd->add_flag("--pairs", o->pairs, "Plain text input holds 'text<TAB>text_pair' per line");
+  cmd->add_option("--max-length", o->max_length, "Truncate text inputs to this many tokens (default: max positions)");
   cmd->add_option("--output", o->output, "Write JSONL here instead of stdout");
   cmd->add_option("--dump-tensors", o->dump,
                   "Write input_ids, attention_mask, logits and every hidden state (one padded batch) to this "
                   "safetensors file");
   cmd->add_option("--batch-size", o->batch_size, "Examples per forward pass")->capture_default_str();
   cmd->add_option("--top-k", o->top_k, "MLM: candidates per [MASK] position")->capture_default_str();
-  cmd->add_option("--mask-id", o->mask_id, "MLM: the [MASK] id")->capture_default_str();
+  cmd->add_option("--mask-id", o->mask_id, "MLM: the [MASK] id (default: the tokenizer's, else 103)");
   cmd->add_option("--max-answer-length", o->max_answer_length, "QA: longest span in tokens")->capture_default_str();
   add_runtime_options(cmd, o->rt);
   return {cmd, [o] {
@@ -238,7 +311,22 @@ Command add_predict_command(CLI::App& app) {
             torch::NoGradGuard no_grad;
             const bool mc = model.architecture().find("ForMultipleChoice") != std::string::npos;
             const bool bert = model.config().model_type == ModelType::Bert;
-            auto examples = read_examples(o->input, mc, model.config());
+            // The tokenizer: --tokenizer, else the model folder's own files when present.
+            std::optional<tokenizer::BertTokenizer> tok;
+            namespace fs = std::filesystem;
+            const std::string tok_dir = !o->tokenizer.empty() ? o->tokenizer : o->model;
+            if (!o->tokenizer.empty() || fs::exists(fs::path(tok_dir) / "tokenizer.json") ||
+                fs::exists(fs::path(tok_dir) / "vocab.txt"))
+              tok.emplace(tokenizer::BertTokenizer::from_pretrained(tok_dir));
+            TextSource src;
+            src.tok = tok ? &*tok : nullptr;
+            src.max_length = o->max_length ? o->max_length
+                                           : static_cast<size_t>(model.config().max_position_embeddings);
+            int64_t mask_id = o->mask_id;
+            if (mask_id < 0) mask_id = tok && tok->mask_id() ? *tok->mask_id() : 103;
+            const auto t0 = std::chrono::steady_clock::now();
+            auto examples = read_examples(o->input, mc, model.config(), src, o->pairs);
+            const auto t1 = std::chrono::steady_clock::now();
 
             std::ofstream file;
             if (!o->output.empty()) {
@@ -260,7 +348,7 @@ Command add_predict_command(CLI::App& app) {
               res.logits = cpu(res.logits), res.start_logits = cpu(res.start_logits);
               res.end_logits = cpu(res.end_logits), res.last_hidden_state = cpu(res.last_hidden_state);
               for (int64_t i = 0; i < static_cast<int64_t>(end - begin); ++i)
-                out << describe(model, res, in, i, o->top_k, o->mask_id, o->max_answer_length).dump() << "\n";
+                out << describe(model, res, in, i, o->top_k, mask_id, o->max_answer_length, src.tok).dump() << "\n";
               if (!o->dump.empty()) {
                 NamedTensors dump = {{"input_ids", in.input_ids}, {"attention_mask", in.attention_mask}};
                 if (in.token_type_ids.defined()) dump.emplace_back("token_type_ids", in.token_type_ids);
@@ -275,6 +363,12 @@ Command add_predict_command(CLI::App& app) {
                 std::cerr << "[predict] wrote " << dump.size() << " tensors to " << o->dump << "\n";
               }
             }
+            const auto t2 = std::chrono::steady_clock::now();
+            const double enc_s = std::chrono::duration<double>(t1 - t0).count();
+            const double run_s = std::chrono::duration<double>(t2 - t1).count();
+            std::cerr << "[predict] " << examples.size() << " examples: reading/tokenizing " << enc_s << " s, model "
+                      << run_s << " s (" << examples.size() / std::max(run_s, 1e-9) << " examples/s, batch size "
+                      << bs << ", " << torch::get_num_threads() << " thread(s))\n";
             return 0;
           }};
 }
