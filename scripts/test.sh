@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
 echo "[test] Python reference self-test"
-(cd scripts && /usr/bin/python3 test_reference.py)
+(cd scripts && /usr/bin/python3 test_reference.py && /usr/bin/python3 test_distill_reference.py)
 echo "[test] C++ suite"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -1,0 +1,44 @@
+// Optimisation pieces of the reference distiller (SPEC.md §5.2): AdamW with betas (0.9, 0.98) and eps 1e-6 over
+// two parameter groups (no weight decay for names containing "bias" or "LayerNorm.weight": a substring match, so
+// DistilBERT's sa_layer_norm/output_layer_norm weights DO decay, as in the original), the linear warm-up/decay
+// schedule, and gradient-norm clipping.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
+
+namespace distilbert {
+
+struct AdamWSettings {
+  double lr = 5e-4;
+  double beta1 = 0.9;
+  double beta2 = 0.98;
+  double eps = 1e-6;
+  double weight_decay = 0.0;
+};
+
+/// True for parameters exempt from weight decay: names containing "bias" or "LayerNorm.weight".
+bool is_no_decay(const std::string& name);
+
+/// AdamW over the trainable (requires_grad) parameters of `model`: group 0 decays, group 1 does not.
+std::unique_ptr<torch::optim::AdamW> build_adamw(const torch::nn::Module& model, const AdamWSettings& settings);
+
+/// ceil(total * warmup_prop), as the reference (computed in double precision).
+int64_t warmup_steps(int64_t total_steps, double warmup_prop);
+
+/// lr multiplier at optimizer step `step` (0-based): step/warmup while warming up, then linear decay to 0 at
+/// total (transformers' get_linear_schedule_with_warmup).
+double linear_schedule_factor(int64_t step, int64_t warmup, int64_t total);
+
+/// Set the learning rate of every group.
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+
+/// Total L2 norm of the gradients of `params`; when above max_norm, gradients are scaled by
+/// max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+double clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
+
+}  // namespace distilbert
