@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "distilbert/core/error.h"
+#include "distilbert/tokenizer/bert_tokenizer.h"
 #include "distilbert/tokenizer/tokenizer.h"
 
 using namespace distilbert::tokenizer;

@@ -11,6 +11,7 @@
 
 namespace distilbert::cli {
 
+namespace {
 Command add_info_command(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
@@ -67,5 +68,9 @@ Command add_info_command(CLI::App& app) {
             return 0;
           }};
 }
+
+}  // namespace
+
+DISTILBERT_REGISTER_COMMAND("info", add_info_command);
 
 }  // namespace distilbert::cli

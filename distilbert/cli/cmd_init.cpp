@@ -9,10 +9,11 @@
 #include "distilbert/io/model_folder.h"
 #include "distilbert/model/pretrained.h"
 #include "distilbert/core/error.h"
-#include "distilbert/tokenizer/bert_tokenizer.h"
+#include "distilbert/tokenizer/tokenizer.h"
 
 namespace distilbert::cli {
 
+namespace {
 Command add_init_command(CLI::App& app) {
   struct Opts {
     std::string config, head = "mlm", output, tokenizer;
@@ -39,9 +40,9 @@ Command add_init_command(CLI::App& app) {
               config.num_labels = o->num_labels;
             }
             const Head head = parse_head(o->head);
-            std::optional<tokenizer::BertTokenizer> tok;
+            std::shared_ptr<tokenizer::Tokenizer> tok;
             if (!o->tokenizer.empty()) {
-              tok.emplace(tokenizer::BertTokenizer::from_pretrained(o->tokenizer));
+              tok = tokenizer::load_tokenizer(o->tokenizer);
               check(static_cast<int64_t>(tok->vocab_size()) <= config.vocab_size, "tokenizer '", o->tokenizer,
                     "' has ", tok->vocab_size(), " tokens but the model's vocab_size is ", config.vocab_size);
             }
@@ -55,5 +56,9 @@ Command add_init_command(CLI::App& app) {
             return 0;
           }};
 }
+
+}  // namespace
+
+DISTILBERT_REGISTER_COMMAND("init", add_init_command);
 
 }  // namespace distilbert::cli

@@ -14,7 +14,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
-#include "distilbert/tokenizer/bert_tokenizer.h"
+#include "distilbert/tokenizer/tokenizer.h"
 
 namespace distilbert::cli {
 
@@ -49,7 +49,7 @@ std::vector<std::vector<int64_t>> read_rows(const json& v, const std::string& wh
 }
 
 struct TextSource {
-  const tokenizer::BertTokenizer* tok = nullptr;
+  const tokenizer::Tokenizer* tok = nullptr;
   size_t max_length = 512;
 };
 
@@ -182,7 +182,7 @@ std::vector<double> to_vec(const torch::Tensor& t) {
 }
 
 json describe(const PretrainedModel& model, const ModelOutput& out, const ModelInputs& in, int64_t i, int top_k,
-              int64_t mask_id, int max_answer_length, const tokenizer::BertTokenizer* tok) {
+              int64_t mask_id, int max_answer_length, const tokenizer::Tokenizer* tok) {
   const auto& c = model.config();
   const std::string arch = model.architecture();
   json j;
@@ -272,6 +272,7 @@ json describe(const PretrainedModel& model, const ModelOutput& out, const ModelI
 
 }  // namespace
 
+namespace {
 Command add_predict_command(CLI::App& app) {
   struct Opts {
     std::string model, input, output, dump, tokenizer;
@@ -312,18 +313,17 @@ Command add_predict_command(CLI::App& app) {
             const bool mc = model.architecture().find("ForMultipleChoice") != std::string::npos;
             const bool bert = model.config().model_type == ModelType::Bert;
             // The tokenizer: --tokenizer, else the model folder's own files when present.
-            std::optional<tokenizer::BertTokenizer> tok;
-            namespace fs = std::filesystem;
-            const std::string tok_dir = !o->tokenizer.empty() ? o->tokenizer : o->model;
-            if (!o->tokenizer.empty() || fs::exists(fs::path(tok_dir) / "tokenizer.json") ||
-                fs::exists(fs::path(tok_dir) / "vocab.txt"))
-              tok.emplace(tokenizer::BertTokenizer::from_pretrained(tok_dir));
+            std::shared_ptr<tokenizer::Tokenizer> tok;
+            if (!o->tokenizer.empty())
+              tok = tokenizer::load_tokenizer(o->tokenizer);
+            else if (tokenizer::has_tokenizer(o->model))
+              tok = tokenizer::load_tokenizer(o->model);
             TextSource src;
-            src.tok = tok ? &*tok : nullptr;
+            src.tok = tok.get();
             src.max_length = o->max_length ? o->max_length
                                            : static_cast<size_t>(model.config().max_position_embeddings);
             int64_t mask_id = o->mask_id;
-            if (mask_id < 0) mask_id = tok && tok->mask_id() ? *tok->mask_id() : 103;
+            if (mask_id < 0) mask_id = tok && tok->special_ids().mask >= 0 ? tok->special_ids().mask : 103;
             const auto t0 = std::chrono::steady_clock::now();
             auto examples = read_examples(o->input, mc, model.config(), src, o->pairs);
             const auto t1 = std::chrono::steady_clock::now();
@@ -372,5 +372,9 @@ Command add_predict_command(CLI::App& app) {
             return 0;
           }};
 }
+
+}  // namespace
+
+DISTILBERT_REGISTER_COMMAND("predict", add_predict_command);
 
 }  // namespace distilbert::cli

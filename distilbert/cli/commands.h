@@ -3,6 +3,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <torch/types.h>
@@ -27,8 +29,14 @@ torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet = 
 /// Refuse to write into a non-empty folder unless overwrite is set.
 void prepare_output_dir(const std::string& dir, bool overwrite);
 
-Command add_init_command(CLI::App& app);
-Command add_predict_command(CLI::App& app);
-Command add_info_command(CLI::App& app);
+/// Every cmd_*.cpp registers its factory with DISTILBERT_REGISTER_COMMAND(name, factory); main() adds them in
+/// name order. (The CLI sources are compiled into the executable, so the static registrars always run.)
+using CommandFactory = Command (*)(CLI::App&);
+std::vector<std::pair<std::string, CommandFactory>>& command_registry();
+struct CommandRegistrar {
+  CommandRegistrar(const char* name, CommandFactory factory) { command_registry().emplace_back(name, factory); }
+};
+#define DISTILBERT_REGISTER_COMMAND(name, factory) \
+  static ::distilbert::cli::CommandRegistrar distilbert_registrar_##factory(name, factory)
 
 }  // namespace distilbert::cli

@@ -1,5 +1,6 @@
 // distilbert: the command-line entry point. Parses arguments, runs one subcommand, and maps every error to a
 // message on stderr and a non-zero exit code (library code never exits).
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -25,6 +26,11 @@ torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet) {
   return device;
 }
 
+std::vector<std::pair<std::string, CommandFactory>>& command_registry() {
+  static std::vector<std::pair<std::string, CommandFactory>> registry;
+  return registry;
+}
+
 void prepare_output_dir(const std::string& dir, bool overwrite) {
   namespace fs = std::filesystem;
   if (fs::exists(dir)) {
@@ -45,7 +51,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "distilbert 0.1.0");
   std::map<CLI::App*, Runner> runners;
-  for (auto factory : {add_init_command, add_info_command, add_predict_command}) {
+  auto registry = command_registry();
+  std::sort(registry.begin(), registry.end());
+  for (const auto& [name, factory] : registry) {
     Command c = factory(app);
     runners[c.app] = std::move(c.run);
   }

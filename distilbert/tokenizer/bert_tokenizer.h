@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "distilbert/tokenizer/encoding.h"
+#include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/tokenizer/normalizer.h"
 #include "distilbert/tokenizer/thread_pool.h"
 #include "distilbert/tokenizer/wordpiece.h"
@@ -97,32 +98,7 @@ struct TokenizerConfig {
   bool returns_token_type_ids() const { return tokenizer_class != "DistilBertTokenizer"; }
 };
 
-/// Options of encode()/encode_batch(): transformers' __call__ arguments.
-struct EncodeOptions {
-  bool add_special_tokens = true;
-  Truncation truncation = Truncation::none;
-  /// For truncation and Padding::max_length; nullopt = config().model_max_length.
-  std::optional<std::size_t> max_length;
-  std::size_t stride = 0;
-  bool return_overflowing_tokens = false;
-  Side truncation_side = Side::right;
-  /// longest_first tie rule; nullopt = the tokenizer's flavour (fast: Rust rule, slow: Python rule).
-  std::optional<Flavor> truncation_rule;
-  Padding padding = Padding::none;  ///< longest = longest in the batch (a single encode() pads to itself)
-  std::optional<std::size_t> pad_to_multiple_of;
-  Side padding_side = Side::right;
-  /// nullopt = config().returns_token_type_ids() (false for DistilBertTokenizer).
-  std::optional<bool> return_token_type_ids;
-  OffsetUnit offsets = OffsetUnit::bytes;
-};
-
-/// One batch item: a text or a text pair. The views must stay valid during encode_batch().
-struct TextInput {
-  std::string_view text;
-  std::optional<std::string_view> pair;
-};
-
-class BertTokenizer {
+class BertTokenizer final : public Tokenizer {
  public:
   /// Build from a vocabulary and a config. `added_tokens`: nullopt = the config's special tokens that are
   /// in the vocabulary ([UNK] [SEP] [PAD] [CLS] [MASK]), special and not normalised, with their vocab ids.
@@ -150,17 +126,17 @@ class BertTokenizer {
                                                   Flavor flavor = Flavor::fast);
   /// Write vocab.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json into `dir`
   /// (created if needed). The files load in transformers, HF tokenizers and transformers.js.
-  void save_pretrained(const std::filesystem::path& dir) const;
+  void save_pretrained(const std::filesystem::path& dir) const override;
   /// The tokenizer.json text (SPEC §4.4 layout; vocab in id order).
   std::string to_tokenizer_json(bool pretty = false) const;
 
   // ---- encoding --------------------------------------------------------------------------------------
   Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
-                  const EncodeOptions& options = {}) const;
+                  const EncodeOptions& options = {}) const override;
   /// Encode many inputs on `pool` (nullptr = ThreadPool::shared()). Output order = input order and does not
   /// depend on the number of threads. Padding::longest pads to the longest encoding in the batch.
   std::vector<Encoding> encode_batch(const std::vector<TextInput>& inputs, const EncodeOptions& options = {},
-                                     ThreadPool* pool = nullptr) const;
+                                     ThreadPool* pool = nullptr) const override;
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options = {},
                                      ThreadPool* pool = nullptr) const;
   /// Same with a pool of `num_threads` threads made for this call (1 = run on the caller).
@@ -176,17 +152,19 @@ class BertTokenizer {
   /// whole string (" ." -> ".", " ' " -> "'", " n't" -> "n't", ...). Unknown ids are skipped.
   /// Slow flavour = the Python BertTokenizer decode (" ".join, " ##" removed, added tokens kept apart).
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = false,
-                     std::optional<bool> clean_up_tokenization_spaces = std::nullopt) const;
+                     std::optional<bool> clean_up_tokenization_spaces = std::nullopt) const override;
   std::vector<std::string> decode_batch(const std::vector<std::vector<std::int64_t>>& batch,
                                         bool skip_special_tokens = false,
                                         std::optional<bool> clean_up_tokenization_spaces = std::nullopt) const;
 
   // ---- vocabulary ------------------------------------------------------------------------------------
-  std::optional<std::int64_t> token_to_id(std::string_view token) const;
+  std::optional<std::int64_t> token_to_id(std::string_view token) const override;
   /// For an added token with normalized=true this is its normalised content, as in HF tokenizers.
-  std::optional<std::string> id_to_token(std::int64_t id) const;
+  std::optional<std::string> id_to_token(std::int64_t id) const override;
   /// Model vocabulary plus added tokens with ids beyond it.
-  std::size_t vocab_size() const;
+  std::size_t vocab_size() const override;
+  SpecialTokenIds special_ids() const override;
+  std::string fingerprint() const override;
   std::int64_t unk_id() const { return unk_id_; }
   std::optional<std::int64_t> cls_id() const { return token_to_id(config_.cls_token); }
   std::optional<std::int64_t> sep_id() const { return token_to_id(config_.sep_token); }

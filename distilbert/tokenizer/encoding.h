@@ -72,4 +72,29 @@ void pad_encoding(Encoding& e, std::size_t target, std::int64_t pad_id, std::int
 void flatten_overflowing(const Encoding& e, std::vector<Encoding>& out, std::vector<std::size_t>* sample_mapping = nullptr,
                          std::size_t sample = 0);
 
+/// Options of encode()/encode_batch(): transformers' __call__ arguments.
+struct EncodeOptions {
+  bool add_special_tokens = true;
+  Truncation truncation = Truncation::none;
+  /// For truncation and Padding::max_length; nullopt = config().model_max_length.
+  std::optional<std::size_t> max_length;
+  std::size_t stride = 0;
+  bool return_overflowing_tokens = false;
+  Side truncation_side = Side::right;
+  /// longest_first tie rule; nullopt = the tokenizer's flavour (fast: Rust rule, slow: Python rule).
+  std::optional<Flavor> truncation_rule;
+  Padding padding = Padding::none;  ///< longest = longest in the batch (a single encode() pads to itself)
+  std::optional<std::size_t> pad_to_multiple_of;
+  Side padding_side = Side::right;
+  /// nullopt = config().returns_token_type_ids() (false for DistilBertTokenizer).
+  std::optional<bool> return_token_type_ids;
+  OffsetUnit offsets = OffsetUnit::bytes;
+};
+
+/// One batch item: a text or a text pair. The views must stay valid during encode_batch().
+struct TextInput {
+  std::string_view text;
+  std::optional<std::string_view> pair;
+};
+
 }  // namespace distilbert::tokenizer

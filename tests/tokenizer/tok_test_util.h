@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "distilbert/tokenizer/bert_tokenizer.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "test_paths.h"
 

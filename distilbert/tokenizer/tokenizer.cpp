@@ -1,0 +1,55 @@
+// Tokenizer loading and fingerprints; see tokenizer.h.
+#include "distilbert/tokenizer/tokenizer.h"
+
+#include <cstdio>
+
+#include "distilbert/core/error.h"
+#include "distilbert/tokenizer/bert_tokenizer.h"
+
+namespace distilbert::tokenizer {
+
+namespace fs = std::filesystem;
+
+std::string fnv1a_hex(std::string_view data) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool has_tokenizer(const fs::path& dir) {
+  return fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt");
+}
+
+std::shared_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
+  if (fs::is_directory(path)) {
+    check(has_tokenizer(path), "folder '", path.string(), "' has no tokenizer (expected tokenizer.json or vocab.txt)");
+    return std::make_shared<BertTokenizer>(BertTokenizer::from_pretrained(path));
+  }
+  check(fs::exists(path), "tokenizer '", path.string(), "' does not exist");
+  const std::string name = path.filename().string();
+  if (path.extension() == ".json") return std::make_shared<BertTokenizer>(BertTokenizer::from_tokenizer_json(path));
+  if (path.extension() == ".txt") return std::make_shared<BertTokenizer>(BertTokenizer::from_vocab_file(path));
+  fail("tokenizer '", path.string(), "': expected a folder, a tokenizer.json or a vocab.txt, found '", name, "'");
+}
+
+SpecialTokenIds BertTokenizer::special_ids() const {
+  SpecialTokenIds s;
+  s.unk = unk_id();
+  s.pad = pad_id().value_or(-1);
+  s.cls = cls_id().value_or(-1);
+  s.sep = sep_id().value_or(-1);
+  s.mask = mask_id().value_or(-1);
+  return s;
+}
+
+std::string BertTokenizer::fingerprint() const {
+  // tokenizer.json holds the vocabulary, normaliser, specials and template; the flavour changes ids too.
+  return fnv1a_hex(to_tokenizer_json(false) + (config_.flavor == Flavor::slow ? "|slow" : "|fast"));
+}
+
+}  // namespace distilbert::tokenizer
