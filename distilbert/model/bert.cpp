@@ -14,7 +14,7 @@ namespace distilbert {
 namespace nn = torch::nn;
 
 namespace {
-nn::LayerNorm layer_norm(const ModelConfig& c) {
+nn::LayerNorm make_layer_norm(const ModelConfig& c) {
   return nn::LayerNorm(nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
 }
 }  // namespace
@@ -25,7 +25,7 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const ModelConfig& c) {
   position_embeddings =
       register_module("position_embeddings", nn::Embedding(c.max_position_embeddings, c.hidden_size));
   token_type_embeddings = register_module("token_type_embeddings", nn::Embedding(c.type_vocab_size, c.hidden_size));
-  LayerNorm = register_module("LayerNorm", layer_norm(c));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(c));
   dropout = register_module("dropout", nn::Dropout(c.hidden_dropout));
 }
 
@@ -36,7 +36,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const 
     x = x + token_type_embeddings->forward(token_type_ids);
   else
     x = x + token_type_embeddings->weight[0];  // token_type_ids default to zeros
-  return dropout->forward(LayerNorm->forward(x));
+  return dropout->forward(layer_norm(LayerNorm, x));
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const ModelConfig& c) : n_heads(c.num_heads) {
@@ -60,12 +60,12 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, int64_t out, const ModelConfig& c) {
   dense = register_module("dense", nn::Linear(in, out));
-  LayerNorm = register_module("LayerNorm", layer_norm(c));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(c));
   dropout = register_module("dropout", nn::Dropout(c.hidden_dropout));
 }
 
 torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return LayerNorm->forward(dropout->forward(dense->forward(x)) + residual);
+  return layer_norm(LayerNorm, dropout->forward(dense->forward(x)) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const ModelConfig& c) {
@@ -152,7 +152,7 @@ ModelOutput BertModel::forward(const ModelInputs& in) { return bert->forward(in)
 BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(const ModelConfig& c) : activation(c.activation) {
   transform = register_module("transform", std::make_shared<nn::Module>("BertPredictionHeadTransform"));
   transform_dense = transform->register_module("dense", nn::Linear(c.hidden_size, c.hidden_size));
-  transform_LayerNorm = transform->register_module("LayerNorm", layer_norm(c));
+  transform_LayerNorm = transform->register_module("LayerNorm", make_layer_norm(c));
   bias = register_parameter("bias", torch::zeros({c.vocab_size}));
   if (!c.tie_word_embeddings) {
     auto decoder = register_module("decoder", std::make_shared<nn::Module>("Decoder"));
@@ -177,7 +177,7 @@ std::map<std::string, std::string> BertForMaskedLM::tied_aliases() const {
 }
 
 torch::Tensor BertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {
-  auto h = predictions->transform_LayerNorm->forward(
+  auto h = layer_norm(predictions->transform_LayerNorm, 
       apply_activation(predictions->transform_dense->forward(hidden), predictions->activation));
   const auto& w = predictions->decoder_weight.defined() ? predictions->decoder_weight : word_embeddings();
   return torch::nn::functional::linear(h, w, predictions->bias);

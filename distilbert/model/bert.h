@@ -146,7 +146,8 @@ class BertForMaskedLM : public BertBase {
   std::map<std::string, std::string> tied_aliases() const override;
   std::vector<std::string> ignorable_prefixes() const override { return {"bert.pooler.", "cls.seq_relationship."}; }
   /// hidden (.., H) -> logits (.., V)
-  torch::Tensor mlm_logits(const torch::Tensor& hidden);
+  torch::Tensor mlm_logits(const torch::Tensor& hidden) override;
+  ModelOutput encoder_forward(const ModelInputs& in) override { return bert->forward(in); }
 
   std::shared_ptr<torch::nn::Module> cls;
   BertLMPredictionHead predictions{nullptr};

@@ -17,7 +17,7 @@ namespace {
 // DistilBERT hard-codes its LayerNorm epsilon (SPEC.md §2.1), whatever the config says.
 constexpr double kDistilLayerNormEps = 1e-12;
 
-nn::LayerNorm layer_norm(int64_t dim) {
+nn::LayerNorm make_layer_norm(int64_t dim) {
   return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(kDistilLayerNormEps));
 }
 
@@ -39,7 +39,7 @@ DistilBertEmbeddingsImpl::DistilBertEmbeddingsImpl(const ModelConfig& c) {
     position_embeddings->weight.copy_(sinusoidal_table(c.max_position_embeddings, c.hidden_size));
     position_embeddings->weight.requires_grad_(false);
   }
-  LayerNorm = register_module("LayerNorm", layer_norm(c.hidden_size));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(c.hidden_size));
   dropout = register_module("dropout", nn::Dropout(c.hidden_dropout));
 }
 
@@ -47,7 +47,7 @@ torch::Tensor DistilBertEmbeddingsImpl::forward(const torch::Tensor& input_ids) 
   const int64_t T = input_ids.size(1);
   auto pos = position_embeddings->weight.narrow(0, 0, T);         // (T, H)
   auto x = word_embeddings->forward(input_ids) + pos.unsqueeze(0);  // (B, T, H)
-  return dropout->forward(LayerNorm->forward(x));
+  return dropout->forward(layer_norm(LayerNorm, x));
 }
 
 MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(const ModelConfig& c) : n_heads(c.num_heads) {
@@ -85,15 +85,15 @@ torch::Tensor FFNImpl::forward(const torch::Tensor& x) {
 
 TransformerBlockImpl::TransformerBlockImpl(const ModelConfig& c) {
   attention = register_module("attention", MultiHeadSelfAttention(c));
-  sa_layer_norm = register_module("sa_layer_norm", layer_norm(c.hidden_size));
+  sa_layer_norm = register_module("sa_layer_norm", make_layer_norm(c.hidden_size));
   ffn = register_module("ffn", FFN(c));
-  output_layer_norm = register_module("output_layer_norm", layer_norm(c.hidden_size));
+  output_layer_norm = register_module("output_layer_norm", make_layer_norm(c.hidden_size));
 }
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& bias,
                                             torch::Tensor* weights_out) {
-  auto sa = sa_layer_norm->forward(attention->forward(x, bias, weights_out) + x);
-  return output_layer_norm->forward(ffn->forward(sa) + sa);
+  auto sa = layer_norm(sa_layer_norm, attention->forward(x, bias, weights_out) + x);
+  return layer_norm(output_layer_norm, ffn->forward(sa) + sa);
 }
 
 TransformerImpl::TransformerImpl(const ModelConfig& c) {
@@ -158,7 +158,7 @@ ModelOutput DistilBertModel::forward(const ModelInputs& in) { return from_encode
 
 DistilBertForMaskedLM::DistilBertForMaskedLM(const ModelConfig& c) : DistilBertBase(c, true) {
   vocab_transform = register_module("vocab_transform", nn::Linear(c.hidden_size, c.hidden_size));
-  vocab_layer_norm = register_module("vocab_layer_norm", layer_norm(c.hidden_size));
+  vocab_layer_norm = register_module("vocab_layer_norm", make_layer_norm(c.hidden_size));
   vocab_projector = register_module("vocab_projector", std::make_shared<nn::Module>("VocabProjector"));
   if (!c.tie_word_embeddings)
     projector_weight = vocab_projector->register_parameter("weight", torch::empty({c.vocab_size, c.hidden_size}));
@@ -177,10 +177,12 @@ std::map<std::string, std::string> DistilBertForMaskedLM::tied_aliases() const {
 
 torch::Tensor DistilBertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {
   // HF applies get_activation(config.activation) here ("gelu" for every released checkpoint).
-  auto h = vocab_layer_norm->forward(apply_activation(vocab_transform->forward(hidden), config_.activation));
+  auto h = layer_norm(vocab_layer_norm, apply_activation(vocab_transform->forward(hidden), config_.activation));
   const auto& w = projector_weight.defined() ? projector_weight : word_embeddings();
   return torch::nn::functional::linear(h, w, projector_bias);
 }
+
+ModelOutput DistilBertForMaskedLM::encoder_forward(const ModelInputs& in) { return from_encoder(encode(in)); }
 
 ModelOutput DistilBertForMaskedLM::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));

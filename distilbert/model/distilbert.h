@@ -113,7 +113,8 @@ class DistilBertForMaskedLM : public DistilBertBase {
   ModelOutput forward(const ModelInputs& in) override;
   std::map<std::string, std::string> tied_aliases() const override;
   /// hidden (.., H) -> logits (.., V); lets the distiller project only the rows a loss needs.
-  torch::Tensor mlm_logits(const torch::Tensor& hidden);
+  torch::Tensor mlm_logits(const torch::Tensor& hidden) override;
+  ModelOutput encoder_forward(const ModelInputs& in) override;
 
   torch::nn::Linear vocab_transform{nullptr};
   torch::nn::LayerNorm vocab_layer_norm{nullptr};

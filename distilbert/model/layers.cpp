@@ -48,6 +48,11 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarT
       .masked_fill_(padded, min);
 }
 
+torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
+  const auto dtype = ln->weight.scalar_type();
+  return ln->forward(x.scalar_type() == dtype ? x : x.to(dtype));
+}
+
 torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim) {
   auto out = torch::empty({n_positions, dim}, torch::kFloat64);
   auto a = out.accessor<double, 2>();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/types.h>
 
 namespace distilbert {
@@ -20,6 +21,10 @@ void init_hf_weights(torch::nn::Module& module, double std);
 /// (B, T) mask with 1 = attend -> (B, 1, 1, T) additive bias: 0 where attended, finfo(dtype).min where padded.
 /// Adding finfo.min gives the same softmax as HF's masked_fill with finfo.min for every row with a real key.
 torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype);
+
+/// LayerNorm in the weights' dtype: under autocast a bf16/fp16 activation meets fp32 weights, which LibTorch 1.13's
+/// CPU layer_norm rejects (it is on no autocast list). Normalising in fp32 is also the numerically right choice.
+torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
 
 /// SPEC.md §2.4: out[p, 2i] = sin(p / 10000^(2i/dim)), out[p, 2i+1] = cos(p / 10000^(2i/dim)); computed in float64.
 torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim);

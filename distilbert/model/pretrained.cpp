@@ -98,6 +98,14 @@ ModelPtr build_model(const ModelConfig& config) {
   return build_model(config, head);
 }
 
+ModelOutput PretrainedModel::encoder_forward(const ModelInputs&) {
+  fail(architecture(), " has no masked-LM head: a ...ForMaskedLM model is needed here");
+}
+
+torch::Tensor PretrainedModel::mlm_logits(const torch::Tensor&) {
+  fail(architecture(), " has no masked-LM head: a ...ForMaskedLM model is needed here");
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   std::set<const void*> seen;
   int64_t n = 0;

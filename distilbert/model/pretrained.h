@@ -33,6 +33,11 @@ class PretrainedModel : public torch::nn::Module {
   virtual std::vector<std::string> ignorable_prefixes() const { return {}; }
   /// The word embedding matrix (V, H).
   virtual torch::Tensor word_embeddings() const = 0;
+  /// MLM models: the encoder alone (last_hidden_state, hidden_states when asked; no vocabulary projection) ...
+  virtual ModelOutput encoder_forward(const ModelInputs& inputs);
+  /// ... and the MLM head on any rows of hidden states: (.., H) -> (.., V). Lets trainers project only the rows a
+  /// loss needs. Other models throw.
+  virtual torch::Tensor mlm_logits(const torch::Tensor& hidden);
 
   const ModelConfig& config() const { return config_; }
   ModelConfig& mutable_config() { return config_; }
