@@ -70,12 +70,6 @@ const char* type_of(const json& v) {
   return "null";
 }
 
-std::string keys_of(const json& o) {
-  std::string s;
-  for (const auto& [k, v] : o.items()) s += (s.empty() ? "" : ", ") + k;
-  return s;
-}
-
 }  // namespace
 
 json load_tree(const std::string& path) {

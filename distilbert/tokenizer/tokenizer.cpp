@@ -5,6 +5,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"
+#include "distilbert/tokenizer/sentencepiece_tokenizer.h"
 
 namespace distilbert::tokenizer {
 
@@ -22,19 +23,27 @@ std::string fnv1a_hex(std::string_view data) {
 }
 
 bool has_tokenizer(const fs::path& dir) {
-  return fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt");
+  return fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt") || fs::exists(dir / "spiece.model");
 }
 
 std::shared_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
   if (fs::is_directory(path)) {
-    check(has_tokenizer(path), "folder '", path.string(), "' has no tokenizer (expected tokenizer.json or vocab.txt)");
-    return std::make_shared<BertTokenizer>(BertTokenizer::from_pretrained(path));
+    if (fs::exists(path / "tokenizer.json") || fs::exists(path / "vocab.txt")) {
+      return std::make_shared<BertTokenizer>(BertTokenizer::from_pretrained(path));
+    }
+    check(SentencePieceTokenizer::find_model_file(path).has_value(), "folder '", path.string(),
+          "' has no tokenizer (expected tokenizer.json, vocab.txt or spiece.model)");
+    return std::make_shared<SentencePieceTokenizer>(SentencePieceTokenizer::from_pretrained(path));
   }
   check(fs::exists(path), "tokenizer '", path.string(), "' does not exist");
   const std::string name = path.filename().string();
   if (path.extension() == ".json") return std::make_shared<BertTokenizer>(BertTokenizer::from_tokenizer_json(path));
   if (path.extension() == ".txt") return std::make_shared<BertTokenizer>(BertTokenizer::from_vocab_file(path));
-  fail("tokenizer '", path.string(), "': expected a folder, a tokenizer.json or a vocab.txt, found '", name, "'");
+  if (path.extension() == ".model") {
+    return std::make_shared<SentencePieceTokenizer>(SentencePieceTokenizer::from_file(path));
+  }
+  fail("tokenizer '", path.string(), "': expected a folder, a tokenizer.json, a vocab.txt or a sentencepiece .model, "
+       "found '", name, "'");
 }
 
 SpecialTokenIds BertTokenizer::special_ids() const {

@@ -1,12 +1,14 @@
-// Tokenizer: the interface every tokenizer of the project offers (BERT WordPiece today; SentencePiece models
-// implement it too), so data preparation, training, prediction and export do not care which one a model uses.
+// Tokenizer: the interface every tokenizer of the project offers (BERT WordPiece and SentencePiece models), so
+// data preparation, training, prediction and export do not care which one a model uses.
 // load_tokenizer() picks the implementation from the files in a folder.
-//   bert_tokenizer.h  BertTokenizer, TokenizerConfig, AddedToken, PostProcessor
-//   encoding.h        Encoding, EncodeOptions, TextInput, truncation/padding helpers
-//   normalizer.h      BertNormalizer, bert_pre_tokenize
-//   wordpiece.h       Vocab, WordPiece
-//   unicode.h         UTF-8 decoding and the Unicode character classes
-//   thread_pool.h     ThreadPool used by encode_batch
+//   bert_tokenizer.h           BertTokenizer, TokenizerConfig, AddedToken, PostProcessor
+//   sentencepiece_tokenizer.h  SentencePieceTokenizer (a sentencepiece .model with the BERT template)
+//   trainer.h                  vocabulary training: WordPiece (HF WordPieceTrainer), unigram / BPE (sentencepiece)
+//   encoding.h                 Encoding, EncodeOptions, TextInput, truncation/padding helpers
+//   normalizer.h               BertNormalizer, bert_pre_tokenize
+//   wordpiece.h                Vocab, WordPiece
+//   unicode.h                  UTF-8 decoding and the Unicode character classes
+//   thread_pool.h              ThreadPool used by encode_batch
 #pragma once
 
 #include <cstdint>
@@ -48,11 +50,13 @@ class Tokenizer {
   virtual std::string fingerprint() const = 0;
 };
 
-/// Load the tokenizer of a model folder (tokenizer.json, else vocab.txt; tokenizer_config.json applied) or a
-/// single tokenizer.json / vocab.txt file. Throws distilbert::Error naming the path when none is found.
+/// Load the tokenizer of a model folder (BertTokenizer from tokenizer.json, else vocab.txt; else a
+/// SentencePieceTokenizer from spiece.model or the file tokenizer_config.json's "sentencepiece_model" names;
+/// tokenizer_config.json applied) or of a single tokenizer.json / vocab.txt / .model file. Throws
+/// distilbert::Error naming the path when none is found.
 std::shared_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path);
 
-/// True when `dir` holds tokenizer files load_tokenizer() understands.
+/// True when `dir` holds tokenizer.json, vocab.txt or spiece.model.
 bool has_tokenizer(const std::filesystem::path& dir);
 
 /// 64-bit FNV-1a of `data`, as 16 hex digits.

@@ -1,5 +1,6 @@
 #include "distilbert/tokenizer/wordpiece.h"
 
+#include <cstring>
 #include <fstream>
 
 #include "distilbert/core/error.h"
@@ -20,16 +21,46 @@ Vocab& Vocab::operator=(const Vocab& other) {
   return *this;
 }
 
+std::uint64_t Vocab::hash(std::string_view s) {
+  // A small multiply-xorshift hash over 8-byte words (tokens are short).
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
+  while (n >= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+    p += 8;
+    n -= 8;
+  }
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, n);
+  h = (h ^ v) * 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 32;
+  return h;
+}
+
 void Vocab::build_index(std::string_view source) {
-  index_.clear();
-  index_.reserve(tokens_.size());
+  std::size_t capacity = 16;
+  while (capacity < 2 * tokens_.size()) capacity *= 2;
+  slots_.assign(capacity, Slot{0, -1});
+  mask_ = capacity - 1;
   max_token_chars_ = 0;
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
-    const auto [it, inserted] = index_.emplace(std::string_view(tokens_[i]), static_cast<std::int32_t>(i));
-    if (!inserted) {
-      fail(source, ": duplicate token '", tokens_[i], "' at id ", i, " (first seen at id ", it->second,
-           "); every token must be unique");
+    const std::uint64_t h = hash(tokens_[i]);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t k = h & mask_;
+    for (; slots_[k].id >= 0; k = (k + 1) & mask_) {
+      const Slot& s = slots_[k];
+      if (s.tag == tag && tokens_[static_cast<std::size_t>(s.id)] == tokens_[i]) {
+        fail(source, ": duplicate token '", tokens_[i], "' at id ", i, " (first seen at id ", s.id,
+             "); every token must be unique");
+      }
     }
+    slots_[k] = Slot{tag, static_cast<std::int32_t>(i)};
     max_token_chars_ = std::max(max_token_chars_, unicode::char_count(tokens_[i]));
   }
 }

@@ -29,11 +29,11 @@ class Vocab {
   static Vocab from_file(const std::filesystem::path& path);
 
   std::optional<std::int32_t> find(std::string_view token) const {
-    const auto it = index_.find(token);
-    if (it == index_.end()) return std::nullopt;
-    return it->second;
+    const std::int32_t id = lookup(token);
+    if (id < 0) return std::nullopt;
+    return id;
   }
-  bool contains(std::string_view token) const { return index_.count(token) != 0; }
+  bool contains(std::string_view token) const { return lookup(token) >= 0; }
   /// The token with this id; throws distilbert::Error if out of range.
   const std::string& token(std::int64_t id) const;
   std::size_t size() const { return tokens_.size(); }
@@ -43,9 +43,28 @@ class Vocab {
 
  private:
   void build_index(std::string_view source);
+  static std::uint64_t hash(std::string_view s);
+  /// The id of `token`, or -1.
+  std::int32_t lookup(std::string_view token) const {
+    if (slots_.empty()) return -1;
+    const std::uint64_t h = hash(token);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.tag == tag && tokens_[static_cast<std::size_t>(s.id)] == token) return s.id;
+    }
+  }
 
+  // Open-addressing hash table (linear probing, load <= 1/2): a lookup is one or two cache lines, where a
+  // node-based std::unordered_map costs a pointer chase per lookup (WordPiece does many per word).
+  struct Slot {
+    std::uint32_t tag;  // high 32 bits of the hash
+    std::int32_t id;    // -1: empty
+  };
   std::vector<std::string> tokens_;
-  std::unordered_map<std::string_view, std::int32_t> index_;
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
   std::size_t max_token_chars_ = 0;
 };
 

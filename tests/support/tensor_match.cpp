@@ -22,7 +22,7 @@ MatchResult tensors_close(const std::string& name, const torch::Tensor& actual, 
   auto e = expected.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   auto diff = (a - e).abs();
   auto bad = diff > (atol + rtol * e.abs());
-  bad = bad | a.isnan() != e.isnan();
+  bad = bad | (a.isnan() != e.isnan());
   const double max_diff = diff.numel() ? diff.max().item<double>() : 0.0;
   os << name << ": shape " << actual.sizes() << ", max abs diff " << max_diff;
   const int64_t n_bad = bad.sum().item<int64_t>();

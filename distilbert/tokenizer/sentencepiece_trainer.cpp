@@ -1,0 +1,290 @@
+// Unigram / BPE vocabulary training with the sentencepiece C++ trainer; see trainer.h.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <unordered_map>
+
+#include "distilbert/core/error.h"
+#include "distilbert/tokenizer/sentencepiece_runtime.h"
+#include "distilbert/tokenizer/trainer.h"
+
+namespace distilbert::tokenizer {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// sentencepiece's thread count: fixed, so that unigram training (whose E-step sums per-thread partial
+/// results) gives the same model on every machine.
+constexpr int kSentencePieceThreads = 8;
+/// Lines longer than this (bytes) are left out (sentencepiece would skip them with a log line).
+constexpr std::size_t kMaxSentenceBytes = 1u << 16;
+
+bool is_blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n\v\f") == std::string_view::npos;
+}
+
+// ---- removing the temporary input path from the model (so that the same text gives the same bytes) ---------
+
+bool read_varint(std::string_view b, std::size_t& pos, std::uint64_t& out) {
+  out = 0;
+  for (int shift = 0; shift < 64 && pos < b.size(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(b[pos++]);
+    out |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+void write_varint(std::uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+/// The protobuf message `msg` with `fn(field, wire, payload)` deciding per field: return false to drop the
+/// field, or replace `payload` (length-delimited fields only). Returns false if the message is malformed.
+template <typename Fn>
+bool rewrite_message(std::string_view msg, std::string& out, Fn&& fn) {
+  std::size_t pos = 0;
+  while (pos < msg.size()) {
+    const std::size_t start = pos;
+    std::uint64_t tag = 0, len = 0;
+    if (!read_varint(msg, pos, tag)) return false;
+    const int wire = static_cast<int>(tag & 7);
+    std::string_view payload;
+    switch (wire) {
+      case 0:
+        if (!read_varint(msg, pos, len)) return false;
+        break;
+      case 1:
+        if (pos + 8 > msg.size()) return false;
+        pos += 8;
+        break;
+      case 2:
+        if (!read_varint(msg, pos, len) || len > msg.size() - pos) return false;
+        payload = msg.substr(pos, len);
+        pos += len;
+        break;
+      case 5:
+        if (pos + 4 > msg.size()) return false;
+        pos += 4;
+        break;
+      default:
+        return false;
+    }
+    std::string replaced;
+    bool replace = false;
+    if (!fn(tag >> 3, wire, payload, replaced, replace)) continue;
+    if (!replace) {
+      out.append(msg.substr(start, pos - start));
+    } else {
+      write_varint(tag, out);
+      write_varint(replaced.size(), out);
+      out += replaced;
+    }
+  }
+  return true;
+}
+
+/// ModelProto.trainer_spec (field 2) without its `input` (field 1, the temporary file's path).
+std::string drop_trainer_input(const std::string& model) {
+  std::string out;
+  bool inner_ok = true;
+  const bool ok = rewrite_message(model, out, [&](std::uint64_t field, int wire, std::string_view payload,
+                                                  std::string& replaced, bool& replace) {
+    if (field != 2 || wire != 2) return true;
+    replace = true;
+    inner_ok = rewrite_message(payload, replaced, [](std::uint64_t f, int w, std::string_view, std::string&, bool&) {
+      return !(f == 1 && w == 2);
+    });
+    return true;
+  });
+  check(ok && inner_ok, "train-tokenizer: sentencepiece returned a malformed model");
+  return out;
+}
+
+/// Writes the non-blank lines of texts or files (without "\r"; lines over kMaxSentenceBytes left out) to
+/// the temporary file sentencepiece trains on, counting them.
+class LineWriter {
+ public:
+  explicit LineWriter(std::function<void(const std::string&)> log) : log_(std::move(log)) {
+    std::string pattern = (fs::temp_directory_path() / "distilbert-spm-XXXXXX").string();
+    check(pattern.find(',') == std::string::npos, "train-tokenizer: the temporary folder '",
+          fs::temp_directory_path().string(), "' has a comma in its path, which sentencepiece cannot take (set TMPDIR)");
+    const int fd = ::mkstemp(pattern.data());
+    check(fd >= 0, "train-tokenizer: cannot create a temporary file in ", fs::temp_directory_path().string());
+    ::close(fd);
+    path_ = pattern;
+    out_.open(path_, std::ios::binary | std::ios::trunc);
+    check(out_.good(), "train-tokenizer: cannot write the temporary file ", path_.string());
+    last_log_ = Clock::now();
+  }
+  ~LineWriter() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+
+  void add_text(std::string_view text) {
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+      std::size_t end = text.find('\n', pos);
+      if (end == std::string_view::npos) end = text.size();
+      add_line(text.substr(pos, end - pos));
+      pos = end + 1;
+    }
+  }
+
+  void add_files(const std::vector<fs::path>& files) {
+    std::uint64_t total = 0, done = 0;
+    for (const fs::path& f : files) {
+      check(fs::is_regular_file(f), "training input ", f.string(), ": not found (or not a regular file)");
+      total += fs::file_size(f);
+    }
+    std::string line;
+    for (const fs::path& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      check(in.good(), "training input ", f.string(), ": cannot open it");
+      while (std::getline(in, line)) {
+        done += line.size() + 1;
+        add_line(line);
+        if (log_ && (lines_ & 1023) == 0 && std::chrono::duration<double>(Clock::now() - last_log_).count() >= 1.0) {
+          char buf[96];
+          std::snprintf(buf, sizeof(buf), "reading lines: %.1f MB / %.1f MB", done / 1e6, total / 1e6);
+          log_(buf);
+          last_log_ = Clock::now();
+        }
+      }
+      check(!in.bad(), "training input ", f.string(), ": read error");
+    }
+  }
+
+  /// Close the file; its path.
+  const fs::path& finish() {
+    out_.close();
+    check(out_.good(), "train-tokenizer: error while writing the temporary file ", path_.string());
+    return path_;
+  }
+
+  std::size_t lines() const { return lines_; }
+  std::size_t long_lines() const { return long_lines_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  void add_line(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (is_blank(line)) return;
+    if (line.size() > kMaxSentenceBytes) {
+      ++long_lines_;
+      return;
+    }
+    ++lines_;
+    bytes_ += line.size();
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+    out_.put('\n');
+  }
+
+  std::function<void(const std::string&)> log_;
+  fs::path path_;
+  std::ofstream out_;
+  std::size_t lines_ = 0, long_lines_ = 0;
+  std::uint64_t bytes_ = 0;
+  Clock::time_point last_log_;
+};
+
+SentencePieceTokenizer train(LineWriter& lines, const TrainerOptions& options) {
+  check(options.type == TokenizerType::unigram || options.type == TokenizerType::bpe,
+        "train_sentencepiece: type must be unigram or bpe, found ", tokenizer_type_name(options.type));
+  check(options.vocab_size > options.special_tokens.size(), "train-tokenizer: vocab size ", options.vocab_size,
+        " leaves no room beside the ", options.special_tokens.size(), " special tokens");
+  check(lines.lines() > 0, "train-tokenizer: the input has no non-blank lines to train on");
+  const auto& specials = options.special_tokens;
+  for (const char* required : {"[UNK]", "[CLS]", "[SEP]"}) {
+    check(std::find(specials.begin(), specials.end(), required) != specials.end(),
+          "train-tokenizer: the special tokens must include ", required);
+  }
+  std::string user_defined;
+  std::size_t unk_index = 0;
+  for (std::size_t i = 0; i < specials.size(); ++i) {
+    check(specials[i].find(',') == std::string::npos && !specials[i].empty(), "train-tokenizer: special token '",
+          specials[i], "' cannot be passed to sentencepiece (empty or contains a comma)");
+    if (specials[i] == "[UNK]") {
+      unk_index = i;
+      continue;
+    }
+    if (!user_defined.empty()) user_defined += ',';
+    user_defined += specials[i];
+  }
+  // [UNK] is the model's unknown piece at its index; the other specials are user-defined symbols, which
+  // sentencepiece places at the free ids from 0 in the order given: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4.
+  const fs::path& input = lines.finish();
+  const std::unordered_map<std::string, std::string> args = {
+      {"input", input.string()},
+      {"model_type", tokenizer_type_name(options.type)},
+      {"vocab_size", std::to_string(options.vocab_size)},
+      {"character_coverage", std::to_string(options.character_coverage)},
+      {"normalization_rule_name", options.lowercase ? "nmt_nfkc_cf" : "nmt_nfkc"},
+      {"unk_id", std::to_string(unk_index)},
+      {"unk_piece", "[UNK]"},
+      {"bos_id", "-1"},
+      {"eos_id", "-1"},
+      {"pad_id", "-1"},
+      {"user_defined_symbols", user_defined},
+      {"hard_vocab_limit", "false"},
+      {"max_sentence_length", std::to_string(kMaxSentenceBytes)},
+      {"input_sentence_size", "0"},
+      {"num_threads", std::to_string(kSentencePieceThreads)},
+      {"minloglevel", options.verbose ? "0" : "1"},
+  };
+  const auto t0 = Clock::now();
+  if (options.log) {
+    char buf[200];
+    std::snprintf(buf, sizeof(buf), "training a %s model with sentencepiece on %zu lines (%.1f MB)%s",
+                  tokenizer_type_name(options.type).c_str(), lines.lines(), lines.bytes() / 1e6,
+                  options.verbose || lines.bytes() < 1000000 ? "" : "; about 20-30 s per 10 MB, --verbose shows its log");
+    options.log(buf);
+  }
+  std::string proto = drop_trainer_input(spm::train(args));
+  SentencePieceConfig config;
+  config.model_max_length = options.model_max_length;
+  SentencePieceTokenizer tok(std::move(proto), config, "trained sentencepiece model");
+  if (options.log) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "%s: %zu lines (%.1f MB) -> vocabulary of %zu in %.2f s",
+                  tokenizer_type_name(options.type).c_str(), lines.lines(), lines.bytes() / 1e6, tok.vocab_size(),
+                  std::chrono::duration<double>(Clock::now() - t0).count());
+    options.log(buf);
+    if (lines.long_lines()) {
+      options.log("warning: " + std::to_string(lines.long_lines()) + " lines longer than " +
+                  std::to_string(kMaxSentenceBytes) + " bytes were left out");
+    }
+    if (tok.vocab_size() < options.vocab_size) {
+      options.log("warning: the vocabulary has " + std::to_string(tok.vocab_size()) + " pieces, fewer than the " +
+                  std::to_string(options.vocab_size) + " asked for (the text is too small for more)");
+    }
+  }
+  return tok;
+}
+
+}  // namespace
+
+SentencePieceTokenizer train_sentencepiece(const std::vector<std::string>& texts, const TrainerOptions& options) {
+  LineWriter lines(options.log);
+  for (const std::string& t : texts) lines.add_text(t);
+  return train(lines, options);
+}
+
+SentencePieceTokenizer train_sentencepiece_files(const std::vector<fs::path>& files, const TrainerOptions& options) {
+  check(!files.empty(), "train-tokenizer: no input files");
+  LineWriter lines(options.log);
+  lines.add_files(files);
+  return train(lines, options);
+}
+
+}  // namespace distilbert::tokenizer
