@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-openmp     # fp32 matmuls ~13x faster than Debian's default reference BLAS
-  nlohmann-json3-dev libcli11-dev catch2 libyaml-cpp-dev libsentencepiece-dev libutf8proc-dev
+  nlohmann-json3-dev libcli11-dev catch2 libyaml-cpp-dev libsentencepiece-dev libutf8proc-dev zlib1g-dev
   python3-torch python3-numpy   # the Python reference that cross-checks our numbers in the tests
 )
 
