@@ -1,0 +1,431 @@
+// The distillation / MLM-pretraining run; see distiller.h. Read it top to bottom: setup (folders, tokenizer,
+// models, data, optimiser, resume), then the loop (forward, loss, backward, step every grad_accum_steps micro-batches,
+// log, save, evaluate), then the final model folder.
+#include "distilbert/train/distiller.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <torch/torch.h>
+
+#include "distilbert/core/error.h"
+#include "distilbert/core/fs.h"
+#include "distilbert/core/runtime.h"
+#include "distilbert/data/loader.h"
+#include "distilbert/data/lm_sequences.h"
+#include "distilbert/data/mlm.h"
+#include "distilbert/data/token_counts.h"
+#include "distilbert/data/token_store.h"
+#include "distilbert/io/model_folder.h"
+#include "distilbert/train/checkpoint.h"
+#include "distilbert/train/optim.h"
+#include "distilbert/train/precision.h"
+#include "distilbert/train/run_log.h"
+
+namespace distilbert {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Loss terms averaged over a logging window (pre-division by grad_accum_steps, as the reference logs them).
+struct Window {
+  std::map<std::string, double> sums;
+  int64_t micro = 0, tokens = 0;
+  double grad_norm = 0.0;
+  Clock::time_point start = Clock::now();
+  void add(const DistillLossParts& p) {
+    auto put = [&](const char* k, const torch::Tensor& t) {
+      if (t.defined()) sums[k] += t.item<double>();
+    };
+    put("loss", p.total);
+    put("loss_ce", p.ce);
+    put("loss_mlm", p.mlm);
+    put("loss_mse", p.mse);
+    put("loss_cos", p.cos);
+    put("loss_layer_cos", p.layer_cos);
+    put("loss_layer_mse", p.layer_mse);
+    ++micro;
+  }
+  void reset() { *this = Window(); }
+};
+
+// Which terms the run trains with (the others are not computed).
+bool uses_teacher(const DistillRecipe& r) { return r.mode == "distill"; }
+
+ModelPtr load_teacher(const DistillRecipe& r, torch::Device device) {
+  LoadOptions o;
+  o.allow_new_head = false;
+  auto t = load_model_folder(r.teacher, o).model;
+  check(t->architecture().find("ForMaskedLM") != std::string::npos, "teacher '", r.teacher, "' is a ",
+        t->architecture(), "; distillation needs a ...ForMaskedLM teacher (its MLM head gives the soft targets)");
+  t->to(device);
+  t->eval();  // no dropout in the teacher
+  for (auto& p : t->parameters()) p.requires_grad_(false);
+  return t;
+}
+
+ModelPtr load_student(const DistillRecipe& r, torch::Device device) {
+  ModelPtr s;
+  if (!r.student.empty()) {
+    LoadOptions o;
+    o.head = Head::MaskedLM;
+    s = load_model_folder(r.student, o).model;
+  } else {
+    torch::manual_seed(r.seed);
+    s = build_model(ModelConfig::load(r.student_config), Head::MaskedLM);
+  }
+  if (r.freeze_position_embeddings)
+    for (auto& p : s->named_parameters(true))
+      if (p.key().find("embeddings.position_embeddings.weight") != std::string::npos) p.value().requires_grad_(false);
+  s->to(device);
+  s->train();
+  return s;
+}
+
+std::shared_ptr<tokenizer::Tokenizer> load_run_tokenizer(const DistillRecipe& r) {
+  std::string path = r.tokenizer;
+  if (path.empty()) path = uses_teacher(r) ? r.teacher : r.student;
+  check(!path.empty(), "recipe '", r.origin,
+        "': set 'tokenizer' (a folder with tokenizer.json or vocab.txt): the model has no folder to take it from");
+  return tokenizer::load_tokenizer(path);
+}
+
+std::string fmt(double v, int prec = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*g", prec, v);
+  return buf;
+}
+
+std::string fmt_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  return buf;
+}
+
+}  // namespace
+
+RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::atomic<bool>* stop) {
+  RunSummary summary;
+  const auto t_start = Clock::now();
+  const int threads = set_threads(r.threads);
+  const torch::Device device = parse_device(r.device);
+  check(r.precision != "fp16" || device.is_cuda(), "recipe '", r.origin,
+        "': precision fp16 needs a CUDA device (use bf16 on CPU)");
+  torch::manual_seed(r.seed);
+  const std::string tag = "[" + r.mode + "] ";
+
+  // ---- run folder -----------------------------------------------------------------------------------------------
+  const fs::path out(r.output_dir);
+  const bool own_run = fs::exists(out / "recipe.json");
+  if (fs::exists(out) && !fs::is_empty(out) && !own_run)
+    check(overwrite, "output folder '", r.output_dir,
+          "' exists, is not empty and is not a run folder; choose another output_dir or pass --overwrite");
+  if (own_run && r.trainer.resume == "never" && !list_checkpoints(r.output_dir).empty())
+    check(overwrite, "output folder '", r.output_dir,
+          "' holds checkpoints of an earlier run and trainer.resume is 'never'; use resume: auto to continue it or "
+          "--overwrite to start over");
+  if (overwrite && own_run && r.trainer.resume == "never") {
+    fs::remove_all(out / "checkpoints");
+    fs::remove(out / "metrics.jsonl");
+    fs::remove_all(out / "tensorboard");
+  }
+  fs::create_directories(out);
+  write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
+
+  // ---- tokenizer, models --------------------------------------------------------------------------------------
+  auto tok = load_run_tokenizer(r);
+  const auto specials = tok->special_ids();
+  check(specials.pad >= 0 && specials.mask >= 0 && specials.cls >= 0 && specials.sep >= 0 && specials.unk >= 0,
+        "tokenizer: [PAD], [MASK], [CLS], [SEP] and [UNK] are all needed for MLM training");
+  ModelPtr teacher = uses_teacher(r) ? load_teacher(r, device) : nullptr;
+  ModelPtr student = load_student(r, device);
+  const auto& sc = student->config();
+  const int64_t vocab = sc.vocab_size;
+  check(static_cast<int64_t>(tok->vocab_size()) <= vocab, "tokenizer has ", tok->vocab_size(),
+        " tokens but the model's vocab_size is ", vocab);
+  if (teacher) {
+    const auto& tc = teacher->config();
+    check(tc.vocab_size == vocab, "teacher vocab_size ", tc.vocab_size, " differs from the student's ", vocab,
+          ": soft targets need the same vocabulary");
+    const bool hidden_terms = r.loss.alpha_cos > 0 || !r.loss.layer_pairs.empty();
+    check(!hidden_terms || tc.hidden_size == sc.hidden_size, "the cosine terms compare hidden states: teacher hidden ",
+          "size ", tc.hidden_size, " differs from the student's ", sc.hidden_size);
+  }
+  const int64_t max_len = std::min<int64_t>(r.data.max_seq_len, sc.max_position_embeddings);
+
+  // ---- data -----------------------------------------------------------------------------------------------------
+  data::TokenStore::OpenOptions so;
+  so.expected_fingerprint = tok->fingerprint();
+  auto store = data::TokenStore::open(r.data.train, so);
+  data::LmSequencesOptions lso;
+  lso.max_len = max_len;
+  lso.threads = static_cast<size_t>(threads);
+  auto seqs = std::make_shared<const data::LmSequences>(store, lso);
+  {
+    const auto& st = seqs->stats();
+    std::cerr << tag << "data: " << st.input_sequences << " sequences, " << st.split_sequences << " split into "
+              << st.chunks << " chunks, " << st.dropped_short << " dropped as too short, " << st.dropped_unk
+              << " dropped for [UNK]s -> " << seqs->size() << " training sequences\n";
+  }
+  check(seqs->size() > 0, "data '", r.data.train, "': no training sequences left after filtering");
+  std::vector<int64_t> counts;
+  if (!r.data.token_counts.empty())
+    counts = data::load_token_counts(r.data.token_counts, vocab, tok->fingerprint()).counts;
+  else
+    counts = data::count_tokens(*store, static_cast<size_t>(threads));
+  counts.resize(static_cast<size_t>(vocab), 0);
+  const auto special_list = data::special_id_list(specials);
+  auto probs = r.data.mlm.smoothing > 0 ? data::token_probs(counts, r.data.mlm.smoothing, special_list)
+                                        : data::uniform_token_probs(vocab, special_list);
+  data::MlmOptions mo;
+  mo.mask_prop = r.data.mlm.mask_prob;
+  mo.word_mask = r.data.mlm.word_mask;
+  mo.word_keep = r.data.mlm.word_keep;
+  mo.word_rand = r.data.mlm.word_rand;
+  data::MlmMasker masker(probs, specials, vocab, mo);
+  data::LoaderOptions lo;
+  lo.batching.batch_size = r.data.batch_size;
+  lo.batching.max_tokens = r.data.batching == "tokens" ? r.data.max_tokens : 0;
+  lo.batching.group_by_size = r.data.batching == "grouped";
+  lo.batching.group_max_len = max_len;
+  lo.seed = r.seed;
+  lo.prefetch = static_cast<size_t>(r.data.prefetch);
+  lo.device = device;
+  data::MlmLoader loader(seqs, masker, lo);
+  loader.set_epoch(0);
+  const int64_t batches_per_epoch = static_cast<int64_t>(loader.num_batches());
+  const int64_t accum = r.trainer.grad_accum_steps;
+  // The reference's schedule length: int(len(dataloader) / accum * epochs) + 1.
+  const int64_t total_steps =
+      r.trainer.max_steps > 0
+          ? r.trainer.max_steps
+          : static_cast<int64_t>(static_cast<double>(batches_per_epoch) / accum * r.trainer.epochs) + 1;
+  const int64_t warmup = warmup_steps(total_steps, r.trainer.warmup_prop);
+
+  // ---- optimiser, resume ----------------------------------------------------------------------------------------
+  AdamWSettings as;
+  as.lr = r.optimizer.lr;
+  as.beta1 = r.optimizer.beta1;
+  as.beta2 = r.optimizer.beta2;
+  as.eps = r.optimizer.eps;
+  as.weight_decay = r.optimizer.weight_decay;
+  auto optimizer = build_adamw(*student, as);
+  std::vector<torch::Tensor> params;
+  for (const auto& p : student->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  LossScaler scaler(r.precision == "fp16");
+  int64_t step = 0, micro = 0, epoch = 0;
+  std::string resumed_from;
+  if (auto st = resume_from(r.trainer.resume, r.output_dir, *student, *optimizer, &resumed_from)) {
+    step = (*st)["step"];
+    micro = (*st)["micro_step"];
+    const auto ls = data::LoaderState::from_json((*st)["loader"]);
+    loader.restore(ls);
+    epoch = ls.epoch;
+    summary.skipped_steps = st->value("skipped_steps", int64_t{0});
+    if (st->contains("scaler"))
+      scaler.restore((*st)["scaler"]["scale"], (*st)["scaler"]["growth_tracker"], (*st)["scaler"]["skipped"]);
+    std::cerr << tag << "resumed from " << resumed_from << " at step " << step << " (epoch " << epoch << ", batch "
+              << ls.batch << ")\n";
+  }
+  std::cerr << tag << (teacher ? "teacher " + teacher->architecture() + " (" +
+                                     std::to_string(count_parameters(*teacher)) + " parameters), "
+                               : std::string())
+            << "student " << student->architecture() << " (" << count_parameters(*student) << " parameters); "
+            << batches_per_epoch << " batches/epoch, accumulation " << accum << ", " << total_steps
+            << " optimizer steps, warm-up " << warmup << "; device " << device << ", " << threads << " thread(s), "
+            << r.precision << "\n";
+
+  RunLog log(r.output_dir, r.trainer.tensorboard);
+  Window window;
+  double last_grad_norm = 0.0;
+  const bool need_hidden = teacher && (r.loss.alpha_cos > 0 || !r.loss.layer_pairs.empty());
+  const bool restrict_rows = !teacher || r.loss.restrict_ce_to_mask;  // pretraining projects MLM targets only
+  const auto run_start = Clock::now();
+  const int64_t start_step = step;
+  int64_t run_tokens = 0;
+
+  auto trainer_state = [&]() {
+    return json{{"micro_step", micro},
+                {"loader", loader.state().to_json()},
+                {"skipped_steps", summary.skipped_steps},
+                {"scaler",
+                 {{"scale", scaler.current_scale()},
+                  {"growth_tracker", scaler.growth_tracker()},
+                  {"skipped", scaler.skipped_steps()}}},
+                {"total_steps", total_steps}};
+  };
+  auto save = [&](bool mid_accumulation) {
+    CheckpointData d;
+    d.model = student.get();
+    d.tokenizer = tok.get();
+    d.optimizer = optimizer.get();
+    d.with_grads = mid_accumulation;
+    d.state = trainer_state();
+    return save_checkpoint(r.output_dir, step, d, r.trainer.keep_last);
+  };
+
+  // One micro-batch: forward both models, select rows, compute the loss terms.
+  auto compute = [&](const data::MlmBatch& b) {
+    AutocastScope autocast(r.precision, device);
+    ModelInputs in;
+    in.input_ids = b.input_ids;
+    in.attention_mask = b.attention_mask;
+    in.output_hidden_states = need_hidden;
+    ModelOutput t_out;
+    if (teacher) {
+      torch::NoGradGuard no_grad;
+      t_out = teacher->encoder_forward(in);
+    }
+    ModelOutput s_out = student->encoder_forward(in);
+    auto rows = distill_rows(b.attention_mask, b.mlm_labels, restrict_rows);
+    const int64_t H = s_out.last_hidden_state.size(-1);
+    // Vocabulary projections only for the rows a loss uses; losses in fp32 whatever the autocast dtype.
+    auto s_logits = student->mlm_logits(s_out.last_hidden_state.reshape({-1, H}).index_select(0, rows)).to(torch::kFloat);
+    DistillLossInputs li;
+    li.student_logits = s_logits;
+    li.mlm_labels = b.mlm_labels.reshape({-1}).index_select(0, rows);
+    li.attention_mask = b.attention_mask;
+    if (teacher) {
+      torch::NoGradGuard no_grad;
+      const int64_t Ht = t_out.last_hidden_state.size(-1);
+      li.teacher_logits =
+          teacher->mlm_logits(t_out.last_hidden_state.reshape({-1, Ht}).index_select(0, rows)).to(torch::kFloat);
+      li.student_hidden = &s_out.hidden_states;
+      li.teacher_hidden = &t_out.hidden_states;
+    } else {
+      li.teacher_logits = s_logits.detach();  // unused: alpha_ce is 0 in pretraining
+    }
+    if (need_hidden) {
+      for (auto& h : s_out.hidden_states) h = h.to(torch::kFloat);
+      for (auto& h : t_out.hidden_states) h = h.to(torch::kFloat);
+    }
+    DistillLossWeights w = r.loss;
+    auto parts = teacher ? distillation_loss(li, w, false) : DistillLossParts{};
+    if (!teacher) {
+      parts.rows = rows.size(0);
+      parts.targets = parts.rows;
+      parts.mlm = torch::nn::functional::cross_entropy(s_logits, li.mlm_labels);
+      parts.total = w.alpha_mlm * parts.mlm;
+    }
+    // Keep the hidden-state tensors alive until backward through parts.total.
+    return std::make_pair(parts, std::move(s_out));
+  };
+
+  // ---- the loop -------------------------------------------------------------------------------------------------
+  bool done = step >= total_steps;
+  if (done && fs::exists(out / "final" / "model.safetensors")) {
+    std::cerr << tag << "run already complete (" << step << " steps); model in " << (out / "final").string() << "\n";
+    summary.steps = step;
+    summary.micro_steps = micro;
+    summary.final_dir = (out / "final").string();
+    return summary;
+  }
+  while (!done) {
+    if (stop && stop->load()) {
+      const std::string dir = save(micro % accum != 0);
+      std::cerr << "\n" << tag << "stopped by signal at step " << step << "; checkpoint " << dir << "\n";
+      summary.interrupted = true;
+      break;
+    }
+    std::optional<data::MlmBatch> batch = loader.next();
+    if (!batch) {
+      ++epoch;
+      if (r.trainer.max_steps == 0 && epoch >= r.trainer.epochs) break;
+      loader.set_epoch(epoch);
+      continue;
+    }
+    auto b = data::to_device(*batch, device);
+    auto [parts, keep_alive] = compute(b);
+    const int64_t batch_tokens = b.attention_mask.sum().item<int64_t>();
+    // Non-finite loss: name the term, then skip this micro-batch or stop (trainer.nan_policy).
+    if (!torch::isfinite(parts.total).item<bool>()) {
+      std::string bad = "total";
+      for (auto [name, t] : {std::pair<const char*, torch::Tensor>{"loss_ce", parts.ce}, {"loss_mlm", parts.mlm},
+                             {"loss_mse", parts.mse}, {"loss_cos", parts.cos}, {"loss_layer_cos", parts.layer_cos},
+                             {"loss_layer_mse", parts.layer_mse}})
+        if (t.defined() && !torch::isfinite(t).item<bool>()) bad = name;
+      check(r.trainer.nan_policy == "skip", "non-finite loss at step ", step, " (micro-batch ", micro,
+            ", epoch ", epoch, "): ", bad, " is ", parts.total.item<double>(), "; trainer.nan_policy is 'stop'");
+      std::cerr << "\n" << tag << "warning: non-finite " << bad << " at step " << step << "; micro-batch skipped\n";
+      ++summary.skipped_steps;
+      continue;
+    }
+    scaler.scale(parts.total / static_cast<double>(accum)).backward();
+    window.add(parts);
+    window.tokens += batch_tokens;
+    run_tokens += batch_tokens;
+    ++micro;
+    if (micro % accum != 0) continue;
+
+    // ---- optimizer step ----
+    const bool finite = scaler.unscale(params);
+    if (r.optimizer.max_grad_norm > 0)
+      last_grad_norm = clip_gradients(params, r.optimizer.max_grad_norm);
+    const double lr = r.optimizer.lr * linear_schedule_factor(step, warmup, total_steps);
+    set_learning_rate(*optimizer, lr);
+    if (finite) optimizer->step();
+    scaler.update(!finite);
+    optimizer->zero_grad();
+    ++step;
+    window.grad_norm = last_grad_norm;
+
+    if (step % r.trainer.log_every == 0 || step == total_steps) {
+      const double secs = std::chrono::duration<double>(Clock::now() - window.start).count();
+      json rec;
+      for (const auto& [k, v] : window.sums) rec[k] = v / std::max<int64_t>(1, window.micro);
+      rec["lr"] = lr;
+      rec["grad_norm"] = last_grad_norm;
+      rec["tokens_per_s"] = window.tokens / std::max(secs, 1e-9);
+      rec["epoch"] = epoch;
+      rec["memory_mib"] = resident_memory_mib();
+      if (scaler.enabled()) rec["loss_scale"] = scaler.current_scale();
+      log.log(step, rec);
+      summary.last_loss = rec.value("loss", 0.0);
+      if (r.trainer.progress) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+        const double eta = elapsed / std::max<int64_t>(1, step - start_step) * (total_steps - step);
+        std::cerr << "\r" << tag << "step " << step << "/" << total_steps << " | loss " << fmt(summary.last_loss);
+        for (const char* k : {"loss_ce", "loss_mlm", "loss_cos", "loss_mse"})
+          if (rec.contains(k)) std::cerr << " " << (k + 5) << " " << fmt(rec[k].get<double>());
+        std::cerr << " | lr " << fmt(lr, 3) << " | " << static_cast<int64_t>(rec["tokens_per_s"].get<double>())
+                  << " tok/s | ETA " << fmt_duration(eta) << "   " << std::flush;
+      }
+      window.reset();
+    }
+    if (r.trainer.save_every > 0 && step % r.trainer.save_every == 0 && step < total_steps) save(false);
+    done = step >= total_steps;
+  }
+  if (r.trainer.progress) std::cerr << "\n";
+  summary.steps = step;
+  summary.micro_steps = micro;
+  summary.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  summary.tokens_per_second =
+      run_tokens / std::max(std::chrono::duration<double>(Clock::now() - run_start).count(), 1e-9);
+  if (summary.interrupted) return summary;
+
+  // ---- final model ----------------------------------------------------------------------------------------------
+  save(micro % accum != 0);
+  const std::string final_dir = (out / "final").string();
+  save_model_folder(*student, final_dir);
+  tok->save_pretrained(final_dir);
+  summary.final_dir = final_dir;
+  std::cerr << tag << "done: " << step << " optimizer steps, last loss " << fmt(summary.last_loss) << ", "
+            << static_cast<int64_t>(summary.tokens_per_second) << " tokens/s; model in " << final_dir << "\n";
+  return summary;
+}
+
+}  // namespace distilbert

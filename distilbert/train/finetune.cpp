@@ -1,0 +1,437 @@
+// Fine-tuning and evaluation; see finetune.h.
+#include "distilbert/train/finetune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <numeric>
+#include <random>
+
+#include <torch/torch.h>
+
+#include "distilbert/config/tree.h"
+#include "distilbert/core/error.h"
+#include "distilbert/core/fs.h"
+#include "distilbert/core/runtime.h"
+#include "distilbert/io/model_folder.h"
+#include "distilbert/tasks/glue.h"
+#include "distilbert/tasks/metrics.h"
+#include "distilbert/tasks/user_data.h"
+#include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/optim.h"
+#include "distilbert/train/precision.h"
+#include "distilbert/train/run_log.h"
+
+namespace distilbert {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+FinetuneRecipe FinetuneRecipe::load(const std::string& path, const std::vector<std::string>& overrides) {
+  auto tree = load_tree(path);
+  apply_overrides(tree, overrides, path);
+  return from_tree(tree, path);
+}
+
+FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& origin) {
+  FinetuneRecipe r;
+  r.origin = origin;
+  r.resolved = tree;
+  TreeReader top(tree, origin);
+  top.get("output_dir", r.output_dir);
+  int64_t seed = static_cast<int64_t>(r.seed);
+  top.get("seed", seed);
+  r.seed = static_cast<uint64_t>(seed);
+  top.get("device", r.device);
+  top.get("threads", r.threads);
+  top.get("precision", r.precision);
+  top.require(r.precision == "fp32" || r.precision == "bf16" || r.precision == "fp16", "precision",
+              "must be fp32, bf16 or fp16");
+  top.get("model", r.model);
+  top.require(!r.model.empty(), "model", "is required: a model folder (config.json + weights)");
+  top.get("tokenizer", r.tokenizer);
+  {
+    auto t = top.child("task");
+    t.get("name", r.task);
+    t.get("data_dir", r.data_dir);
+    t.get("train_file", r.train_file);
+    t.get("dev_file", r.dev_file);
+    t.get("text_column", r.text_column);
+    t.get("text_pair_column", r.text_pair_column);
+    t.get("label_column", r.label_column);
+    t.get("label_names", r.label_names);
+    t.get("regression", r.regression);
+    t.get("bad_rows", r.bad_rows);
+    t.require(r.bad_rows == "fail" || r.bad_rows == "skip", "bad_rows", "must be fail or skip");
+    t.get("max_seq_len", r.max_seq_len);
+    t.require(r.max_seq_len >= 8, "max_seq_len", "must be >= 8");
+    t.get("limit_train", r.limit_train);
+    t.get("limit_eval", r.limit_eval);
+    if (r.task == "custom") {
+      t.require(!r.train_file.empty() && !r.dev_file.empty(), "train_file", "and dev_file are required for task custom");
+    } else {
+      tasks::parse_glue_task(r.task);  // throws for unknown names
+      t.require(!r.data_dir.empty(), "data_dir", "is required: the GLUE task folder (e.g. data/glue/SST-2)");
+    }
+    t.finish();
+  }
+  {
+    auto o = top.child("optimizer");
+    o.get("lr", r.lr);
+    o.require(r.lr > 0, "lr", "must be > 0");
+    std::vector<double> betas = {r.beta1, r.beta2};
+    o.get("betas", betas);
+    o.require(betas.size() == 2, "betas", "must be [beta1, beta2]");
+    r.beta1 = betas[0];
+    r.beta2 = betas[1];
+    o.get("eps", r.eps);
+    o.get("weight_decay", r.weight_decay);
+    o.get("max_grad_norm", r.max_grad_norm);
+    o.get("warmup_prop", r.warmup_prop);
+    o.finish();
+  }
+  {
+    auto t = top.child("trainer");
+    t.get("epochs", r.epochs);
+    t.get("max_steps", r.max_steps);
+    t.require(r.epochs >= 1 || r.max_steps >= 1, "epochs", "or max_steps must be >= 1");
+    t.get("batch_size", r.batch_size);
+    t.require(r.batch_size >= 1, "batch_size", "must be >= 1");
+    t.get("eval_batch_size", r.eval_batch_size);
+    t.require(r.eval_batch_size >= 1, "eval_batch_size", "must be >= 1");
+    t.get("eval_every", r.eval_every);
+    t.get("early_stopping_patience", r.early_stopping_patience);
+    t.get("log_every", r.log_every);
+    t.require(r.log_every >= 1, "log_every", "must be >= 1");
+    t.get("progress", r.progress);
+    t.finish();
+  }
+  top.finish();
+  return r;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct TaskData {
+  std::string metric_task;  // glue metric name ("sst2", ...) or "custom"
+  bool regression = false;
+  std::vector<std::string> label_names;
+  std::vector<tasks::Example> train;
+  std::vector<std::pair<std::string, std::vector<tasks::Example>>> evals;  // ("", dev) and ("_mm", dev_mismatched)
+};
+
+TaskData read_task(const FinetuneRecipe& r, bool need_train) {
+  TaskData d;
+  tasks::ReadOptions ro;
+  ro.policy = r.bad_rows == "skip" ? tasks::BadRowPolicy::Skip : tasks::BadRowPolicy::Fail;
+  auto report = [](const std::string& what, const tasks::ReadResult& res) {
+    if (res.skipped) std::cerr << "[finetune] " << what << ": skipped " << res.skipped << " malformed row(s)\n";
+    for (const auto& m : res.messages) std::cerr << "  " << m << "\n";
+  };
+  auto limit = [](std::vector<tasks::Example> v, int64_t n) {
+    if (n > 0 && static_cast<int64_t>(v.size()) > n) v.resize(static_cast<size_t>(n));
+    return v;
+  };
+  if (r.task == "custom") {
+    tasks::UserDataOptions uo;
+    uo.text_column = r.text_column;
+    if (!r.text_pair_column.empty()) uo.text_pair_column = r.text_pair_column;
+    uo.label_column = r.label_column;
+    if (!r.label_names.empty()) uo.label_names = r.label_names;
+    uo.regression = r.regression;
+    uo.read = ro;
+    auto train = tasks::read_user_data(r.train_file, uo);
+    report(r.train_file, train);
+    uo.label_names = train.label_names;
+    auto dev = tasks::read_user_data(r.dev_file, uo);
+    report(r.dev_file, dev);
+    d.metric_task = "custom";
+    d.regression = r.regression;
+    d.label_names = train.label_names;
+    d.train = limit(std::move(train.examples), r.limit_train);
+    d.evals.emplace_back("", limit(std::move(dev.examples), r.limit_eval));
+    return d;
+  }
+  const auto task = tasks::parse_glue_task(r.task);
+  d.metric_task = tasks::glue_task_name(task);
+  d.regression = tasks::glue_is_regression(task);
+  d.label_names = tasks::glue_label_names(task);
+  if (need_train) {
+    auto train = tasks::read_glue_split(task, r.data_dir, "train", ro);
+    report("train", train);
+    d.train = limit(std::move(train.examples), r.limit_train);
+  }
+  if (task == tasks::GlueTask::MNLI) {
+    auto m = tasks::read_glue_split(task, r.data_dir, "validation_matched", ro);
+    report("validation_matched", m);
+    d.evals.emplace_back("", limit(std::move(m.examples), r.limit_eval));
+    if (fs::exists(fs::path(r.data_dir) / tasks::glue_split_file(task, "validation_mismatched"))) {
+      auto mm = tasks::read_glue_split(task, r.data_dir, "validation_mismatched", ro);
+      report("validation_mismatched", mm);
+      d.evals.emplace_back("_mm", limit(std::move(mm.examples), r.limit_eval));
+    }
+  } else {
+    auto dev = tasks::read_glue_split(task, r.data_dir, "validation", ro);
+    report("validation", dev);
+    d.evals.emplace_back("", limit(std::move(dev.examples), r.limit_eval));
+  }
+  return d;
+}
+
+struct Encoded {
+  std::vector<std::vector<int64_t>> ids, types;
+};
+
+Encoded encode_all(const tokenizer::Tokenizer& tok, const std::vector<tasks::Example>& ex, int64_t max_len, bool types) {
+  std::vector<tokenizer::TextInput> inputs;
+  inputs.reserve(ex.size());
+  for (const auto& e : ex) {
+    tokenizer::TextInput in;
+    in.text = e.text_a;
+    if (e.text_b) in.pair = std::string_view(*e.text_b);
+    inputs.push_back(in);
+  }
+  tokenizer::EncodeOptions o;
+  o.truncation = tokenizer::Truncation::longest_first;
+  o.max_length = static_cast<size_t>(max_len);
+  o.return_token_type_ids = types;
+  auto encs = tok.encode_batch(inputs, o);
+  Encoded out;
+  for (auto& e : encs) {
+    out.ids.push_back(std::move(e.ids));
+    if (types) out.types.push_back(std::move(e.type_ids));
+  }
+  return out;
+}
+
+// Pad the chosen examples to the longest (dynamic padding; the mask makes it equal to max_length padding).
+ModelInputs collate(const Encoded& enc, const std::vector<size_t>& idx, int64_t pad_id, torch::Device device) {
+  size_t T = 0;
+  for (size_t i : idx) T = std::max(T, enc.ids[i].size());
+  const int64_t B = static_cast<int64_t>(idx.size());
+  auto ids = torch::full({B, static_cast<int64_t>(T)}, pad_id, torch::kLong);
+  auto mask = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
+  auto types = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
+  auto ia = ids.accessor<int64_t, 2>(), ma = mask.accessor<int64_t, 2>(), ta = types.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& row = enc.ids[idx[static_cast<size_t>(b)]];
+    for (size_t t = 0; t < row.size(); ++t) {
+      ia[b][static_cast<int64_t>(t)] = row[t];
+      ma[b][static_cast<int64_t>(t)] = 1;
+      if (!enc.types.empty()) ta[b][static_cast<int64_t>(t)] = enc.types[idx[static_cast<size_t>(b)]][t];
+    }
+  }
+  ModelInputs in;
+  in.input_ids = ids.to(device);
+  in.attention_mask = mask.to(device);
+  if (!enc.types.empty()) in.token_type_ids = types.to(device);
+  return in;
+}
+
+torch::Tensor labels_of(const std::vector<tasks::Example>& ex, const std::vector<size_t>& idx, bool regression) {
+  if (regression) {
+    std::vector<float> v;
+    for (size_t i : idx) v.push_back(ex[i].score);
+    return torch::tensor(v);
+  }
+  std::vector<int64_t> v;
+  for (size_t i : idx) v.push_back(ex[i].label);
+  return torch::tensor(v);
+}
+
+std::map<std::string, double> evaluate(PretrainedModel& model, const TaskData& d,
+                                       const std::vector<Encoded>& encoded, const FinetuneRecipe& r,
+                                       torch::Device device, int64_t pad_id) {
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::map<std::string, double> out;
+  for (size_t e = 0; e < d.evals.size(); ++e) {
+    const auto& [suffix, ex] = d.evals[e];
+    std::vector<double> preds, labels;
+    for (size_t begin = 0; begin < ex.size(); begin += static_cast<size_t>(r.eval_batch_size)) {
+      std::vector<size_t> idx(std::min(ex.size() - begin, static_cast<size_t>(r.eval_batch_size)));
+      std::iota(idx.begin(), idx.end(), begin);
+      AutocastScope autocast(r.precision, device);
+      auto logits = model.forward(collate(encoded[e], idx, pad_id, device)).logits.to(torch::kCPU, torch::kFloat64);
+      auto p = d.regression ? logits.view({-1}) : logits.argmax(-1).to(torch::kFloat64);
+      for (int64_t i = 0; i < p.size(0); ++i) preds.push_back(p[i].item<double>());
+      for (size_t i : idx) labels.push_back(d.regression ? ex[i].score : ex[i].label);
+    }
+    tasks::MetricList m;
+    if (d.metric_task == "custom") {
+      if (d.regression) {
+        m = {{"pearson", tasks::pearson(preds, labels)}, {"spearmanr", tasks::spearman(preds, labels)}};
+      } else {
+        std::vector<int> pi(preds.begin(), preds.end()), li(labels.begin(), labels.end());
+        m = {{"accuracy", tasks::accuracy(pi, li)}};
+      }
+    } else {
+      m = tasks::glue_metrics(d.metric_task, preds, labels);
+    }
+    for (const auto& [k, v] : m) out[k + suffix] = v;
+  }
+  model.train();
+  return out;
+}
+
+std::string main_metric(const TaskData& d) {
+  if (d.metric_task == "custom") return d.regression ? "pearson" : "accuracy";
+  return tasks::glue_main_metric(d.metric_task);
+}
+
+struct Setup {
+  std::shared_ptr<tokenizer::Tokenizer> tok;
+  ModelPtr model;
+  torch::Device device = torch::kCPU;
+  int threads = 1;
+};
+
+Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskData& d, bool quiet) {
+  Setup s;
+  s.threads = set_threads(r.threads);
+  s.device = parse_device(r.device);
+  const std::string tok_path = r.tokenizer.empty() ? model_dir : r.tokenizer;
+  s.tok = tokenizer::load_tokenizer(tok_path);
+  LoadOptions lo;
+  lo.head = Head::SequenceClassification;
+  lo.num_labels = d.regression ? 1 : static_cast<int64_t>(d.label_names.size());
+  lo.verbose = !quiet;
+  torch::manual_seed(r.seed);
+  s.model = load_model_folder(model_dir, lo).model;
+  auto& c = s.model->mutable_config();
+  c.problem_type = d.regression ? "regression" : "single_label_classification";
+  c.id2label.clear();
+  for (size_t i = 0; i < d.label_names.size(); ++i) c.id2label[static_cast<int64_t>(i)] = d.label_names[i];
+  if (r.task != "custom") c.extra["finetuning_task"] = d.metric_task;
+  s.model->to(s.device);
+  return s;
+}
+
+}  // namespace
+
+std::map<std::string, double> evaluate_model(const FinetuneRecipe& r, const std::string& model_dir) {
+  const auto d = read_task(r, false);
+  auto s = setup(r, model_dir, d, true);
+  const bool types = s.model->config().model_type == ModelType::Bert;
+  std::vector<Encoded> enc;
+  for (const auto& [suffix, ex] : d.evals) enc.push_back(encode_all(*s.tok, ex, r.max_seq_len, types));
+  return evaluate(*s.model, d, enc, r, s.device, s.tok->special_ids().pad);
+}
+
+FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
+  FinetuneSummary summary;
+  const auto t0 = Clock::now();
+  const fs::path out(r.output_dir);
+  if (fs::exists(out) && !fs::is_empty(out))
+    check(overwrite, "output folder '", r.output_dir, "' exists and is not empty; pass --overwrite to replace it");
+  fs::create_directories(out);
+  write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
+  std::ofstream(out / "metrics.jsonl", std::ios::trunc);
+
+  const auto d = read_task(r, true);
+  check(!d.train.empty(), "task '", r.task, "': no training examples");
+  for (const auto& [suffix, ex] : d.evals) check(!ex.empty(), "task '", r.task, "': no evaluation examples");
+  auto s = setup(r, r.model, d, false);
+  auto& model = *s.model;
+  const bool types = model.config().model_type == ModelType::Bert;
+  const int64_t pad_id = s.tok->special_ids().pad;
+  const Encoded train = encode_all(*s.tok, d.train, r.max_seq_len, types);
+  std::vector<Encoded> evals;
+  for (const auto& [suffix, ex] : d.evals) evals.push_back(encode_all(*s.tok, ex, r.max_seq_len, types));
+
+  const int64_t n = static_cast<int64_t>(d.train.size());
+  const int64_t steps_per_epoch = (n + r.batch_size - 1) / r.batch_size;
+  const int64_t total = r.max_steps > 0 ? r.max_steps : steps_per_epoch * r.epochs;
+  const int64_t warmup = warmup_steps(total, r.warmup_prop);
+  const int64_t eval_every = r.eval_every > 0 ? r.eval_every : steps_per_epoch;
+  AdamWSettings as;
+  as.lr = r.lr;
+  as.beta1 = r.beta1;
+  as.beta2 = r.beta2;
+  as.eps = r.eps;
+  as.weight_decay = r.weight_decay;
+  auto optimizer = build_adamw(model, as);
+  std::vector<torch::Tensor> params;
+  for (const auto& p : model.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  std::cerr << "[finetune] " << model.architecture() << " on " << r.task << ": " << n << " training examples, "
+            << total << " steps (batch " << r.batch_size << "), eval every " << eval_every << " steps; device "
+            << s.device << ", " << s.threads << " thread(s), " << r.precision << "\n";
+
+  RunLog log(r.output_dir, false);
+  const std::string metric = main_metric(d);
+  double best = -std::numeric_limits<double>::infinity();
+  int64_t since_best = 0, step = 0;
+  std::mt19937_64 rng(r.seed);
+  std::vector<size_t> order(static_cast<size_t>(n));
+  double loss_sum = 0;
+  int64_t loss_n = 0;
+  model.train();
+  bool stop = false;
+  for (int64_t epoch = 0; !stop && step < total; ++epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int64_t b = 0; b < steps_per_epoch && step < total && !stop; ++b) {
+      std::vector<size_t> idx(order.begin() + b * r.batch_size,
+                              order.begin() + std::min<int64_t>(n, (b + 1) * r.batch_size));
+      auto in = collate(train, idx, pad_id, s.device);
+      in.labels = labels_of(d.train, idx, d.regression).to(s.device);
+      torch::Tensor loss;
+      {
+        AutocastScope autocast(r.precision, s.device);
+        loss = model.forward(in).loss;
+      }
+      check(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
+      loss.backward();
+      if (r.max_grad_norm > 0) clip_gradients(params, r.max_grad_norm);
+      set_learning_rate(*optimizer, r.lr * linear_schedule_factor(step, warmup, total));
+      optimizer->step();
+      optimizer->zero_grad();
+      ++step;
+      loss_sum += loss.item<double>();
+      ++loss_n;
+      if (step % r.log_every == 0) {
+        log.log(step, {{"loss", loss_sum / loss_n}, {"epoch", epoch}});
+        if (r.progress) std::cerr << "\r[finetune] step " << step << "/" << total << " loss " << loss_sum / loss_n << "   ";
+        loss_sum = 0;
+        loss_n = 0;
+      }
+      if (step % eval_every == 0 || step == total) {
+        auto m = evaluate(model, d, evals, r, s.device, pad_id);
+        json mj(m);
+        log.log(step, mj, "eval");
+        const double v = m.at(metric);
+        std::cerr << "\n[finetune] step " << step << " eval: " << mj.dump() << "\n";
+        if (v > best) {
+          best = v;
+          since_best = 0;
+          summary.best_metrics = m;
+          summary.best_step = step;
+          save_model_folder(model, (out / "best").string());
+          s.tok->save_pretrained(out / "best");
+        } else if (r.early_stopping_patience > 0 && ++since_best >= r.early_stopping_patience) {
+          std::cerr << "[finetune] early stopping: no improvement of " << metric << " in " << since_best
+                    << " evaluations\n";
+          stop = true;
+        }
+      }
+    }
+  }
+  summary.steps = step;
+  summary.best_dir = (out / "best").string();
+  summary.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  json res(summary.best_metrics);
+  res["best_step"] = summary.best_step;
+  res["main_metric"] = metric;
+  res["train_seconds"] = summary.seconds;
+  res["train_examples"] = n;
+  write_file_atomic((out / "eval_results.json").string(), res.dump(2) + "\n");
+  std::cerr << "[finetune] best " << metric << " " << best << " at step " << summary.best_step << "; model in "
+            << summary.best_dir << " (" << summary.seconds << " s)\n";
+  return summary;
+}
+
+}  // namespace distilbert

@@ -1,0 +1,108 @@
+// Autocast scopes and the loss scaler; see precision.h.
+#include "distilbert/train/precision.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "distilbert/core/error.h"
+
+namespace distilbert {
+
+namespace {
+// LibTorch 2.4 replaced the per-device autocast functions with ones taking a device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(at::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+void set_autocast(at::DeviceType d, bool on) { at::autocast::set_autocast_enabled(d, on); }
+at::ScalarType autocast_dtype(at::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
+void set_autocast_dtype(at::DeviceType d, at::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
+#else
+bool autocast_enabled(at::DeviceType d) {
+  return d == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+}
+void set_autocast(at::DeviceType d, bool on) {
+  if (d == at::kCPU)
+    at::autocast::set_cpu_enabled(on);
+  else
+    at::autocast::set_enabled(on);
+}
+at::ScalarType autocast_dtype(at::DeviceType d) {
+  return d == at::kCPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+}
+void set_autocast_dtype(at::DeviceType d, at::ScalarType t) {
+  if (d == at::kCPU)
+    at::autocast::set_autocast_cpu_dtype(t);
+  else
+    at::autocast::set_autocast_gpu_dtype(t);
+}
+#endif
+}  // namespace
+
+AutocastScope::AutocastScope(const std::string& precision, torch::Device device) {
+  if (precision == "fp32") return;
+  check(precision == "bf16" || precision == "fp16", "precision '", precision, "' is not fp32, bf16 or fp16");
+  const auto dtype = precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
+  if (device.is_cpu()) {
+    check(precision == "bf16", "precision fp16 needs a CUDA device; on CPU use bf16");
+    cpu_ = true;
+  } else {
+    cuda_ = true;
+  }
+  const auto d = cpu_ ? at::kCPU : at::kCUDA;
+  prev_enabled_ = autocast_enabled(d);
+  prev_dtype_ = autocast_dtype(d);
+  set_autocast(d, true);
+  set_autocast_dtype(d, dtype);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!cpu_ && !cuda_) return;
+  const auto d = cpu_ ? at::kCPU : at::kCUDA;
+  set_autocast(d, prev_enabled_);
+  set_autocast_dtype(d, prev_dtype_);
+  at::autocast::clear_cache();
+}
+
+LossScaler::LossScaler(bool enabled, double init_scale, double growth_factor, double backoff_factor,
+                       int64_t growth_interval)
+    : enabled_(enabled),
+      scale_(init_scale),
+      growth_factor_(growth_factor),
+      backoff_factor_(backoff_factor),
+      growth_interval_(growth_interval) {}
+
+torch::Tensor LossScaler::scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
+
+bool LossScaler::unscale(const std::vector<torch::Tensor>& params) {
+  if (!enabled_) return true;
+  torch::NoGradGuard no_grad;
+  const double inv = 1.0 / scale_;
+  bool finite = true;
+  for (const auto& p : params) {
+    if (!p.grad().defined()) continue;
+    auto g = p.grad();
+    g.mul_(inv);
+    if (finite && !torch::isfinite(g).all().item<bool>()) finite = false;
+  }
+  return finite;
+}
+
+void LossScaler::update(bool found_inf) {
+  if (!enabled_) return;
+  if (found_inf) {
+    scale_ *= backoff_factor_;
+    growth_tracker_ = 0;
+    ++skipped_;
+  } else if (++growth_tracker_ >= growth_interval_) {
+    scale_ *= growth_factor_;
+    growth_tracker_ = 0;
+  }
+}
+
+void LossScaler::restore(double scale, int64_t growth_tracker, int64_t skipped) {
+  scale_ = scale;
+  growth_tracker_ = growth_tracker;
+  skipped_ = skipped;
+}
+
+}  // namespace distilbert

@@ -1,0 +1,51 @@
+// Mixed precision: an RAII autocast scope for bf16 (CPU and CUDA) and fp16 (CUDA), with fp32 master weights, and
+// a dynamic loss scaler for fp16 (LibTorch has no C++ GradScaler). The API differences between LibTorch 1.13 and
+// 2.x stay in precision.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace distilbert {
+
+/// Enables autocast to `precision` ("bf16" or "fp16"; "fp32" does nothing) on `device` for its lifetime.
+class AutocastScope {
+ public:
+  AutocastScope(const std::string& precision, torch::Device device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool cpu_ = false, cuda_ = false;
+  bool prev_enabled_ = false;
+  torch::ScalarType prev_dtype_ = torch::kBFloat16;
+};
+
+/// Dynamic loss scaling as torch.cuda.amp.GradScaler: scale the loss, unscale gradients before clipping, skip the
+/// step when any gradient is inf/NaN and halve the scale; double it after `growth_interval` clean steps.
+class LossScaler {
+ public:
+  explicit LossScaler(bool enabled, double init_scale = 65536.0, double growth_factor = 2.0,
+                      double backoff_factor = 0.5, int64_t growth_interval = 2000);
+  bool enabled() const { return enabled_; }
+  torch::Tensor scale(const torch::Tensor& loss) const;
+  /// Divide the gradients by the scale; returns false when one of them is not finite (the step must be skipped).
+  bool unscale(const std::vector<torch::Tensor>& params);
+  /// After a step (found_inf from unscale): adjusts the scale.
+  void update(bool found_inf);
+  double current_scale() const { return scale_; }
+  int64_t skipped_steps() const { return skipped_; }
+  // State for checkpoints.
+  int64_t growth_tracker() const { return growth_tracker_; }
+  void restore(double scale, int64_t growth_tracker, int64_t skipped);
+
+ private:
+  bool enabled_;
+  double scale_, growth_factor_, backoff_factor_;
+  int64_t growth_interval_, growth_tracker_ = 0, skipped_ = 0;
+};
+
+}  // namespace distilbert

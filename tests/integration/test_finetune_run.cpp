@@ -1,0 +1,140 @@
+// Fine-tuning end to end on tiny models: a learnable custom task (the tiny model must clearly learn it), the real
+// SST-2 and STS-B readers through the recipe (metrics by task), evaluate on the kept model, and recipe errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "distilbert/core/error.h"
+#include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/finetune.h"
+#include "test_paths.h"
+
+using namespace distilbert;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kSource = DISTILBERT_SOURCE_DIR;
+
+// A model folder: the golden tiny DistilBERT MLM weights plus the bert-base-uncased tokenizer is too big a vocab
+// (128 ids): use a word-level vocabulary of 128 tokens instead.
+fs::path make_model(const std::string& name, const std::vector<std::string>& words) {
+  const fs::path dir = fs::temp_directory_path() / "distilbert_finetune_tests" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir / "model");
+  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  v.insert(v.end(), words.begin(), words.end());
+  for (int i = 0; v.size() < 128; ++i) v.push_back("[unused" + std::to_string(i) + "]");
+  {
+    std::ofstream out(dir / "vocab.txt");
+    for (const auto& t : v) out << t << "\n";
+  }
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(fs::path(kSource) / "tests/data/golden/distilbert_mlm" / f, dir / "model" / f);
+  tokenizer::load_tokenizer(dir / "vocab.txt")->save_pretrained(dir / "model");
+  return dir;
+}
+
+json recipe_for(const fs::path& dir) {
+  json r = json::parse(R"({"seed": 5, "threads": 1,
+    "optimizer": {"lr": 3e-3, "warmup_prop": 0.1, "weight_decay": 0.0},
+    "trainer": {"epochs": 6, "batch_size": 16, "eval_batch_size": 64, "log_every": 5, "progress": false}})");
+  r["model"] = (dir / "model").string();
+  r["output_dir"] = (dir / "run").string();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("finetune: a tiny model learns a clearly learnable custom task", "[integration][finetune]") {
+  const std::vector<std::string> words = {"the", "movie", "was", "film", "is", "a", "plot", "good", "great",
+                                          "bad", "awful", "really", "very", "quite", "acting"};
+  const auto dir = make_model("custom", words);
+  // Sentiment by keyword: good/great -> pos, bad/awful -> neg, among filler words.
+  std::mt19937 rng(7);
+  auto write = [&](const fs::path& path, int n) {
+    std::ofstream out(path);
+    out << "sentence\tlabel\n";
+    const std::vector<std::string> filler = {"the", "movie", "was", "film", "is", "a", "plot", "really", "very",
+                                             "quite", "acting"};
+    for (int i = 0; i < n; ++i) {
+      const bool pos = rng() % 2;
+      std::string s;
+      const int len = 3 + static_cast<int>(rng() % 5);
+      const int at = static_cast<int>(rng() % len);
+      for (int k = 0; k < len; ++k) {
+        if (k == at) s += pos ? (rng() % 2 ? "good " : "great ") : (rng() % 2 ? "bad " : "awful ");
+        s += filler[rng() % filler.size()] + " ";
+      }
+      out << s << "\t" << (pos ? "pos" : "neg") << "\n";
+    }
+  };
+  write(dir / "train.tsv", 400);
+  write(dir / "dev.tsv", 100);
+  auto r = recipe_for(dir);
+  r["task"] = {{"name", "custom"}, {"train_file", (dir / "train.tsv").string()},
+               {"dev_file", (dir / "dev.tsv").string()}, {"text_column", "sentence"}, {"max_seq_len", 32}};
+  auto recipe = FinetuneRecipe::from_tree(r, "test");
+  auto s = run_finetune(recipe, false);
+  INFO("best dev accuracy " << s.best_metrics["accuracy"]);
+  CHECK(s.best_metrics.at("accuracy") > 0.9);
+  CHECK(fs::exists(dir / "run" / "best" / "model.safetensors"));
+  auto results = json::parse(std::ifstream(dir / "run" / "eval_results.json"));
+  CHECK(results["main_metric"] == "accuracy");
+  CHECK(results["accuracy"].get<double>() == Approx(s.best_metrics.at("accuracy")));
+  // evaluate on the kept folder reproduces the kept metrics.
+  auto again = evaluate_model(recipe, (dir / "run" / "best").string());
+  CHECK(again.at("accuracy") == Approx(s.best_metrics.at("accuracy")));
+  auto cfg = json::parse(std::ifstream(dir / "run" / "best" / "config.json"));
+  CHECK(cfg["architectures"][0] == "DistilBertForSequenceClassification");
+  CHECK(cfg["id2label"]["1"] == "pos");
+  // A second run into the same folder is refused without --overwrite.
+  CHECK_THROWS_WITH(run_finetune(recipe, false), Contains("--overwrite"));
+}
+
+TEST_CASE("finetune: GLUE SST-2 and STS-B through the recipe report the task's metrics", "[integration][finetune]") {
+  const fs::path glue = fs::path(DISTILBERT_SHARED_DATA) / "glue";
+  if (!fs::exists(glue / "SST-2")) {
+    WARN("shared GLUE data not found: skipped");
+    return;
+  }
+  const auto dir = make_model("glue", {"the", "a", "and", "of", "to", "is", "it", "in", "that", "film", "movie"});
+  for (const auto& [task, folder] : std::vector<std::pair<std::string, std::string>>{{"sst2", "SST-2"}, {"stsb", "STS-B"}}) {
+    INFO(task);
+    auto r = recipe_for(dir);
+    r["output_dir"] = (dir / ("run_" + task)).string();
+    r["trainer"]["epochs"] = 1;
+    r["task"] = {{"name", task}, {"data_dir", (glue / folder).string()}, {"max_seq_len", 32},
+                 {"limit_train", 64}, {"limit_eval", 64}};
+    auto s = run_finetune(FinetuneRecipe::from_tree(r, "test"), false);
+    if (task == "sst2") {
+      CHECK(s.best_metrics.count("accuracy") == 1);
+    } else {
+      CHECK(s.best_metrics.count("pearson") == 1);
+      CHECK(s.best_metrics.count("spearmanr") == 1);
+      CHECK(s.best_metrics.count("combined_score") == 1);
+      auto cfg = json::parse(std::ifstream(dir / ("run_" + task) / "best" / "config.json"));
+      CHECK(cfg["problem_type"] == "regression");
+    }
+  }
+}
+
+TEST_CASE("finetune recipes: shipped ones parse; errors name the key", "[integration][recipe]") {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(kSource) / "recipes/glue")) {
+    INFO(e.path().string());
+    CHECK_NOTHROW(FinetuneRecipe::load(e.path().string(), {}));
+    ++n;
+  }
+  CHECK(n == 10);
+  const auto path = (fs::path(kSource) / "recipes/glue/sst2.yaml").string();
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.name=sst3"}), Contains("sst3"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"trainer.batch_sise=3"}), Contains("batch_sise"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.bad_rows=ignore"}), Contains("task.bad_rows"));
+}
