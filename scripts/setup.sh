@@ -12,9 +12,12 @@ PACKAGES=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-openmp     # fp32 matmuls ~13x faster than Debian's default reference BLAS
   nlohmann-json3-dev libcli11-dev catch2 libyaml-cpp-dev libsentencepiece-dev libutf8proc-dev zlib1g-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX export built with the real ONNX library
+  libonnx-dev libprotobuf-dev   # ONNX export built with the real ONNX library
   python3-torch python3-numpy   # the Python reference that cross-checks our numbers in the tests
 )
+
+# Node.js runs the export checks (ONNX Runtime and transformers.js from the npm registry); keep an existing one.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -195,10 +195,14 @@ BatchList token_budget_batches(const std::vector<ItemIndex>& order, const std::v
 
 BatchPlanner::BatchPlanner(const std::vector<std::uint32_t>& lengths, BatchingOptions options)
     : lengths_(&lengths), options_(options) {
-  if (options_.max_tokens > 0)
+  if (options_.max_tokens > 0) {
     check(options_.batch_size >= 0, "batch_size must be >= 0, found ", options_.batch_size);
-  else
+    const std::uint32_t longest = lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
+    check(static_cast<std::int64_t>(longest) <= options_.max_tokens, "max_tokens ", options_.max_tokens,
+          " is below the longest sequence (", longest, " tokens): raise it to at least that (or lower max_len)");
+  } else {
     check(options_.batch_size > 0, "batch_size must be positive, found ", options_.batch_size);
+  }
   if (options_.group_by_size) groups_ = length_groups(lengths, options_.group_max_len);
 }
 

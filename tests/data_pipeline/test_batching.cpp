@@ -73,6 +73,9 @@ TEST_CASE("token-budget batches: members x longest member <= max_tokens", "[data
   // A member cap applies too.
   CHECK(all(token_budget_batches({1, 2, 4, 5, 6}, lengths, nullptr, 2, 10000)) == V{{1, 2}, {4, 5}, {6}});
   CHECK_THROWS_WITH(token_budget_batches(order, lengths, nullptr, 0, 200), Contains("250"));
+  BatchingOptions bo;
+  bo.max_tokens = 200;
+  CHECK_THROWS_WITH(BatchPlanner(lengths, bo), Contains("longest sequence (250 tokens)"));
 
   // Grouped: per-group buffers, then leftovers by group id; every batch within budget and all items once.
   std::vector<std::uint32_t> many(3000);
