@@ -1,4 +1,5 @@
 #include "distilbert/tokenizer/sentencepiece_tokenizer.h"
+#include "distilbert/tokenizer/protobuf_wire.h"
 
 #include <algorithm>
 #include <fstream>
@@ -89,59 +90,13 @@ void apply_config(const json& cfg, const std::string& source, SentencePieceConfi
   }
 }
 
-// ---- a minimal protobuf reader, for the one field the public sentencepiece API does not expose -----------
-
-bool read_varint(std::string_view b, std::size_t& pos, std::uint64_t& out) {
-  out = 0;
-  for (int shift = 0; shift < 64 && pos < b.size(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(b[pos++]);
-    out |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
-    if (!(byte & 0x80)) return true;
-  }
-  return false;
-}
-
-/// Calls fn(field, wire_type, varint_value, bytes) for each top-level field of a message; false if malformed.
-template <typename Fn>
-bool for_each_field(std::string_view b, Fn&& fn) {
-  std::size_t pos = 0;
-  while (pos < b.size()) {
-    std::uint64_t tag = 0, value = 0;
-    if (!read_varint(b, pos, tag)) return false;
-    const auto wire = static_cast<int>(tag & 7);
-    std::string_view bytes;
-    switch (wire) {
-      case 0:
-        if (!read_varint(b, pos, value)) return false;
-        break;
-      case 1:
-        if (pos + 8 > b.size()) return false;
-        pos += 8;
-        break;
-      case 2:
-        if (!read_varint(b, pos, value) || value > b.size() - pos) return false;
-        bytes = b.substr(pos, value);
-        pos += value;
-        break;
-      case 5:
-        if (pos + 4 > b.size()) return false;
-        pos += 4;
-        break;
-      default:
-        return false;
-    }
-    fn(tag >> 3, wire, value, bytes);
-  }
-  return true;
-}
-
 /// ModelProto.trainer_spec (field 2) .model_type (field 3): UNIGRAM=1 (default), BPE=2, WORD=3, CHAR=4.
 std::string read_model_type(std::string_view model) {
   std::uint64_t type = 1;
-  for_each_field(model, [&](std::uint64_t field, int wire, std::uint64_t, std::string_view bytes) {
-    if (field != 2 || wire != 2) return;
-    for_each_field(bytes, [&](std::uint64_t f, int w, std::uint64_t v, std::string_view) {
-      if (f == 3 && w == 0) type = v;
+  protobuf_wire::for_each_field(model, [&](const protobuf_wire::Field& spec) {
+    if (spec.number != 2 || spec.wire != 2) return;
+    protobuf_wire::for_each_field(spec.bytes, [&](const protobuf_wire::Field& f) {
+      if (f.number == 3 && f.wire == 0) type = f.value;
     });
   });
   switch (type) {

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "distilbert/core/error.h"
+#include "distilbert/tokenizer/protobuf_wire.h"
 #include "distilbert/tokenizer/sentencepiece_runtime.h"
 #include "distilbert/tokenizer/trainer.h"
 
@@ -30,79 +31,33 @@ bool is_blank(std::string_view s) {
 
 // ---- removing the temporary input path from the model (so that the same text gives the same bytes) ---------
 
-bool read_varint(std::string_view b, std::size_t& pos, std::uint64_t& out) {
-  out = 0;
-  for (int shift = 0; shift < 64 && pos < b.size(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(b[pos++]);
-    out |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
-    if (!(byte & 0x80)) return true;
-  }
-  return false;
-}
-
-void write_varint(std::uint64_t v, std::string& out) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-/// The protobuf message `msg` with `fn(field, wire, payload)` deciding per field: return false to drop the
-/// field, or replace `payload` (length-delimited fields only). Returns false if the message is malformed.
+/// The protobuf message `msg` with `fn(field, payload, replaced, replace)` deciding per field: return false to drop
+/// the field, or set `replace` and fill `replaced` (length-delimited fields only). False if `msg` is malformed.
 template <typename Fn>
 bool rewrite_message(std::string_view msg, std::string& out, Fn&& fn) {
-  std::size_t pos = 0;
-  while (pos < msg.size()) {
-    const std::size_t start = pos;
-    std::uint64_t tag = 0, len = 0;
-    if (!read_varint(msg, pos, tag)) return false;
-    const int wire = static_cast<int>(tag & 7);
-    std::string_view payload;
-    switch (wire) {
-      case 0:
-        if (!read_varint(msg, pos, len)) return false;
-        break;
-      case 1:
-        if (pos + 8 > msg.size()) return false;
-        pos += 8;
-        break;
-      case 2:
-        if (!read_varint(msg, pos, len) || len > msg.size() - pos) return false;
-        payload = msg.substr(pos, len);
-        pos += len;
-        break;
-      case 5:
-        if (pos + 4 > msg.size()) return false;
-        pos += 4;
-        break;
-      default:
-        return false;
-    }
+  return protobuf_wire::for_each_field(msg, [&](const protobuf_wire::Field& f) {
     std::string replaced;
     bool replace = false;
-    if (!fn(tag >> 3, wire, payload, replaced, replace)) continue;
+    if (!fn(f, replaced, replace)) return;
     if (!replace) {
-      out.append(msg.substr(start, pos - start));
+      out.append(f.raw);
     } else {
-      write_varint(tag, out);
-      write_varint(replaced.size(), out);
+      protobuf_wire::write_varint((f.number << 3) | static_cast<std::uint64_t>(f.wire), out);
+      protobuf_wire::write_varint(replaced.size(), out);
       out += replaced;
     }
-  }
-  return true;
+  });
 }
 
 /// ModelProto.trainer_spec (field 2) without its `input` (field 1, the temporary file's path).
 std::string drop_trainer_input(const std::string& model) {
   std::string out;
   bool inner_ok = true;
-  const bool ok = rewrite_message(model, out, [&](std::uint64_t field, int wire, std::string_view payload,
-                                                  std::string& replaced, bool& replace) {
-    if (field != 2 || wire != 2) return true;
+  const bool ok = rewrite_message(model, out, [&](const protobuf_wire::Field& f, std::string& replaced, bool& replace) {
+    if (f.number != 2 || f.wire != 2) return true;
     replace = true;
-    inner_ok = rewrite_message(payload, replaced, [](std::uint64_t f, int w, std::string_view, std::string&, bool&) {
-      return !(f == 1 && w == 2);
+    inner_ok = rewrite_message(f.bytes, replaced, [](const protobuf_wire::Field& g, std::string&, bool&) {
+      return !(g.number == 1 && g.wire == 2);
     });
     return true;
   });
