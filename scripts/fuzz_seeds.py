@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the libFuzzer targets (tests/fuzz) into OUT/<target>/, from the repository's test
+files and small generated inputs in each target's input layout (see the comment at the top of each
+tests/fuzz/fuzz_<target>.cpp). Nothing from ../shared/data is copied into the repository: when the shared data is
+present, a few small pieces of it (GLUE rows, a shrunk bert-base-uncased tokenizer.json) are written into OUT.
+
+    scripts/fuzz_seeds.py OUT [--shared ../shared/data]
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def put(out, target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: list of (name, dtype, shape, bytes)."""
+    header, data, pos = {}, b"", 0
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [pos, pos + len(raw)]}
+        data += raw
+        pos += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def token_store(seqs, vocab_size, dtype="uint16"):
+    fmt = "<H" if dtype == "uint16" else "<i"
+    ids = b"".join(struct.pack(fmt, t) for s in seqs for t in s)
+    offs, n = [0], 0
+    for s in seqs:
+        n += len(s)
+        offs.append(n)
+    idx = b"".join(struct.pack("<Q", o) for o in offs)
+    meta = {"format": "distilbert-token-store", "format_version": 1, "dtype": dtype, "byte_order": "little",
+            "num_sequences": len(seqs), "num_tokens": n, "vocab_size": vocab_size,
+            "tokenizer_fingerprint": "0123456789abcdef",
+            "special_ids": {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4},
+            "files": {"ids": {"name": "x.ids", "bytes": len(ids), "sha256": hashlib.sha256(ids).hexdigest()},
+                      "idx": {"name": "x.idx", "bytes": len(idx), "sha256": hashlib.sha256(idx).hexdigest()}}}
+    m = json.dumps(meta).encode()
+    return struct.pack("<I", len(m)) + m + struct.pack("<I", len(idx)) + idx + ids
+
+
+def tiny_tokenizer_json(shared):
+    path = os.path.join(shared, "bert-base-uncased", "tokenizer.json") if shared else None
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz.,!") + \
+        ["##" + c for c in "abcdefghijklmnopqrstuvwxyz"] + ["the", "hello", "world", "##ing"]
+    if path and os.path.exists(path):
+        tj = json.load(open(path))
+    else:
+        tj = {"version": "1.0", "truncation": None, "padding": None,
+              "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                             "strip_accents": None, "lowercase": True},
+              "pre_tokenizer": {"type": "BertPreTokenizer"},
+              "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
+              "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+              "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                        "max_input_chars_per_word": 100}}
+    ids = {t: i for i, t in enumerate(vocab)}
+    tj["model"]["vocab"] = ids
+    tj["added_tokens"] = [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                           "normalized": False, "special": True} for t in vocab[:5]]
+    pp = tj.get("post_processor") or {}
+    for k, v in (pp.get("special_tokens") or {}).items():
+        v["ids"] = [ids[k]] if k in ids else v["ids"]
+    return json.dumps(tj)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "data"))
+    a = ap.parse_args()
+    out, shared = a.out, a.shared if os.path.isdir(a.shared) else None
+
+    # safetensors: small images of every dtype, metadata, an empty tensor, zero tensors.
+    put(out, "safetensors", "f32", safetensors([("w", "F32", [2, 3], struct.pack("<6f", *range(6)))], {"format": "pt"}))
+    put(out, "safetensors", "mixed", safetensors([("a", "BF16", [2], b"\x80\x3f\x00\x40"), ("b", "I64", [1], b"\x07" + b"\0" * 7),
+                                                  ("c", "BOOL", [3], b"\x01\x00\x01"), ("d", "F16", [0, 4], b""),
+                                                  ("e", "U8", [], b"\x05"), ("f", "I8", [2, 1], b"\x01\xff"),
+                                                  ("g", "I32", [1], b"\1\0\0\0"), ("h", "I16", [1], b"\1\0"),
+                                                  ("i", "F64", [1], struct.pack("<d", 1.5))]))
+    put(out, "safetensors", "empty", safetensors([]))
+
+    # config.json: the shipped architectures and the golden models' configs.
+    for p in glob.glob(os.path.join(ROOT, "configs", "*.json")) + glob.glob(os.path.join(ROOT, "tests/data/golden/*/config.json")):
+        put(out, "model_config", os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p), read(p))
+
+    # recipes: byte 0 = bit 0 json, bit 1 pretrain; then the file; after a NUL, overrides.
+    for p in sorted(glob.glob(os.path.join(ROOT, "recipes", "*", "*"))):
+        if "/glue/" in p or "sentiment" in p:
+            continue  # fine-tuning recipes: another reader
+        flag = (2 if "pretrain" in p else 0) | (1 if p.endswith(".json") else 0)
+        body, name = read(p), os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p)
+        put(out, "recipe", name, bytes([flag]) + body)
+        put(out, "recipe", "ovr_" + name, bytes([flag]) + body + b"\0trainer.max_steps=3\ndata.batch_size=2\nloss.layer_pairs=[[1, 2]]")
+
+    # tokenizer: texts of the tokenizer cases (invalid UTF-8 added by the fuzzer).
+    n = 0
+    for line in open(os.path.join(ROOT, "tests/data/tokenizer/cases.jsonl"), encoding="utf-8"):
+        case = json.loads(line)
+        text = case.get("text") or ""
+        if 0 < len(text.encode()) < 1000 and n < 40:
+            put(out, "tokenizer", "case%03d" % n, text + "\x00\x01\x02" + (case.get("text_pair") or ""))
+            n += 1
+    put(out, "tokenizer", "corpus", read(os.path.join(ROOT, "tests/data/tokenizer/tiny_corpus.txt"))[:2000])
+
+    # tokenizer files: 0 tokenizer.json, 1 vocab.txt, 2 vocab.txt NUL tokenizer_config.json, 3 protobuf.
+    tj = tiny_tokenizer_json(shared)
+    put(out, "tokenizer_files", "tokenizer_json", b"\x00" + tj.encode())
+    vocab = "\n".join(json.loads(tj)["model"]["vocab"].keys()) + "\n"
+    put(out, "tokenizer_files", "vocab_txt", b"\x01" + vocab.encode())
+    cfg = json.dumps({"do_lower_case": False, "model_max_length": 128, "tokenizer_class": "DistilBertTokenizer",
+                      "added_tokens_decoder": {"4": {"content": "[MASK]", "special": True}}})
+    put(out, "tokenizer_files", "vocab_config", b"\x02" + vocab.encode() + b"\x00" + cfg.encode())
+    put(out, "tokenizer_files", "protobuf", b"\x03" + bytes([0x0a, 0x03]) + b"abc" + bytes([0x10, 0x96, 0x01, 0x1d, 1, 2, 3, 4]))
+
+    # token store: u32 len + P.json, u32 len + P.idx, rest P.ids.
+    put(out, "token_store", "u16", token_store([[2, 10, 11, 3], [2, 12, 3], [2, 3]], 64))
+    put(out, "token_store", "i32", token_store([[2, 70000, 3]], 70001, "int32"))
+
+    # task data: byte 0 = reader (even: GLUE task index*2, odd: user data csv/tsv/jsonl), byte 1 = options.
+    tasks = ["CoLA", "SST-2", "MRPC", "QQP", "STS-B", "MNLI", "QNLI", "RTE", "WNLI", "diagnostic"]
+    for p in sorted(glob.glob(os.path.join(ROOT, "tests/data/tasks/*/*.tsv"))):
+        folder = os.path.basename(os.path.dirname(p))
+        if folder in tasks:
+            put(out, "task_data", folder + "_" + os.path.basename(p), bytes([tasks.index(folder) * 2, 1]) + read(p)[:3000])
+    if shared:
+        for i, t in enumerate(tasks):
+            for split in ("dev.tsv", "dev_matched.tsv", "diagnostic.tsv"):
+                p = os.path.join(shared, "glue", t, split)
+                if os.path.exists(p):
+                    head = b"".join(open(p, "rb").readlines()[:6])
+                    put(out, "task_data", "shared_" + t + "_" + split, bytes([i * 2, 0]) + head)
+    user = {"reviews.csv": 1, "pairs.tsv": 3, "reviews.jsonl": 5}
+    for name, sel in user.items():
+        p = os.path.join(ROOT, "tests/data/tasks/user", name)
+        if os.path.exists(p):
+            put(out, "task_data", "user_" + name, bytes([sel, 1]) + read(p))
+            put(out, "task_data", "user_opts_" + name, bytes([sel, 2 | 8 | 16]) + read(p))
+
+    # metrics: SQuAD strings, CoNLL tag sequences.
+    put(out, "metrics", "squad", "The Eiffel Tower, Paris! an answer")
+    put(out, "metrics", "conll", "B-PER\nI-PER\nO\nB-LOC\n\nS-ORG\nE-ORG\nO\n|||\nB-PER\nI-PER\nO\nI-LOC\n\nB-ORG\nE-ORG\nO\n")
+
+    # torch.save files: the golden pytorch_model.bin files are too large to mutate quickly; write tiny ones with
+    # Debian's python3-torch when it is there (both the zip and the legacy format).
+    code = ("import torch,collections,sys\n"
+            "sd=collections.OrderedDict([('a.weight',torch.arange(6.).reshape(2,3)),('b',torch.tensor([1,2],dtype=torch.int64)),"
+            "('c',torch.zeros(2,dtype=torch.float16))])\n"
+            "torch.save(sd,sys.argv[1])\ntorch.save(sd,sys.argv[2],_use_new_zipfile_serialization=False)\n")
+    d = os.path.join(out, "torch_pickle")
+    os.makedirs(d, exist_ok=True)
+    r = subprocess.run(["/usr/bin/python3", "-c", code, os.path.join(d, "zip.bin"), os.path.join(d, "legacy.bin")],
+                       capture_output=True)
+    if r.returncode != 0:
+        for p in glob.glob(os.path.join(ROOT, "tests/data/golden/*/pytorch_model.bin")):
+            put(out, "torch_pickle", os.path.basename(os.path.dirname(p)), read(p))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
