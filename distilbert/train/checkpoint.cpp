@@ -2,6 +2,7 @@
 #include "distilbert/train/checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/fault.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
@@ -53,6 +55,21 @@ void fsync_dir(const fs::path& dir) {
   }
 }
 
+// Remove the temporary folders of saves that died half-way (`step-N.tmp-<pid>` of a process that no longer
+// exists), so a crash loop cannot fill the disk with them.
+void remove_stale_temporaries(const fs::path& root) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    const std::string name = e.path().filename().string();
+    const auto pos = name.find(".tmp-");
+    if (name.rfind("step-", 0) != 0 || pos == std::string::npos) continue;
+    const long pid = std::strtol(name.c_str() + pos + 5, nullptr, 10);
+    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) continue;  // alive elsewhere
+    std::cerr << "[checkpoint] removing the unfinished save " << e.path().string() << "\n";
+    fs::remove_all(e.path(), ec);
+  }
+}
+
 }  // namespace
 
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& d, int64_t keep_last) {
@@ -61,11 +78,14 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const Chec
   std::error_code ec;
   fs::create_directories(root, ec);
   check(!ec, "cannot create '", root.string(), "': ", ec.message());
+  remove_stale_temporaries(root);
   const fs::path final_dir = root / step_name(step);
   const fs::path tmp = root / (step_name(step) + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(tmp, ec);
+  fault::point("checkpoint.begin");
   try {
     save_model_folder(*d.model, tmp.string());
+    fault::point("checkpoint.weights_written");
     if (d.tokenizer) d.tokenizer->save_pretrained(tmp);
     {
       torch::serialize::OutputArchive archive;
@@ -86,6 +106,7 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const Chec
     // Written last: its presence marks a complete checkpoint even before the rename.
     write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
     fsync_dir(tmp);
+    fault::point("checkpoint.before_rename");
     if (fs::exists(final_dir)) fs::remove_all(final_dir);
     fs::rename(tmp, final_dir);
     fsync_dir(root);

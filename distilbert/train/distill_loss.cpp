@@ -1,9 +1,12 @@
 // Distillation losses; see distill_loss.h.
 #include "distilbert/train/distill_loss.h"
 
+#include <limits>
+
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/fault.h"
 
 namespace distilbert {
 
@@ -47,6 +50,8 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
   check(w.temperature > 0, "distillation_loss: temperature must be > 0, found ", w.temperature);
   out.rows = s.size(0);
   out.ce = soft_target_kl(s, t, w.temperature);
+  // Reliability tests (core/fault.h): DISTILBERT_FAULT=train.loss:nan@N poisons the N-th call's KL term.
+  if (fault::point("train.loss")) out.ce = out.ce + std::numeric_limits<double>::quiet_NaN();
   out.total = w.alpha_ce * out.ce;
   if (w.alpha_mlm > 0 || compute_all) {
     out.targets = in.mlm_labels.ne(-100).sum().item<int64_t>();

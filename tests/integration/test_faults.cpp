@@ -1,0 +1,338 @@
+// Fault injection on the real CLI (issue 10): tiny distillation runs (the golden 2-layer models, a character
+// vocabulary, WikiText-2 lines) driven as subprocesses while core/fault.h's DISTILBERT_FAULT hooks, resource limits
+// or damaged files make them fail at exact moments. What must hold: the previous checkpoint stays loadable,
+// `resume: auto` continues from it (exactly: same final weights as an uninterrupted run), errors are clear, and
+// nothing half-written is mistaken for a checkpoint.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "distilbert/data/token_store.h"
+#include "distilbert/io/model_folder.h"
+#include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/checkpoint.h"
+#include "distilbert/train/optim.h"
+#include "test_paths.h"
+
+using namespace distilbert;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Run {
+  bool exited = false;
+  int code = -1;    // exit status when exited
+  int signal = 0;   // terminating signal otherwise
+  std::string output;
+};
+
+// Run the CLI through /bin/sh (so `export`, `ulimit` and `trap` can shape it; `prefix` ends with ';'), which
+// exec's into it; its output is captured in a file.
+Run run_cli(const fs::path& dir, const std::string& prefix, const std::string& args) {
+  const fs::path log = dir / "cli.log";
+  const std::string cmd = "cd '" + dir.string() + "' && " + prefix + " exec '" + DISTILBERT_CLI + "' " + args + " > '" +
+                          log.string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  Run r;
+  // std::system reports the shell's status; the shell exec'ed the CLI, so it is the CLI's.
+  if (WIFEXITED(status)) {
+    r.exited = true;
+    r.code = WEXITSTATUS(status);
+    if (r.code > 128) {  // sh -c reports a signal as 128 + n when it could not exec into the child
+      r.exited = false;
+      r.signal = r.code - 128;
+    }
+  } else if (WIFSIGNALED(status)) {
+    r.signal = WTERMSIG(status);
+  }
+  std::ifstream in(log);
+  r.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return r;
+}
+
+void write_char_vocab(const fs::path& path) {
+  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (char c = 'a'; c <= 'z'; ++c) v.push_back(std::string(1, c));
+  for (char c = '0'; c <= '9'; ++c) v.push_back(std::string(1, c));
+  for (char c = 'a'; c <= 'z'; ++c) v.push_back("##" + std::string(1, c));
+  for (char c = '0'; c <= '9'; ++c) v.push_back("##" + std::string(1, c));
+  for (char c : std::string("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")) v.push_back(std::string(1, c));
+  for (int i = 0; v.size() < 128; ++i) v.push_back("[unused" + std::to_string(i) + "]");
+  std::ofstream out(path);
+  for (const auto& t : v) out << t << "\n";
+}
+
+// Teacher, student and a 300-line token store in a fresh folder; empty dir when the shared data is missing.
+fs::path make_workspace(const std::string& name) {
+  const fs::path text = fs::path(DISTILBERT_SHARED_DATA) / "text/wikitext-2/valid.txt";
+  if (!fs::exists(text)) return {};
+  const fs::path dir = fs::temp_directory_path() / "distilbert_fault_tests" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  write_char_vocab(dir / "vocab.txt");
+  auto tok = tokenizer::load_tokenizer(dir / "vocab.txt");
+  for (const auto& [role, golden] : {std::pair<std::string, std::string>{"teacher", "bert_mlm"}, {"student", "distilbert_mlm"}}) {
+    fs::create_directories(dir / role);
+    for (const char* f : {"config.json", "model.safetensors"})
+      fs::copy_file(fs::path(DISTILBERT_SOURCE_DIR) / "tests/data/golden" / golden / f, dir / role / f);
+    tok->save_pretrained(dir / role);
+  }
+  {
+    std::ifstream in(text);
+    std::ofstream out(dir / "text.txt");
+    std::string line;
+    for (int i = 0; i < 300 && std::getline(in, line); ++i) out << line << "\n";
+  }
+  data::BinarizeOptions bo;
+  bo.inputs = {(dir / "text.txt").string()};
+  bo.output_prefix = (dir / "corpus").string();
+  bo.progress = false;
+  bo.threads = 1;
+  data::binarize(*tok, bo);
+  return dir;
+}
+
+// An 8-step run (2 micro-batches per step) saving at steps 4 and 8, written as recipe file `name`.
+std::string write_recipe(const fs::path& dir, const std::string& name, const std::string& out, json patch = {}) {
+  json r = json::parse(R"({
+    "seed": 5, "threads": 1, "device": "cpu", "precision": "fp32",
+    "data": {"max_seq_len": 48, "batch_size": 4, "batching": "grouped", "prefetch": 1},
+    "loss": {"temperature": 2.0, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_cos": 1.0},
+    "optimizer": {"lr": 1e-3},
+    "trainer": {"max_steps": 8, "grad_accum_steps": 2, "warmup_prop": 0.25, "log_every": 1, "save_every": 4,
+                "keep_last": 5, "resume": "auto", "progress": false, "tensorboard": false}
+  })");
+  r.merge_patch(json{{"output_dir", (dir / out).string()},
+                     {"teacher", {{"model", (dir / "teacher").string()}}},
+                     {"student", {{"model", (dir / "student").string()}}},
+                     {"data", {{"train", (dir / "corpus").string()}}}});
+  if (!patch.is_null()) r.merge_patch(patch);
+  std::ofstream(dir / name) << r.dump(2);
+  return "distill --recipe " + name;
+}
+
+std::vector<std::string> checkpoint_names(const fs::path& run) {
+  std::vector<std::string> out;
+  if (!fs::exists(run / "checkpoints")) return out;
+  for (const auto& e : fs::directory_iterator(run / "checkpoints")) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool same_weights(const fs::path& a, const fs::path& b) {
+  auto x = read_weights(a.string()), y = read_weights(b.string());
+  if (x.size() != y.size()) return false;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i].first != y[i].first || !torch::equal(x[i].second, y[i].second)) return false;
+  return true;
+}
+
+// The checkpoint loads into a fresh student with its optimiser (what resume does).
+void require_loadable(const fs::path& ckpt, const fs::path& student) {
+  auto model = load_model_folder(student.string(), LoadOptions{}).model;
+  auto opt = build_adamw(*model, AdamWSettings{});
+  REQUIRE_NOTHROW(load_checkpoint(ckpt.string(), *model, *opt));
+}
+
+// One uninterrupted reference run per workspace.
+fs::path reference_run(const fs::path& dir) {
+  const auto cmd = write_recipe(dir, "ref.json", "reference");
+  const auto r = run_cli(dir, "", cmd);
+  INFO(r.output);
+  REQUIRE(r.exited);
+  REQUIRE(r.code == 0);
+  return dir / "reference";
+}
+
+}  // namespace
+
+TEST_CASE("faults: kill -9 in the middle of a checkpoint write; resume: auto continues from the previous one",
+          "[integration][faults]") {
+  const auto dir = make_workspace("kill9");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  const auto ref = reference_run(dir);
+  const auto cmd = write_recipe(dir, "run.json", "run");
+  // The second save (step 8) dies right after writing model.safetensors into its temporary folder.
+  auto killed = run_cli(dir, "export DISTILBERT_FAULT=checkpoint.weights_written:kill@2;", cmd);
+  INFO(killed.output);
+  REQUIRE_FALSE(killed.exited);
+  CHECK(killed.signal == SIGKILL);
+  const auto names = checkpoint_names(dir / "run");
+  REQUIRE(names.size() == 2);
+  CHECK(names[0] == "step-00000004");
+  CHECK(names[1].rfind("step-00000008.tmp-", 0) == 0);  // the half-written save, never listed as a checkpoint
+  CHECK(list_checkpoints((dir / "run").string()).size() == 1);
+  CHECK_FALSE(fs::exists(dir / "run" / "final"));
+  require_loadable(dir / "run/checkpoints/step-00000004", dir / "student");
+
+  auto resumed = run_cli(dir, "", cmd);
+  INFO(resumed.output);
+  REQUIRE(resumed.exited);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.output, Contains("resumed from") && Contains("step-00000004"));
+  CHECK_THAT(resumed.output, Contains("removing the unfinished save"));
+  CHECK(checkpoint_names(dir / "run") == std::vector<std::string>({"step-00000004", "step-00000008"}));
+  CHECK(same_weights(dir / "run/final", ref / "final"));  // nothing lost: exactly the uninterrupted result
+}
+
+TEST_CASE("faults: kill -9 just before a checkpoint's rename also leaves the previous checkpoint in charge",
+          "[integration][faults]") {
+  const auto dir = make_workspace("kill9_rename");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  const auto cmd = write_recipe(dir, "run.json", "run");
+  auto killed = run_cli(dir, "export DISTILBERT_FAULT=checkpoint.before_rename:kill@2;", cmd);
+  INFO(killed.output);
+  REQUIRE_FALSE(killed.exited);
+  // Every file of step 8 is complete in the temporary folder, trainer_state.json included: still not a checkpoint.
+  CHECK(list_checkpoints((dir / "run").string()).size() == 1);
+  auto resumed = run_cli(dir, "", cmd);
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.output, Contains("step-00000004"));
+}
+
+TEST_CASE("faults: SIGTERM in the middle of an accumulation cycle checkpoints, exits cleanly, resumes exactly",
+          "[integration][faults]") {
+  const auto dir = make_workspace("sigterm");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  const auto ref = reference_run(dir);
+  const auto cmd = write_recipe(dir, "run.json", "run");
+  // SIGTERM during micro-batch 5: steps 1-2 done, micro-batch 5 is the first half of step 3.
+  auto stopped = run_cli(dir, "export DISTILBERT_FAULT=train.loss:term@5;", cmd);
+  INFO(stopped.output);
+  REQUIRE(stopped.exited);
+  CHECK(stopped.code == 130);
+  CHECK_THAT(stopped.output, Contains("stopped by signal at step 2"));
+  REQUIRE(list_checkpoints((dir / "run").string()).size() == 1);
+  const fs::path ck = list_checkpoints((dir / "run").string()).front();
+  CHECK(fs::path(ck).filename() == "step-00000002");
+  CHECK(fs::exists(fs::path(ck) / "grads.safetensors"));  // the half-accumulated gradients are kept
+  CHECK_FALSE(fs::exists(dir / "run" / "final"));
+
+  auto resumed = run_cli(dir, "", cmd);
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  CHECK(same_weights(dir / "run/final", ref / "final"));
+  // The logged losses after the resume are the uninterrupted run's, bit for bit.
+  auto lines = [](const fs::path& p) {
+    std::vector<json> v;
+    std::ifstream in(p);
+    std::string l;
+    while (std::getline(in, l))
+      if (!l.empty()) v.push_back(json::parse(l));
+    return v;
+  };
+  const auto a = lines(ref / "metrics.jsonl"), b = lines(dir / "run/metrics.jsonl");
+  REQUIRE(a.size() == 8);
+  REQUIRE(b.size() >= 8);
+  for (size_t i = 0; i < 8; ++i) {
+    INFO("step " << i + 1);
+    CHECK(b[b.size() - 8 + i]["loss"] == a[i]["loss"]);
+  }
+}
+
+TEST_CASE("faults: a full disk during a checkpoint is a clear error and the previous checkpoint survives",
+          "[integration][faults]") {
+  const auto dir = make_workspace("disk_full");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  // A first 4-step run leaves checkpoint 4; continuing to step 8 with a 64 KiB file size limit (RLIMIT_FSIZE, the
+  // model file is ~100 KB) makes the step-8 save fail the way a full disk does: write() fails, EFBIG here.
+  auto first = run_cli(dir, "", write_recipe(dir, "four.json", "run", json{{"trainer", {{"max_steps", 4}}}}));
+  INFO(first.output);
+  REQUIRE(first.code == 0);
+  const auto cmd = write_recipe(dir, "run.json", "run");
+  auto full = run_cli(dir, "ulimit -f 64; trap '' XFSZ;", cmd);
+  INFO(full.output);
+  REQUIRE(full.exited);
+  CHECK(full.code == 1);
+  CHECK_THAT(full.output, Contains("File too large") && Contains("step-00000008"));
+  CHECK(checkpoint_names(dir / "run") == std::vector<std::string>({"step-00000004"}));  // no debris either
+  require_loadable(dir / "run/checkpoints/step-00000004", dir / "student");
+  auto resumed = run_cli(dir, "", cmd);
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.output, Contains("step-00000004"));
+  CHECK(list_checkpoints((dir / "run").string()).size() == 2);
+}
+
+TEST_CASE("faults: a corrupt newest checkpoint is skipped by the CLI, which says so and resumes from the one before",
+          "[integration][faults]") {
+  const auto dir = make_workspace("corrupt");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  auto first = run_cli(dir, "", write_recipe(dir, "run.json", "run"));
+  REQUIRE(first.code == 0);
+  std::ofstream(dir / "run/checkpoints/step-00000008/trainer_state.json") << "{\"step\": 8, \"form";  // torn write
+  auto more = run_cli(dir, "", write_recipe(dir, "more.json", "run", json{{"trainer", {{"max_steps", 10}}}}));
+  INFO(more.output);
+  REQUIRE(more.code == 0);
+  CHECK_THAT(more.output, Contains("skipping checkpoint") && Contains("step-00000008") &&
+                              Contains("trainer_state.json is not valid JSON"));
+  CHECK_THAT(more.output, Contains("resumed from") && Contains("step-00000004 at step 4"));
+}
+
+TEST_CASE("faults: a NaN loss follows trainer.nan_policy (skip the micro-batch, or stop naming the term)",
+          "[integration][faults]") {
+  const auto dir = make_workspace("nan");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  auto skip = run_cli(dir, "export DISTILBERT_FAULT=train.loss:nan@3;", write_recipe(dir, "skip.json", "skip"));
+  INFO(skip.output);
+  REQUIRE(skip.code == 0);
+  CHECK_THAT(skip.output, Contains("non-finite loss_ce at step 1; micro-batch skipped"));
+  const auto state = json::parse(std::ifstream(dir / "skip/checkpoints/step-00000008/trainer_state.json"));
+  CHECK(state["skipped_steps"] == 1);
+  CHECK(fs::exists(dir / "skip/final/model.safetensors"));
+
+  auto stop = run_cli(dir, "export DISTILBERT_FAULT=train.loss:nan@3;",
+                      write_recipe(dir, "stop.json", "stop", json{{"trainer", {{"nan_policy", "stop"}}}}));
+  INFO(stop.output);
+  REQUIRE(stop.exited);
+  CHECK(stop.code == 1);
+  CHECK_THAT(stop.output, Contains("non-finite loss at step 1") && Contains("loss_ce") &&
+                              Contains("trainer.nan_policy is 'stop'"));
+  CHECK_FALSE(fs::exists(dir / "stop/final"));
+}
+
+TEST_CASE("resources: an absurd batch size or sequence length is refused up front with the memory it needs",
+          "[integration][faults]") {
+  const auto dir = make_workspace("memory");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  // The golden student has 512 positions: 2,000,000 sequences of 512 tokens need terabytes.
+  auto big = run_cli(dir, "", write_recipe(dir, "big.json", "big", json{{"data", {{"batch_size", 2000000}, {"max_seq_len", 512}}}}));
+  INFO(big.output);
+  REQUIRE(big.exited);
+  CHECK(big.code == 1);
+  CHECK_THAT(big.output, Contains("data.batch_size=2000000") && Contains("needs about") && Contains("GiB") &&
+                             Contains("is available"));
+  CHECK_FALSE(fs::exists(dir / "big/checkpoints"));
+}
