@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/safe_path.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"  // clean_up_tokenization
 #include "distilbert/tokenizer/sentencepiece_runtime.h"
 #include "distilbert/tokenizer/unicode.h"
@@ -194,7 +195,7 @@ std::optional<fs::path> SentencePieceTokenizer::find_model_file(const fs::path& 
     if (const auto it = j.find(kModelKey); it != j.end() && !it->is_null()) {
       check(it->is_string() && !it->get<std::string>().empty(), cfg.string(), ": key ", kModelKey,
             " must name the model file, found ", it->dump());
-      const fs::path p = dir / it->get<std::string>();
+      const fs::path p = child_path(dir, it->get<std::string>(), str_cat(cfg.string(), ": key ", kModelKey));
       check(fs::is_regular_file(p), cfg.string(), ": ", kModelKey, " names '", it->get<std::string>(),
             "' but ", p.string(), " does not exist");
       return p;
