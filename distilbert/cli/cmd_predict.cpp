@@ -99,7 +99,7 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
       fail(where, ": not valid JSON (", e.what(), ")");
     }
     check(j.is_object() && (j.contains("input_ids") || j.contains("text")), where,

@@ -260,7 +260,7 @@ ModelConfig ModelConfig::load(const std::string& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("config '", path, "' is not valid JSON: ", e.what());
   }
   return from_json(j, path);

@@ -79,7 +79,7 @@ json load_tree(const std::string& path) {
   if (is_json) {
     try {
       tree = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
       fail("recipe '", path, "' is not valid JSON: ", e.what());
     }
   } else {

@@ -55,7 +55,7 @@ NamedTensors read_sharded(const std::string& index_path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(index_path));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("index '", index_path, "' is not valid JSON: ", e.what());
   }
   check(j.contains("weight_map") && j["weight_map"].is_object(), "index '", index_path, "' has no 'weight_map' object");

@@ -63,7 +63,7 @@ std::vector<Entry> parse_header(const char* header, size_t header_len, uint64_t 
   json j;
   try {
     j = json::parse(header, header + header_len);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("safetensors '", origin, "': header is not valid JSON: ", e.what());
   }
   check(j.is_object(), "safetensors '", origin, "': header must be a JSON object, found ", j.type_name());

@@ -316,15 +316,21 @@ std::vector<std::pair<std::string, torch::Tensor>> load_zip(const std::string& p
   } catch (const std::exception& e) {
     fail("cannot open '", path, "' as a torch.save zip archive: ", e.what());
   }
-  check(reader->hasRecord("data.pkl"), "'", path, "' has no data.pkl record: not a torch.save file");
-  auto [pkl, pkl_size] = reader->getRecord("data.pkl");
-  Unpickler u(static_cast<const char*>(pkl.get()), pkl_size, path, [&](const Storage& st) {
-    const std::string rec = "data/" + st.key;
-    check(reader->hasRecord(rec), "'", path, "': storage record '", rec, "' is missing");
-    auto [ptr, size] = reader->getRecord(rec);
-    return storage_from_bytes(static_cast<const char*>(ptr.get()), size, st, path);
-  });
-  return to_state_dict(u.run(), path);
+  // LibTorch's zip reader throws c10::Error for a damaged archive (bad headers, CRC, truncated records); say which
+  // file and what, like every other reader, instead of letting the raw exception through (found by fuzzing).
+  try {
+    check(reader->hasRecord("data.pkl"), "'", path, "' has no data.pkl record: not a torch.save file");
+    auto [pkl, pkl_size] = reader->getRecord("data.pkl");
+    Unpickler u(static_cast<const char*>(pkl.get()), pkl_size, path, [&](const Storage& st) {
+      const std::string rec = "data/" + st.key;
+      check(reader->hasRecord(rec), "'", path, "': storage record '", rec, "' is missing");
+      auto [ptr, size] = reader->getRecord(rec);
+      return storage_from_bytes(static_cast<const char*>(ptr.get()), size, st, path);
+    });
+    return to_state_dict(u.run(), path);
+  } catch (const c10::Error& e) {
+    fail("'", path, "': damaged torch.save zip archive: ", e.what_without_backtrace());
+  }
 }
 
 // Legacy format: pickles of (magic, protocol, sys_info, object, storage keys), then each storage as

@@ -153,6 +153,9 @@ void read_jsonl(const std::string& path, const UserDataOptions& options, ReadRes
                      str_cat(path, ":", rec.line, ":", e.byte, ": expected a JSON object, found invalid JSON (",
                              e.what(), ")"));
       continue;
+    } catch (const nlohmann::json::exception& e) {  // out_of_range for a number like 1e99999 (found by fuzzing)
+      report_bad_row(result, options.read, str_cat(at, "expected a JSON object, found unusable JSON (", e.what(), ")"));
+      continue;
     }
     if (!obj.is_object()) {
       report_bad_row(result, options.read, str_cat(at, "expected a JSON object, found a ", json_type(obj)));

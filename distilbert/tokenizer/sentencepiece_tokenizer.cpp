@@ -48,7 +48,7 @@ json parse_config(const fs::path& path) {
   json cfg;
   try {
     cfg = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail(path.string(), ": invalid JSON (", e.what(), ")");
   }
   check(cfg.is_object(), path.string(), ": expected a JSON object at the top level, found ", cfg.type_name());

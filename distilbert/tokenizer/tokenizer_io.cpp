@@ -28,7 +28,7 @@ std::string read_text_file(const fs::path& path, std::string_view what) {
 json parse_json(std::string_view text, std::string_view source) {
   try {
     return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail(source, ": invalid JSON (", e.what(), ")");
   }
 }

@@ -142,7 +142,7 @@ nlohmann::json load_checkpoint(const std::string& dir, PretrainedModel& model, t
   nlohmann::json state;
   try {
     state = nlohmann::json::parse(read_file((d / "trainer_state.json").string()));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("checkpoint '", dir, "': trainer_state.json is not valid JSON: ", e.what());
   }
   check(state.value("format_version", 0) == kFormatVersion, "checkpoint '", dir, "': format_version ",

@@ -70,6 +70,41 @@ void guarded(const char* stage, Body&& body) {
   }
 }
 
+/// Splits a fuzz input into typed pieces (a small stand-in for libFuzzer's FuzzedDataProvider, which gcc builds
+/// of the regular suite do not have). Reads past the end give zeros / empty strings.
+class ByteReader {
+ public:
+  ByteReader(const std::uint8_t* data, std::size_t size) : p_(data), left_(size) {}
+  std::uint8_t u8() {
+    if (!left_) return 0;
+    --left_;
+    return *p_++;
+  }
+  bool boolean() { return u8() & 1; }
+  /// A value in [lo, hi] from one or two bytes.
+  std::size_t range(std::size_t lo, std::size_t hi) {
+    const std::size_t span = hi - lo + 1;
+    std::size_t v = u8();
+    if (span > 256) v = v << 8 | u8();
+    return lo + v % span;
+  }
+  /// A string of up to max_len bytes: a two-byte length, then the bytes (fewer when the input ends).
+  std::string string(std::size_t max_len) {
+    std::size_t n = range(0, 65535) % (max_len + 1);
+    if (n > left_) n = left_;
+    std::string s(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    left_ -= n;
+    return s;
+  }
+  std::string rest() { return string(left_); }
+  std::size_t remaining() const { return left_; }
+
+ private:
+  const std::uint8_t* p_;
+  std::size_t left_;
+};
+
 /// A private scratch folder for targets whose parser reads files: one per process, made on first use under
 /// /dev/shm (else $TMPDIR or /tmp), reused by every input. Left behind on exit (libFuzzer ends with _exit).
 inline const std::string& scratch_dir() {
