@@ -118,15 +118,24 @@ def main():
         put(out, "recipe", name, bytes([flag]) + body)
         put(out, "recipe", "ovr_" + name, bytes([flag]) + body + b"\0trainer.max_steps=3\ndata.batch_size=2\nloss.layer_pairs=[[1, 2]]")
 
-    # tokenizer: texts of the tokenizer cases (invalid UTF-8 added by the fuzzer).
+    # tokenizer: texts of the tokenizer cases (invalid UTF-8 added by the fuzzer). Layout (fuzz_tokenizer.cpp):
+    # variant, flags (1 specials, 2 overflow, 32 pair, 64 max_length), [max_length], truncation, padding, stride,
+    # big-endian u16 length + text, [u16 length + pair].
+    def tok_seed(variant, flags, text, pair=b""):
+        head = bytes([variant, flags]) + (bytes([24]) if flags & 64 else b"") + bytes([1, 0, 2])
+        body = struct.pack(">H", len(text)) + text
+        if flags & 32:
+            body += struct.pack(">H", len(pair)) + pair
+        return head + body
     n = 0
     for line in open(os.path.join(ROOT, "tests/data/tokenizer/cases.jsonl"), encoding="utf-8"):
         case = json.loads(line)
-        text = case.get("text") or ""
-        if 0 < len(text.encode()) < 1000 and n < 40:
-            put(out, "tokenizer", "case%03d" % n, text + "\x00\x01\x02" + (case.get("text_pair") or ""))
+        text = (case.get("text") or "").encode()
+        pair = (case.get("text_pair") or "").encode()
+        if 0 < len(text) < 1000 and n < 40:
+            put(out, "tokenizer", "case%03d" % n, tok_seed(n % 8, [0x01, 0x63, 0x41, 0x21][n % 4], text, pair or b"a pair"))
             n += 1
-    put(out, "tokenizer", "corpus", read(os.path.join(ROOT, "tests/data/tokenizer/tiny_corpus.txt"))[:2000])
+    put(out, "tokenizer", "corpus", tok_seed(0, 1, read(os.path.join(ROOT, "tests/data/tokenizer/tiny_corpus.txt"))[:2000]))
 
     # tokenizer files: 0 tokenizer.json, 1 vocab.txt, 2 vocab.txt NUL tokenizer_config.json, 3 protobuf.
     tj = tiny_tokenizer_json(shared)
