@@ -2,6 +2,7 @@
 #include "distilbert/config/tree.h"
 
 #include <cmath>
+#include <limits>
 #include <regex>
 
 #include <yaml-cpp/yaml.h>
@@ -30,7 +31,13 @@ json type_scalar(const std::string& s, bool quoted) {
       return s;
     }
   }
-  if (std::regex_match(s, float_re)) return std::stod(s);
+  if (std::regex_match(s, float_re)) {
+    try {
+      return std::stod(s);
+    } catch (const std::out_of_range&) {  // 1e999: YAML reads it as infinity (refused by check_values)
+      return s[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    }
+  }
   if (s == ".inf" || s == "+.inf") return std::numeric_limits<double>::infinity();
   if (s == "-.inf") return -std::numeric_limits<double>::infinity();
   return s;
@@ -58,6 +65,56 @@ json to_json(const YAML::Node& n, const std::string& origin) {
     }
   }
   return nullptr;
+}
+
+// Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or values past U+10FFFF), or npos.
+size_t invalid_utf8_at(const std::string& s) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = b[i];
+    size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) len = 3;
+    else if (c == 0xED) len = 3, hi = 0x9F;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned d = b[i + k];
+      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string::npos;
+}
+
+// Every key and string is UTF-8 and every number finite, so the tree can be saved as recipe.json and read back
+// (found by fuzzing: a YAML recipe with a Latin-1 byte made the resolved-recipe dump throw a raw JSON error).
+void check_values(const json& v, const std::string& origin, const std::string& path) {
+  const std::string where = path.empty() ? std::string("the top level") : "key '" + path + "'";
+  if (v.is_string()) {
+    const size_t bad = invalid_utf8_at(v.get_ref<const std::string&>());
+    check(bad == std::string::npos, "recipe '", origin, "': ", where, ": the value is not valid UTF-8 (byte ", bad,
+          "); save the file as UTF-8");
+  } else if (v.is_number_float()) {
+    check(std::isfinite(v.get<double>()), "recipe '", origin, "': ", where, ": expected a finite number, found ",
+          v.get<double>());
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) check_values(v[i], origin, path + "[" + std::to_string(i) + "]");
+  } else if (v.is_object()) {
+    for (const auto& [k, child] : v.items()) {
+      const size_t bad = invalid_utf8_at(k);
+      check(bad == std::string::npos, "recipe '", origin, "': a key under ", where, " is not valid UTF-8 (byte ", bad,
+            "); save the file as UTF-8");
+      check_values(child, origin, path.empty() ? k : path + "." + k);
+    }
+  }
 }
 
 const char* type_of(const json& v) {
@@ -92,6 +149,7 @@ json load_tree(const std::string& path) {
   }
   if (tree.is_null()) tree = json::object();
   check(tree.is_object(), "recipe '", path, "': the top level must be a mapping of keys, found ", type_of(tree));
+  check_values(tree, path, "");
   return tree;
 }
 
@@ -114,6 +172,7 @@ void apply_overrides(json& tree, const std::vector<std::string>& overrides, cons
     check(eq != std::string::npos && eq > 0, "override '", o, "' must look like key.path=value");
     const std::string key = o.substr(0, eq);
     json value = parse_scalar(o.substr(eq + 1));
+    check_values(json{{key, value}}, "override '" + std::string(o, 0, std::min<size_t>(o.size(), 80)) + "'", "");
     json* node = &tree;
     size_t start = 0;
     std::string walked;

@@ -94,3 +94,21 @@ TEST_CASE("recipe errors name the file, the dotted key and the valid keys", "[un
   CHECK_THROWS_WITH(DistillRecipe::load(path, {"data.mlm.word_keep=0.5"}, "distill"), Contains("must be 1"));
   CHECK_THROWS_WITH(DistillRecipe::load(path, {}, "pretrain"), Contains("model"));
 }
+
+TEST_CASE("recipe trees refuse what recipe.json could not hold: invalid UTF-8, non-finite numbers", "[unit][recipe]") {
+  const auto dir = std::filesystem::temp_directory_path() / "distilbert_recipe_values";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const char* name, const std::string& text) {
+    std::ofstream((dir / name).string(), std::ios::binary) << text;
+    return (dir / name).string();
+  };
+  CHECK_THROWS_WITH(load_tree(write("latin1.yaml", "trainer:\n  resume: caf\xe9\n")),
+                    Contains("key 'trainer.resume'") && Contains("not valid UTF-8"));
+  CHECK_THROWS_WITH(load_tree(write("huge.yaml", "optimizer:\n  lr: 1e999\n")),
+                    Contains("key 'optimizer.lr'") && Contains("finite"));
+  CHECK_THROWS_WITH(load_tree(write("inf.yaml", "optimizer:\n  max_grad_norm: .inf\n")), Contains("finite"));
+  CHECK_THROWS_WITH(load_tree(write("huge.json", "{\"seed\": 1e99999}")), Contains("not valid JSON"));
+  json tree = json::object();
+  CHECK_THROWS_WITH(apply_overrides(tree, {"trainer.resume=caf\xe9"}, "x"), Contains("not valid UTF-8"));
+  CHECK(load_tree(write("ok.yaml", "trainer:\n  resume: café\n"))["trainer"]["resume"] == "café");
+}
