@@ -42,9 +42,11 @@ if ((BUILD)); then
   cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target fuzz_targets 2>&1 | grep -E "error|warning:" || true
 fi
 
-SEEDS="$BUILD_DIR/fuzz-seeds"
-rm -rf "$SEEDS"
-/usr/bin/python3 scripts/fuzz_seeds.py "$SEEDS"
+# Per-invocation seed folder: ctest may run several targets at once.
+mkdir -p "$BUILD_DIR"
+SEEDS=$(mktemp -d "$BUILD_DIR/fuzz-seeds.XXXXXX")
+trap 'rm -rf "$SEEDS"' EXIT
+/usr/bin/python3 scripts/fuzz_seeds.py "$SEEDS" --only "${TARGETS[@]}"
 summary="$BUILD_DIR/fuzz-summary.txt"
 : > "$summary"
 failed=()

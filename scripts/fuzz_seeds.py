@@ -4,7 +4,7 @@ files and small generated inputs in each target's input layout (see the comment 
 tests/fuzz/fuzz_<target>.cpp). Nothing from ../shared/data is copied into the repository: when the shared data is
 present, a few small pieces of it (GLUE rows, a shrunk bert-base-uncased tokenizer.json) are written into OUT.
 
-    scripts/fuzz_seeds.py OUT [--shared ../shared/data]
+    scripts/fuzz_seeds.py OUT [--shared ../shared/data] [--only TARGET...]
 """
 import argparse
 import glob
@@ -18,7 +18,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+ONLY = None  # set of targets to write (all when None)
+
+
 def put(out, target, name, data):
+    if ONLY is not None and target not in ONLY:
+        return
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
@@ -93,7 +98,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("--only", nargs="*", help="write these targets' seeds only")
     a = ap.parse_args()
+    global ONLY
+    ONLY = set(a.only) if a.only else None
     out, shared = a.out, a.shared if os.path.isdir(a.shared) else None
 
     # safetensors: small images of every dtype, metadata, an empty tensor, zero tensors.
@@ -181,6 +189,8 @@ def main():
             "sd=collections.OrderedDict([('a.weight',torch.arange(6.).reshape(2,3)),('b',torch.tensor([1,2],dtype=torch.int64)),"
             "('c',torch.zeros(2,dtype=torch.float16))])\n"
             "torch.save(sd,sys.argv[1])\ntorch.save(sd,sys.argv[2],_use_new_zipfile_serialization=False)\n")
+    if ONLY is not None and "torch_pickle" not in ONLY:
+        return 0
     d = os.path.join(out, "torch_pickle")
     os.makedirs(d, exist_ok=True)
     r = subprocess.run(["/usr/bin/python3", "-c", code, os.path.join(d, "zip.bin"), os.path.join(d, "legacy.bin")],
