@@ -5,6 +5,7 @@
 
 #include "distilbert/cli/commands.h"
 #include "distilbert/core/error.h"
+#include "distilbert/dist/env.h"
 #include "distilbert/train/distiller.h"
 
 namespace distilbert::cli {
@@ -32,7 +33,8 @@ Command add_run_command(CLI::App& app, const std::string& mode) {
   cmd->add_flag("--print-recipe", o->print, "Print the resolved recipe and exit");
   return {cmd, [o, mode] {
             const auto recipe = DistillRecipe::load(o->recipe, o->overrides, mode);
-            std::cerr << "[" << mode << "] recipe " << o->recipe << " (resolved):\n" << recipe.resolved.dump(2) << "\n";
+            if (dist::DistEnv::from_environment().is_main())  // one copy in a data-parallel job
+              std::cerr << "[" << mode << "] recipe " << o->recipe << " (resolved):\n" << recipe.resolved.dump(2) << "\n";
             if (o->print) return 0;
             std::signal(SIGINT, on_signal);
             std::signal(SIGTERM, on_signal);

@@ -4,6 +4,7 @@
 
 #include "distilbert/cli/commands.h"
 #include "distilbert/core/error.h"
+#include "distilbert/dist/env.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/train/finetune.h"
 
@@ -25,7 +26,8 @@ Command add_finetune_command(CLI::App& app) {
   cmd->add_flag("--overwrite", o->overwrite, "Replace a non-empty output folder");
   return {cmd, [o] {
             auto r = FinetuneRecipe::load(o->recipe, o->overrides);
-            std::cerr << "[finetune] recipe " << o->recipe << " (resolved):\n" << r.resolved.dump(2) << "\n";
+            if (dist::DistEnv::from_environment().is_main())  // one copy in a data-parallel job
+              std::cerr << "[finetune] recipe " << o->recipe << " (resolved):\n" << r.resolved.dump(2) << "\n";
             auto s = run_finetune(r, o->overwrite);
             std::cout << nlohmann::json(s.best_metrics).dump() << "\n";
             return 0;

@@ -170,6 +170,10 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
     t.get("tensorboard", s.tensorboard);
     t.finish();
   }
+  {
+    auto d = top.child("distributed");
+    r.distributed.read(d);
+  }
   top.finish();
   return r;
 }

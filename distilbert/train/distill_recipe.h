@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "distilbert/dist/env.h"
 #include "distilbert/train/distill_loss.h"
 
 namespace distilbert {
@@ -74,6 +75,7 @@ struct DistillRecipe {
   DistillLossWeights loss;
   OptimizerSettings optimizer;
   TrainerSettings trainer;
+  dist::DistSettings distributed;  // data parallel (launch with torchrun-style variables or `distilbert launch`)
 
   nlohmann::json resolved;       // the tree after overrides (saved as recipe.yaml/json in the run folder)
 

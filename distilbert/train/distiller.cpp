@@ -21,6 +21,8 @@
 #include "distilbert/data/mlm.h"
 #include "distilbert/data/token_counts.h"
 #include "distilbert/data/token_store.h"
+#include "distilbert/dist/comm.h"
+#include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"
 #include "distilbert/train/optim.h"
@@ -115,19 +117,8 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
-}  // namespace
-
-RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::atomic<bool>* stop) {
-  RunSummary summary;
-  const auto t_start = Clock::now();
-  const int threads = set_threads(r.threads);
-  const torch::Device device = parse_device(r.device);
-  check(r.precision != "fp16" || device.is_cuda(), "recipe '", r.origin,
-        "': precision fp16 needs a CUDA device (use bf16 on CPU)");
-  torch::manual_seed(r.seed);
-  const std::string tag = "[" + r.mode + "] ";
-
-  // ---- run folder -----------------------------------------------------------------------------------------------
+// The run folder: refuse to clobber a foreign folder or an old run, then record the resolved recipe.
+void prepare_run_folder(const DistillRecipe& r, bool overwrite) {
   const fs::path out(r.output_dir);
   const bool own_run = fs::exists(out / "recipe.json");
   if (fs::exists(out) && !fs::is_empty(out) && !own_run)
@@ -144,6 +135,47 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   }
   fs::create_directories(out);
   write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
+}
+
+}  // namespace
+
+RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::atomic<bool>* stop) {
+  RunSummary summary;
+  const auto t_start = Clock::now();
+  // Data parallel: torchrun-style variables (a single process without them). Each rank takes its share of the CPUs
+  // and, for `device: cuda`, the GPU of its LOCAL_RANK.
+  const auto env = dist::DistEnv::from_environment();
+  const int threads = set_threads(r.threads > 0 || !env.enabled() ? r.threads
+                                                                   : std::max(1, available_cpus() / env.local_world_size));
+  torch::Device device = parse_device(r.device == "cuda" && env.enabled() ? "cuda:" + std::to_string(env.local_rank)
+                                                                          : r.device);
+  check(r.precision != "fp16" || device.is_cuda(), "recipe '", r.origin,
+        "': precision fp16 needs a CUDA device (use bf16 on CPU)");
+  torch::manual_seed(r.seed);
+  const std::string tag =
+      "[" + r.mode + (env.enabled() ? " rank " + std::to_string(env.rank) : std::string()) + "] ";
+  auto comm = dist::Communicator::create(env, r.distributed, device);
+  const bool main_rank = comm->is_main();
+  if (comm->active() && main_rank)
+    std::cerr << tag << "data parallel: " << env.world_size << " processes (" << env.local_world_size
+              << " on this machine), " << comm->backend() << ", rendezvous " << env.master_addr << ":"
+              << env.master_port << " (" << env.source << ")\n";
+
+  // ---- run folder (rank 0 prepares it; the others wait for its verdict) -------------------------------------------
+  const fs::path out(r.output_dir);
+  std::string setup_error;
+  if (main_rank) {
+    try {
+      prepare_run_folder(r, overwrite);
+    } catch (const std::exception& e) {
+      setup_error = e.what();
+    }
+  }
+  setup_error = comm->share_from_main("run-folder", setup_error);
+  if (!setup_error.empty()) {
+    if (main_rank) fail(setup_error);
+    fail("data parallel: rank 0 could not prepare the run folder: ", setup_error);
+  }
 
   // ---- tokenizer, models --------------------------------------------------------------------------------------
   auto tok = load_run_tokenizer(r);
@@ -174,7 +206,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   lso.max_len = max_len;
   lso.threads = static_cast<size_t>(threads);
   auto seqs = std::make_shared<const data::LmSequences>(store, lso);
-  {
+  if (main_rank) {
     const auto& st = seqs->stats();
     std::cerr << tag << "data: " << st.input_sequences << " sequences, " << st.split_sequences << " split into "
               << st.chunks << " chunks, " << st.dropped_short << " dropped as too short, " << st.dropped_unk
@@ -204,6 +236,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   lo.seed = r.seed;
   lo.prefetch = static_cast<size_t>(r.data.prefetch);
   lo.device = device;
+  lo.shard = {env.rank, env.world_size};
   data::MlmLoader loader(seqs, masker, lo);
   loader.set_epoch(0);
   const int64_t batches_per_epoch = static_cast<int64_t>(loader.num_batches());
@@ -232,16 +265,33 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   if (auto st = resume_from(r.trainer.resume, r.output_dir, *student, *optimizer, &resumed_from)) {
     step = (*st)["step"];
     micro = (*st)["micro_step"];
-    const auto ls = data::LoaderState::from_json((*st)["loader"]);
+    auto ls = data::LoaderState::from_json((*st)["loader"]);
+    // Rank 0 saves its loader position; every rank is at the same epoch and batch index of its own shard.
+    check(ls.world_size == env.world_size, "checkpoint ", resumed_from, " was written by a run of ", ls.world_size,
+          " process(es); this run has ", env.world_size,
+          ". Resume with the same number of processes (the data order of an epoch depends on it)");
+    ls.rank = env.rank;
     loader.restore(ls);
     epoch = ls.epoch;
     summary.skipped_steps = st->value("skipped_steps", int64_t{0});
     if (st->contains("scaler"))
       scaler.restore((*st)["scaler"]["scale"], (*st)["scaler"]["growth_tracker"], (*st)["scaler"]["skipped"]);
-    std::cerr << tag << "resumed from " << resumed_from << " at step " << step << " (epoch " << epoch << ", batch "
+    if (main_rank) std::cerr << tag << "resumed from " << resumed_from << " at step " << step << " (epoch " << epoch << ", batch "
               << ls.batch << ")\n";
   }
-  std::cerr << tag << (teacher ? "teacher " + teacher->architecture() + " (" +
+  // Every rank must continue from the same checkpoint; then rank 0's weights are everyone's (DDP's initial broadcast).
+  if (comm->active()) {
+    const std::string mine = resumed_from + "@" + std::to_string(step);
+    const std::string main_ckpt = comm->share_from_main("resumed-from", mine);
+    check(main_ckpt == mine, "data parallel: rank ", env.rank, " resumed from '", mine, "' but rank 0 from '",
+          main_ckpt, "': every rank must see the same run folder (a shared file system)");
+    std::vector<torch::Tensor> state;
+    for (const auto& p : student->parameters()) state.push_back(p);
+    for (const auto& b : student->buffers()) state.push_back(b);
+    comm->broadcast(state, "the student's initial weights");
+  }
+  dist::GradSync grad_sync(comm, params, r.distributed);
+  if (main_rank) std::cerr << tag << (teacher ? "teacher " + teacher->architecture() + " (" +
                                      std::to_string(count_parameters(*teacher)) + " parameters), "
                                : std::string())
             << "student " << student->architecture() << " (" << count_parameters(*student) << " parameters); "
@@ -249,7 +299,8 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
             << " optimizer steps, warm-up " << warmup << "; device " << device << ", " << threads << " thread(s), "
             << r.precision << "\n";
 
-  RunLog log(r.output_dir, r.trainer.tensorboard);
+  std::unique_ptr<RunLog> log;  // rank 0 alone writes metrics
+  if (main_rank) log = std::make_unique<RunLog>(r.output_dir, r.trainer.tensorboard);
   Window window;
   double last_grad_norm = 0.0;
   const bool need_hidden = teacher && (r.loss.alpha_cos > 0 || !r.loss.layer_pairs.empty());
@@ -268,7 +319,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
                   {"skipped", scaler.skipped_steps()}}},
                 {"total_steps", total_steps}};
   };
-  auto save = [&](bool mid_accumulation) {
+  auto save_local = [&](bool mid_accumulation) {
     CheckpointData d;
     d.model = student.get();
     d.tokenizer = tok.get();
@@ -276,6 +327,15 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     d.with_grads = mid_accumulation;
     d.state = trainer_state();
     return save_checkpoint(r.output_dir, step, d, r.trainer.keep_last);
+  };
+  // Rank 0 writes; mid-cycle gradients are first averaged over the ranks, which keeps the continuation exact (the
+  // all-reduce at the end of the cycle is linear). The others wait so no rank runs ahead of a checkpoint.
+  auto save = [&](bool mid_accumulation) {
+    if (mid_accumulation) grad_sync.average_now("accumulated gradients before a checkpoint");
+    std::string dir;
+    if (main_rank) dir = save_local(mid_accumulation);
+    comm->barrier("checkpoint " + std::to_string(step));
+    return comm->share_from_main("checkpoint-dir", dir);
   };
 
   // One micro-batch: forward both models, select rows, compute the loss terms.
@@ -328,16 +388,26 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   // ---- the loop -------------------------------------------------------------------------------------------------
   bool done = step >= total_steps;
   if (done && fs::exists(out / "final" / "model.safetensors")) {
-    std::cerr << tag << "run already complete (" << step << " steps); model in " << (out / "final").string() << "\n";
+    if (main_rank) std::cerr << tag << "run already complete (" << step << " steps); model in " << (out / "final").string() << "\n";
     summary.steps = step;
     summary.micro_steps = micro;
     summary.final_dir = (out / "final").string();
     return summary;
   }
+  // Decisions every rank must take together (stop on a signal, skip a non-finite micro-batch) are agreed with one
+  // tiny all-reduce (max) per micro-batch; a single process just reads its own flags.
+  auto agree = [&](float stop_flag, float bad_flag) {
+    auto f = torch::tensor({stop_flag, bad_flag}, torch::kFloat);
+    if (comm->backend() == "nccl") f = f.to(device);
+    comm->all_reduce_max(f, "run-control flags at step " + std::to_string(step));
+    f = f.cpu();
+    return std::make_pair(f[0].item<float>() > 0, f[1].item<float>() > 0);
+  };
   while (!done) {
-    if (stop && stop->load()) {
+    const bool stop_now = comm->active() ? agree(stop && stop->load() ? 1.f : 0.f, 0.f).first : stop && stop->load();
+    if (stop_now) {
       const std::string dir = save(micro % accum != 0);
-      std::cerr << "\n" << tag << "stopped by signal at step " << step << "; checkpoint " << dir << "\n";
+      if (main_rank) std::cerr << "\n" << tag << "stopped by signal at step " << step << "; checkpoint " << dir << "\n";
       summary.interrupted = true;
       break;
     }
@@ -351,8 +421,17 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     auto b = data::to_device(*batch, device);
     auto [parts, keep_alive] = compute(b);
     const int64_t batch_tokens = b.attention_mask.sum().item<int64_t>();
-    // Non-finite loss: name the term, then skip this micro-batch or stop (trainer.nan_policy).
-    if (!torch::isfinite(parts.total).item<bool>()) {
+    // Non-finite loss: name the term, then skip this micro-batch or stop (trainer.nan_policy). With several ranks, a
+    // micro-batch is skipped everywhere when any rank's loss is non-finite.
+    const bool local_bad = !torch::isfinite(parts.total).item<bool>();
+    const bool any_bad = comm->active() ? agree(0.f, local_bad ? 1.f : 0.f).second : local_bad;
+    if (any_bad && !local_bad) {
+      check(r.trainer.nan_policy == "skip", "non-finite loss on another rank at step ", step, " (micro-batch ", micro,
+            "); trainer.nan_policy is 'stop'");
+      ++summary.skipped_steps;
+      continue;
+    }
+    if (local_bad) {
       std::string bad = "total";
       for (auto [name, t] : {std::pair<const char*, torch::Tensor>{"loss_ce", parts.ce}, {"loss_mlm", parts.mlm},
                              {"loss_mse", parts.mse}, {"loss_cos", parts.cos}, {"loss_layer_cos", parts.layer_cos},
@@ -364,7 +443,11 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       ++summary.skipped_steps;
       continue;
     }
-    scaler.scale(parts.total / static_cast<double>(accum)).backward();
+    const bool sync_now = (micro + 1) % accum == 0;  // the micro-batch that ends an accumulation cycle
+    auto scaled = scaler.scale(parts.total / static_cast<double>(accum));
+    if (sync_now) grad_sync.prepare({scaled});
+    scaled.backward();
+    if (sync_now) grad_sync.finish();
     window.add(parts);
     window.tokens += batch_tokens;
     run_tokens += batch_tokens;
@@ -385,17 +468,35 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
 
     if (step % r.trainer.log_every == 0 || step == total_steps) {
       const double secs = std::chrono::duration<double>(Clock::now() - window.start).count();
+      // Loss terms averaged over the micro-batches of every rank, tokens summed over the ranks.
+      static const char* const kTerms[] = {"loss",     "loss_ce",        "loss_mlm",      "loss_mse",
+                                           "loss_cos", "loss_layer_cos", "loss_layer_mse"};
+      std::vector<double> agg;
+      for (const char* k : kTerms) {
+        const auto it = window.sums.find(k);
+        agg.push_back(it == window.sums.end() ? 0.0 : it->second);
+        agg.push_back(it == window.sums.end() ? 0.0 : static_cast<double>(window.micro));
+      }
+      agg.push_back(static_cast<double>(window.tokens));
+      if (comm->active()) {
+        auto t = torch::tensor(agg, torch::kDouble);
+        if (comm->backend() == "nccl") t = t.to(device);
+        comm->all_reduce_sum(t, "logged metrics at step " + std::to_string(step));
+        t = t.cpu();
+        for (size_t i = 0; i < agg.size(); ++i) agg[i] = t[static_cast<int64_t>(i)].item<double>();
+      }
       json rec;
-      for (const auto& [k, v] : window.sums) rec[k] = v / std::max<int64_t>(1, window.micro);
+      for (size_t i = 0; i < std::size(kTerms); ++i)
+        if (agg[2 * i + 1] > 0) rec[kTerms[i]] = agg[2 * i] / agg[2 * i + 1];
       rec["lr"] = lr;
       rec["grad_norm"] = last_grad_norm;
-      rec["tokens_per_s"] = window.tokens / std::max(secs, 1e-9);
+      rec["tokens_per_s"] = agg.back() / std::max(secs, 1e-9);
       rec["epoch"] = epoch;
       rec["memory_mib"] = resident_memory_mib();
       if (scaler.enabled()) rec["loss_scale"] = scaler.current_scale();
-      log.log(step, rec);
+      if (log) log->log(step, rec);
       summary.last_loss = rec.value("loss", 0.0);
-      if (r.trainer.progress) {
+      if (r.trainer.progress && main_rank) {
         const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
         const double eta = elapsed / std::max<int64_t>(1, step - start_step) * (total_steps - step);
         std::cerr << "\r" << tag << "step " << step << "/" << total_steps << " | loss " << fmt(summary.last_loss);
@@ -409,7 +510,13 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     if (r.trainer.save_every > 0 && step % r.trainer.save_every == 0 && step < total_steps) save(false);
     done = step >= total_steps;
   }
-  if (r.trainer.progress) std::cerr << "\n";
+  if (r.trainer.progress && main_rank) std::cerr << "\n";
+  if (comm->active()) {  // throughput of the whole job
+    auto t = torch::tensor({static_cast<double>(run_tokens)}, torch::kDouble);
+    if (comm->backend() == "nccl") t = t.to(device);
+    comm->all_reduce_sum(t, "token counts");
+    run_tokens = static_cast<int64_t>(t.cpu().item<double>());
+  }
   summary.steps = step;
   summary.micro_steps = micro;
   summary.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
@@ -420,10 +527,13 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   // ---- final model ----------------------------------------------------------------------------------------------
   save(micro % accum != 0);
   const std::string final_dir = (out / "final").string();
-  save_model_folder(*student, final_dir);
-  tok->save_pretrained(final_dir);
+  if (main_rank) {
+    save_model_folder(*student, final_dir);
+    tok->save_pretrained(final_dir);
+  }
+  comm->barrier("writing the final model");
   summary.final_dir = final_dir;
-  std::cerr << tag << "done: " << step << " optimizer steps, last loss " << fmt(summary.last_loss) << ", "
+  if (main_rank) std::cerr << tag << "done: " << step << " optimizer steps, last loss " << fmt(summary.last_loss) << ", "
             << static_cast<int64_t>(summary.tokens_per_second) << " tokens/s; model in " << final_dir << "\n";
   return summary;
 }

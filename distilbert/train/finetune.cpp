@@ -16,6 +16,8 @@
 #include "distilbert/core/runtime.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/tasks/glue.h"
+#include "distilbert/dist/comm.h"
+#include "distilbert/dist/grad_sync.h"
 #include "distilbert/tasks/metrics.h"
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
@@ -106,6 +108,10 @@ FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& or
     t.require(r.log_every >= 1, "log_every", "must be >= 1");
     t.get("progress", r.progress);
     t.finish();
+  }
+  {
+    auto dd = top.child("distributed");
+    r.distributed.read(dd);
   }
   top.finish();
   return r;
@@ -289,10 +295,13 @@ struct Setup {
   int threads = 1;
 };
 
-Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskData& d, bool quiet) {
+Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskData& d, bool quiet,
+            const dist::DistEnv& env = {}) {
   Setup s;
-  s.threads = set_threads(r.threads);
-  s.device = parse_device(r.device);
+  // Several processes share the machine's CPUs, and `device: cuda` means the GPU of each one's LOCAL_RANK.
+  s.threads = set_threads(r.threads > 0 || !env.enabled() ? r.threads
+                                                          : std::max(1, available_cpus() / env.local_world_size));
+  s.device = parse_device(r.device == "cuda" && env.enabled() ? "cuda:" + std::to_string(env.local_rank) : r.device);
   const std::string tok_path = r.tokenizer.empty() ? model_dir : r.tokenizer;
   s.tok = tokenizer::load_tokenizer(tok_path);
   LoadOptions lo;
@@ -325,16 +334,33 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   FinetuneSummary summary;
   const auto t0 = Clock::now();
   const fs::path out(r.output_dir);
-  if (fs::exists(out) && !fs::is_empty(out))
-    check(overwrite, "output folder '", r.output_dir, "' exists and is not empty; pass --overwrite to replace it");
-  fs::create_directories(out);
-  write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
-  std::ofstream(out / "metrics.jsonl", std::ios::trunc);
+  const auto env = dist::DistEnv::from_environment();
+  const std::string tag = env.enabled() ? "[finetune rank " + std::to_string(env.rank) + "] " : "[finetune] ";
+  // Rank 0 prepares the output folder and writes everything; the other ranks wait for its verdict.
+  std::string setup_error;
+  if (env.is_main()) {
+    try {
+      if (fs::exists(out) && !fs::is_empty(out))
+        check(overwrite, "output folder '", r.output_dir, "' exists and is not empty; pass --overwrite to replace it");
+      fs::create_directories(out);
+      write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
+      std::ofstream(out / "metrics.jsonl", std::ios::trunc);
+    } catch (const std::exception& e) {
+      setup_error = e.what();
+    }
+  }
 
   const auto d = read_task(r, true);
   check(!d.train.empty(), "task '", r.task, "': no training examples");
   for (const auto& [suffix, ex] : d.evals) check(!ex.empty(), "task '", r.task, "': no evaluation examples");
-  auto s = setup(r, r.model, d, false);
+  auto s = setup(r, r.model, d, !env.is_main(), env);
+  auto comm = dist::Communicator::create(env, r.distributed, s.device);
+  const bool main_rank = comm->is_main();
+  setup_error = comm->share_from_main("finetune-folder", setup_error);
+  if (!setup_error.empty()) {
+    if (main_rank) fail(setup_error);
+    fail("data parallel: rank 0 could not prepare the output folder: ", setup_error);
+  }
   auto& model = *s.model;
   const bool types = model.config().model_type == ModelType::Bert;
   const int64_t pad_id = s.tok->special_ids().pad;
@@ -343,7 +369,12 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   for (const auto& [suffix, ex] : d.evals) evals.push_back(encode_all(*s.tok, ex, r.max_seq_len, types));
 
   const int64_t n = static_cast<int64_t>(d.train.size());
-  const int64_t steps_per_epoch = (n + r.batch_size - 1) / r.batch_size;
+  // DistributedSampler: each epoch's shuffled order padded to a multiple of the world size by repeating its head;
+  // rank r takes positions r, r + W, ... So the union of the ranks' k-th batches is a single process's k-th batch
+  // of batch_size x W examples.
+  const int64_t world = comm->world_size();
+  const int64_t per_rank = (n + world - 1) / world;
+  const int64_t steps_per_epoch = (per_rank + r.batch_size - 1) / r.batch_size;
   const int64_t total = r.max_steps > 0 ? r.max_steps : steps_per_epoch * r.epochs;
   const int64_t warmup = warmup_steps(total, r.warmup_prop);
   const int64_t eval_every = r.eval_every > 0 ? r.eval_every : steps_per_epoch;
@@ -357,26 +388,38 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
-  std::cerr << "[finetune] " << model.architecture() << " on " << r.task << ": " << n << " training examples, "
-            << total << " steps (batch " << r.batch_size << "), eval every " << eval_every << " steps; device "
-            << s.device << ", " << s.threads << " thread(s), " << r.precision << "\n";
+  if (comm->active()) {  // DDP's initial broadcast: rank 0's weights (including the new head) are everyone's
+    std::vector<torch::Tensor> state;
+    for (const auto& p : model.parameters()) state.push_back(p);
+    for (const auto& b : model.buffers()) state.push_back(b);
+    comm->broadcast(state, "the model's initial weights");
+  }
+  dist::GradSync grad_sync(comm, params, r.distributed);
+  if (main_rank)
+    std::cerr << tag << model.architecture() << " on " << r.task << ": " << n << " training examples, " << total
+              << " steps (batch " << r.batch_size << (world > 1 ? " per process x " + std::to_string(world) : "")
+              << "), eval every " << eval_every << " steps; device " << s.device << ", " << s.threads
+              << " thread(s), " << r.precision << "\n";
 
-  RunLog log(r.output_dir, false);
+  std::unique_ptr<RunLog> log;
+  if (main_rank) log = std::make_unique<RunLog>(r.output_dir, false);
   const std::string metric = main_metric(d);
   double best = -std::numeric_limits<double>::infinity();
   int64_t since_best = 0, step = 0;
   std::mt19937_64 rng(r.seed);
-  std::vector<size_t> order(static_cast<size_t>(n));
+  std::vector<size_t> all(static_cast<size_t>(n)), order(static_cast<size_t>(per_rank));
   double loss_sum = 0;
   int64_t loss_n = 0;
   model.train();
   bool stop = false;
   for (int64_t epoch = 0; !stop && step < total; ++epoch) {
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
+    std::iota(all.begin(), all.end(), 0);
+    std::shuffle(all.begin(), all.end(), rng);
+    for (int64_t k = 0; k < per_rank; ++k)
+      order[static_cast<size_t>(k)] = all[static_cast<size_t>((comm->rank() + k * world) % n)];
     for (int64_t b = 0; b < steps_per_epoch && step < total && !stop; ++b) {
       std::vector<size_t> idx(order.begin() + b * r.batch_size,
-                              order.begin() + std::min<int64_t>(n, (b + 1) * r.batch_size));
+                              order.begin() + std::min<int64_t>(per_rank, (b + 1) * r.batch_size));
       auto in = collate(train, idx, pad_id, s.device);
       in.labels = labels_of(d.train, idx, d.regression).to(s.device);
       torch::Tensor loss;
@@ -385,7 +428,9 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
         loss = model.forward(in).loss;
       }
       check(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
+      grad_sync.prepare({loss});
       loss.backward();
+      grad_sync.finish();  // every rank now holds the gradients averaged over the global batch
       if (r.max_grad_norm > 0) clip_gradients(params, r.max_grad_norm);
       set_learning_rate(*optimizer, r.lr * linear_schedule_factor(step, warmup, total));
       optimizer->step();
@@ -394,26 +439,39 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       loss_sum += loss.item<double>();
       ++loss_n;
       if (step % r.log_every == 0) {
-        log.log(step, {{"loss", loss_sum / loss_n}, {"epoch", epoch}});
-        if (r.progress) std::cerr << "\r[finetune] step " << step << "/" << total << " loss " << loss_sum / loss_n << "   ";
+        if (comm->active()) {  // the mean over every rank's batches
+          auto t = torch::tensor({loss_sum, static_cast<double>(loss_n)}, torch::kDouble);
+          if (comm->backend() == "nccl") t = t.to(s.device);
+          comm->all_reduce_sum(t, "logged loss at step " + std::to_string(step));
+          t = t.cpu();
+          loss_sum = t[0].item<double>();
+          loss_n = static_cast<int64_t>(t[1].item<double>());
+        }
+        if (log) log->log(step, {{"loss", loss_sum / loss_n}, {"epoch", epoch}});
+        if (r.progress && main_rank)
+          std::cerr << "\r[finetune] step " << step << "/" << total << " loss " << loss_sum / loss_n << "   ";
         loss_sum = 0;
         loss_n = 0;
       }
       if (step % eval_every == 0 || step == total) {
+        // Every rank evaluates (same weights, same data: the same numbers, so early stopping agrees); rank 0 writes.
         auto m = evaluate(model, d, evals, r, s.device, pad_id);
         json mj(m);
-        log.log(step, mj, "eval");
+        if (log) log->log(step, mj, "eval");
         const double v = m.at(metric);
-        std::cerr << "\n[finetune] step " << step << " eval: " << mj.dump() << "\n";
+        if (main_rank) std::cerr << "\n[finetune] step " << step << " eval: " << mj.dump() << "\n";
         if (v > best) {
           best = v;
           since_best = 0;
           summary.best_metrics = m;
           summary.best_step = step;
-          save_model_folder(model, (out / "best").string());
-          s.tok->save_pretrained(out / "best");
+          if (main_rank) {
+            save_model_folder(model, (out / "best").string());
+            s.tok->save_pretrained(out / "best");
+          }
+          comm->barrier("saving the best model at step " + std::to_string(step));
         } else if (r.early_stopping_patience > 0 && ++since_best >= r.early_stopping_patience) {
-          std::cerr << "[finetune] early stopping: no improvement of " << metric << " in " << since_best
+          if (main_rank) std::cerr << "[finetune] early stopping: no improvement of " << metric << " in " << since_best
                     << " evaluations\n";
           stop = true;
         }
@@ -428,6 +486,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   res["main_metric"] = metric;
   res["train_seconds"] = summary.seconds;
   res["train_examples"] = n;
+  if (!main_rank) return summary;
   write_file_atomic((out / "eval_results.json").string(), res.dump(2) + "\n");
   std::cerr << "[finetune] best " << metric << " " << best << " at step " << summary.best_step << "; model in "
             << summary.best_dir << " (" << summary.seconds << " s)\n";

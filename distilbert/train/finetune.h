@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "distilbert/dist/env.h"
+
 namespace distilbert {
 
 struct FinetuneRecipe {
@@ -44,6 +46,8 @@ struct FinetuneRecipe {
   int64_t early_stopping_patience = 0;  // evaluations without improvement before stopping; 0 = never
   int64_t log_every = 50;
   bool progress = true;
+  // Data parallel: batch_size is per process (global batch = batch_size x processes), as in HF Trainer.
+  dist::DistSettings distributed;
 
   nlohmann::json resolved;
 

@@ -1,0 +1,103 @@
+// Bucketed gradient all-reduce (c10d::Reducer or after backward); see grad_sync.h.
+#include "distilbert/dist/grad_sync.h"
+
+#include <torch/csrc/distributed/c10d/reducer.hpp>
+#include <torch/torch.h>
+
+#include <set>
+
+#include "distilbert/core/error.h"
+
+namespace distilbert::dist {
+
+namespace {
+
+std::vector<torch::Tensor> unique_params(std::vector<torch::Tensor> params) {
+  std::vector<torch::Tensor> out;
+  std::set<const void*> seen;
+  for (auto& p : params)
+    if (p.requires_grad() && seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+GradSync::GradSync(std::shared_ptr<Communicator> comm, std::vector<torch::Tensor> params, const DistSettings& settings)
+    : comm_(std::move(comm)), params_(unique_params(std::move(params))) {
+  if (!comm_->active()) return;
+  check(!params_.empty(), "data parallel: no trainable parameters to synchronise");
+  // DDP: a small first bucket (1 MiB) so communication starts early, then bucket_mb; reversed to backward order.
+  const auto cap = static_cast<std::size_t>(settings.bucket_mb * 1024 * 1024);
+  std::vector<std::vector<std::size_t>> indices;
+  std::vector<std::size_t> limits;
+  std::tie(indices, limits) = c10d::compute_bucket_assignment_by_size(params_, {std::min<std::size_t>(cap, 1 << 20), cap});
+  std::reverse(indices.begin(), indices.end());
+  std::reverse(limits.begin(), limits.end());
+  buckets_ = indices;
+  if (!settings.overlap) return;
+  try {
+    reducer_ = std::make_unique<c10d::Reducer>(params_, indices, limits, comm_->group(),
+                                               std::vector<bool>(params_.size(), false),
+                                               static_cast<int64_t>(cap), settings.find_unused_parameters,
+                                               /*gradient_as_bucket_view=*/false,
+                                               std::unordered_map<std::size_t, std::string>{},
+                                               static_cast<int64_t>(std::min<std::size_t>(cap, 1 << 20)));
+  } catch (const std::exception& e) {
+    comm_->rethrow("setting up the gradient reducer", e);
+  }
+}
+
+GradSync::~GradSync() = default;
+
+void GradSync::prepare(const std::vector<torch::Tensor>& outputs) {
+  if (!active()) return;
+  check(!pending_, "GradSync::prepare called twice without finish()");
+  pending_ = true;
+  if (reducer_) {
+    try {
+      reducer_->prepare_for_backward(outputs);
+    } catch (const std::exception& e) {
+      comm_->rethrow("preparing the gradient all-reduce", e);
+    }
+  }
+}
+
+void GradSync::finish() {
+  if (!active()) return;
+  check(pending_, "GradSync::finish called without prepare()");
+  pending_ = false;
+  ++syncs_;
+  if (!reducer_) all_reduce_buckets("gradients (sync " + std::to_string(syncs_) + ")");
+  // With the reducer the all-reduce has completed inside backward(): it waits on every bucket before returning.
+}
+
+void GradSync::average_now(const std::string& what) {
+  if (!active()) return;
+  check(!pending_, "GradSync::average_now inside a synchronising backward");
+  all_reduce_buckets(what);
+}
+
+void GradSync::all_reduce_buckets(const std::string& what) {
+  torch::NoGradGuard ng;
+  const double w = static_cast<double>(comm_->world_size());
+  for (const auto& bucket : buckets_) {
+    std::vector<torch::Tensor> flat;
+    for (auto i : bucket) {
+      auto& p = params_[i];
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      flat.push_back(p.grad().reshape({-1}));
+    }
+    auto buf = torch::cat(flat);
+    comm_->all_reduce_sum(buf, what);
+    buf.div_(w);
+    int64_t off = 0;
+    for (auto i : bucket) {
+      auto& g = params_[i].mutable_grad();
+      const int64_t n = g.numel();
+      g.copy_(buf.narrow(0, off, n).view(g.sizes()));
+      off += n;
+    }
+  }
+}
+
+}  // namespace distilbert::dist
