@@ -358,3 +358,37 @@ TEST_CASE("data parallel: a killed rank stops the job with a clear error; resume
   CHECK(fs::exists(dir / "run" / "final" / "model.safetensors"));
   CHECK(read_jsonl(dir / "run" / "metrics.jsonl").back()["step"].get<int64_t>() == last + 4);
 }
+
+TEST_CASE("data parallel: SIGTERM to the launcher checkpoints every rank's progress and resume continues",
+          "[dist][distill_run]") {
+  const auto dir = distill_workspace("distill_term");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  const std::string recipe = (dir / "recipe.json").string();
+  // grad_accum_steps 3: the stop usually lands mid-cycle, so the averaged partial gradients are saved too.
+  const std::string launch =
+      kCli + " launch --nproc-per-node 2 -- distill --recipe " + recipe + " trainer.grad_accum_steps=3";
+  const std::string log = (dir / "launch.log").string();
+  const std::string script = launch + " trainer.max_steps=5000 > " + log + " 2>&1 & L=$!; " +
+                             "for i in $(seq 1200); do [ -d " + (dir / "run/checkpoints/step-00000004").string() +
+                             " ] && break; sleep 0.1; done; kill -TERM $L; wait $L; echo launch_rc=$?; cat " + log;
+  auto r = run_command(script);
+  INFO(r.output);
+  CHECK_THAT(r.output, Contains("launch_rc=130"));
+  CHECK_THAT(r.output, Contains("asking every rank to checkpoint and stop"));
+  CHECK_THAT(r.output, Contains("stopped by signal at step"));
+  int64_t last = 0;
+  for (const auto& e : fs::directory_iterator(dir / "run" / "checkpoints")) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
+      last = std::max<int64_t>(last, std::stoll(name.substr(5)));
+  }
+  REQUIRE(last >= 4);
+  r = run_command(launch + " trainer.max_steps=" + std::to_string(last + 3));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("resumed from"));
+  CHECK(read_jsonl(dir / "run" / "metrics.jsonl").back()["step"].get<int64_t>() == last + 3);
+}
