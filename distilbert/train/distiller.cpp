@@ -25,6 +25,7 @@
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"
+#include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
 #include "distilbert/train/run_log.h"
@@ -197,6 +198,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
           "size ", tc.hidden_size, " differs from the student's ", sc.hidden_size);
   }
   const int64_t max_len = std::min<int64_t>(r.data.max_seq_len, sc.max_position_embeddings);
+  check_distill_memory(r, sc, teacher ? &teacher->config() : nullptr, max_len);  // refuse absurd sizes up front
 
   // ---- data -----------------------------------------------------------------------------------------------------
   data::TokenStore::OpenOptions so;

@@ -21,6 +21,7 @@
 #include "distilbert/tasks/metrics.h"
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
 #include "distilbert/train/run_log.h"
@@ -361,6 +362,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
     if (main_rank) fail(setup_error);
     fail("data parallel: rank 0 could not prepare the output folder: ", setup_error);
   }
+  check_finetune_memory(r, s.model->config());  // an absurd batch size / length is refused before it allocates
   auto& model = *s.model;
   const bool types = model.config().model_type == ModelType::Bert;
   const int64_t pad_id = s.tok->special_ids().pad;
