@@ -241,6 +241,20 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   lo.shard = {env.rank, env.world_size};
   data::MlmLoader loader(seqs, masker, lo);
   loader.set_epoch(0);
+  // Held-out data (data.valid): the same sequence rules, batches in file order and masks fixed by the seed, so every
+  // evaluation of a run sees the same tokens and targets; each rank takes its shard and the sums are all-reduced.
+  std::unique_ptr<data::MlmLoader> eval_loader;
+  if (!r.data.valid.empty()) {
+    auto vstore = data::TokenStore::open(r.data.valid, so);
+    auto vseqs = std::make_shared<const data::LmSequences>(vstore, lso);
+    check(vseqs->size() > 0, "data.valid '", r.data.valid, "': no sequences left after filtering");
+    data::LoaderOptions vo = lo;
+    vo.batching.shuffle = false;
+    vo.batching.group_by_size = false;
+    vo.batching.max_tokens = 0;
+    vo.prefetch = 0;
+    eval_loader = std::make_unique<data::MlmLoader>(vseqs, masker, vo);
+  }
   const int64_t batches_per_epoch = static_cast<int64_t>(loader.num_batches());
   const int64_t accum = r.trainer.grad_accum_steps;
   // The reference's schedule length: int(len(dataloader) / accum * epochs) + 1.
@@ -387,6 +401,75 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     return std::make_pair(parts, std::move(s_out));
   };
 
+  // Held-out metrics of the student (MLM loss, perplexity, masked-token accuracy) and, when distilling, its top-1
+  // agreement with the teacher and KL(teacher || student) at T = 1 on the masked tokens; sums over every rank.
+  int64_t last_eval_step = -1;
+  auto evaluate = [&]() {
+    if (last_eval_step == step) return;
+    last_eval_step = step;
+    torch::NoGradGuard no_grad;
+    student->eval();
+    eval_loader->set_epoch(0);
+    const int64_t n = static_cast<int64_t>(eval_loader->num_batches());
+    const int64_t limit = r.trainer.eval_batches > 0 ? std::min(n, r.trainer.eval_batches) : n;
+    // ce, targets, correct, teacher agreement, kl, teacher ce
+    auto acc = torch::zeros({6}, torch::kDouble);
+    for (int64_t i = 0; i < limit; ++i) {
+      auto b = data::to_device(eval_loader->make_batch(static_cast<size_t>(i)), device);
+      AutocastScope autocast(r.precision, device);
+      ModelInputs in;
+      in.input_ids = b.input_ids;
+      in.attention_mask = b.attention_mask;
+      auto labels = b.mlm_labels.reshape({-1});
+      auto rows = labels.ne(-100).nonzero().reshape({-1});
+      if (rows.size(0) == 0) continue;
+      auto tgt = labels.index_select(0, rows);
+      auto hs = student->encoder_forward(in).last_hidden_state;
+      auto s_logits = student->mlm_logits(hs.reshape({-1, hs.size(-1)}).index_select(0, rows)).to(torch::kFloat);
+      const auto s_top = s_logits.argmax(-1);
+      std::vector<double> v = {torch::nn::functional::cross_entropy(
+                                   s_logits, tgt, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                                   .item<double>(),
+                               static_cast<double>(rows.size(0)), s_top.eq(tgt).sum().item<double>(), 0, 0, 0};
+      if (teacher) {
+        auto th = teacher->encoder_forward(in).last_hidden_state;
+        auto t_logits = teacher->mlm_logits(th.reshape({-1, th.size(-1)}).index_select(0, rows)).to(torch::kFloat);
+        const auto t_logp = torch::log_softmax(t_logits, -1);
+        v[3] = s_top.eq(t_logits.argmax(-1)).sum().item<double>();
+        v[4] = (t_logp.exp() * (t_logp - torch::log_softmax(s_logits, -1))).sum().item<double>();
+        v[5] = torch::nn::functional::cross_entropy(
+                   t_logits, tgt, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
+      }
+      acc += torch::tensor(v, torch::kDouble);
+    }
+    student->train();
+    if (comm->backend() == "nccl") acc = acc.to(device);
+    comm->all_reduce_sum(acc, "held-out metrics at step " + std::to_string(step));
+    acc = acc.cpu();
+    const double targets = std::max(1.0, acc[1].item<double>());
+    json m = {{"mlm_loss", acc[0].item<double>() / targets},
+              {"perplexity", std::exp(acc[0].item<double>() / targets)},
+              {"accuracy", acc[2].item<double>() / targets},
+              {"targets", acc[1].item<double>()}};
+    if (teacher) {
+      m["teacher_agreement"] = acc[3].item<double>() / targets;
+      m["teacher_kl"] = acc[4].item<double>() / targets;
+      m["teacher_mlm_loss"] = acc[5].item<double>() / targets;
+    }
+    if (log) log->log(step, m, "eval");
+    if (main_rank) {
+      std::cerr << (r.trainer.progress ? "\n" : "") << tag << "eval at step " << step << ": mlm loss "
+                << fmt(m["mlm_loss"].get<double>()) << ", perplexity " << fmt(m["perplexity"].get<double>())
+                << ", accuracy " << fmt(m["accuracy"].get<double>(), 3);
+      if (teacher)
+        std::cerr << ", teacher agreement " << fmt(m["teacher_agreement"].get<double>(), 3) << " (teacher mlm loss "
+                  << fmt(m["teacher_mlm_loss"].get<double>()) << ")";
+      std::cerr << "\n";
+    }
+    summary.eval = m;
+  };
+
   // ---- the loop -------------------------------------------------------------------------------------------------
   bool done = step >= total_steps;
   if (done && fs::exists(out / "final" / "model.safetensors")) {
@@ -415,6 +498,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     }
     std::optional<data::MlmBatch> batch = loader.next();
     if (!batch) {
+      if (eval_loader && r.trainer.eval_every == 0) evaluate();  // end of each epoch
       ++epoch;
       if (r.trainer.max_steps == 0 && epoch >= r.trainer.epochs) break;
       loader.set_epoch(epoch);
@@ -509,10 +593,13 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       }
       window.reset();
     }
+    if (eval_loader && r.trainer.eval_every > 0 && (step % r.trainer.eval_every == 0 || step == total_steps))
+      evaluate();
     if (r.trainer.save_every > 0 && step % r.trainer.save_every == 0 && step < total_steps) save(false);
     done = step >= total_steps;
   }
   if (r.trainer.progress && main_rank) std::cerr << "\n";
+  if (eval_loader && !summary.interrupted) evaluate();  // the final model's held-out metrics
   if (comm->active()) {  // throughput of the whole job
     auto t = torch::tensor({static_cast<double>(run_tokens)}, torch::kDouble);
     if (comm->backend() == "nccl") t = t.to(device);

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "distilbert/train/distill_recipe.h"
 
 namespace distilbert {
@@ -19,6 +21,7 @@ struct RunSummary {
   int64_t skipped_steps = 0;  // NaN/Inf steps skipped (nan_policy skip) + fp16 overflow skips
   bool interrupted = false;   // stopped by SIGINT/SIGTERM after saving a checkpoint
   std::string final_dir;      // the final model folder (empty when interrupted)
+  nlohmann::json eval;        // the last held-out metrics (data.valid), null without
 };
 
 /// Run a recipe. `overwrite` allows an existing non-empty output folder that is not this run's.

@@ -276,3 +276,57 @@ TEST_CASE("every shipped recipe parses and validates", "[integration][recipe]") 
   }
   CHECK(n >= 3);
 }
+
+TEST_CASE("distill/pretrain: held-out evaluation on data.valid with fixed masks", "[integration][distill_run]") {
+  auto w = make_workspace("heldout");
+  if (!w.ok) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  auto evals_of = [](const fs::path& run) {
+    std::vector<json> out;
+    for (const auto& r : read_metrics(run))
+      if (r["split"] == "eval") out.push_back(r);
+    return out;
+  };
+  // Pretraining: the student's held-out MLM loss falls as it trains.
+  auto tree = json::parse(R"({"seed": 1, "threads": 1,
+      "data": {"max_seq_len": 64, "batch_size": 8, "mlm": {"smoothing": 0.0}},
+      "loss": {"alpha_mlm": 1.0}, "optimizer": {"lr": 3e-3, "max_grad_norm": 1.0},
+      "trainer": {"max_steps": 40, "grad_accum_steps": 1, "warmup_prop": 0.05, "log_every": 10, "save_every": 0,
+                  "eval_every": 20, "eval_batches": 4, "progress": false, "tensorboard": false}})");
+  tree["model"] = {{"model", w.student}};
+  tree["data"]["train"] = w.data;
+  tree["data"]["valid"] = w.data;
+  tree["output_dir"] = (w.dir / "pretrain").string();
+  auto s = run_distillation(DistillRecipe::from_tree(tree, "test", "pretrain"), false);
+  auto e = evals_of(w.dir / "pretrain");
+  REQUIRE(e.size() == 2);  // steps 20 and 40 (the end of the run is not evaluated twice)
+  CHECK(e[0]["step"] == 20);
+  CHECK(e[1]["step"] == 40);
+  for (const auto& r : e) {
+    CHECK(r["perplexity"].get<double>() == Approx(std::exp(r["mlm_loss"].get<double>())));
+    CHECK(r["accuracy"].get<double>() >= 0.0);
+    CHECK(r["accuracy"].get<double>() <= 1.0);
+    CHECK_FALSE(r.contains("teacher_agreement"));
+  }
+  CHECK(e[0]["targets"] == e[1]["targets"]);  // the same masked tokens each time
+  CHECK(e[0]["targets"].get<double>() > 50);
+  CHECK(e[1]["mlm_loss"].get<double>() < e[0]["mlm_loss"].get<double>());
+  CHECK(s.eval["mlm_loss"] == e[1]["mlm_loss"]);
+
+  // Distillation: teacher metrics too; the frozen teacher scores the fixed targets identically every time.
+  auto d = base_recipe(w, (w.dir / "distill").string());
+  d["data"]["valid"] = w.data;
+  d["trainer"]["eval_every"] = 4;
+  d["trainer"]["eval_batches"] = 3;
+  run_distillation(DistillRecipe::from_tree(d, "test", "distill"), false);
+  e = evals_of(w.dir / "distill");
+  REQUIRE(e.size() == 2);
+  CHECK(e[0]["teacher_mlm_loss"].get<double>() == e[1]["teacher_mlm_loss"].get<double>());
+  for (const auto& r : e) {
+    CHECK(r["teacher_agreement"].get<double>() >= 0.0);
+    CHECK(r["teacher_agreement"].get<double>() <= 1.0);
+    CHECK(r["teacher_kl"].get<double>() >= 0.0);
+  }
+}
