@@ -164,24 +164,22 @@ void Communicator::broadcast(std::vector<torch::Tensor>& tensors, const std::str
   });
 }
 
-void Communicator::all_reduce_sum(torch::Tensor& t, const std::string& what) {
+void Communicator::all_reduce(torch::Tensor& t, c10d::ReduceOp op, const std::string& what) {
   if (!active()) return;
   run("all-reduce of " + what, [&] {
     std::vector<torch::Tensor> v{t};
     c10d::AllreduceOptions o;
-    o.reduceOp = c10d::ReduceOp::SUM;
+    o.reduceOp = op;
     group_->allreduce(v, o)->wait();
   });
 }
 
+void Communicator::all_reduce_sum(torch::Tensor& t, const std::string& what) {
+  all_reduce(t, c10d::ReduceOp::SUM, what);
+}
+
 void Communicator::all_reduce_max(torch::Tensor& t, const std::string& what) {
-  if (!active()) return;
-  run("all-reduce of " + what, [&] {
-    std::vector<torch::Tensor> v{t};
-    c10d::AllreduceOptions o;
-    o.reduceOp = c10d::ReduceOp::MAX;
-    group_->allreduce(v, o)->wait();
-  });
+  all_reduce(t, c10d::ReduceOp::MAX, what);
 }
 
 void Communicator::barrier(const std::string& what) {

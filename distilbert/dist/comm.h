@@ -53,6 +53,7 @@ class Communicator {
  private:
   Communicator(DistEnv env, DistSettings settings);
   void run(const std::string& what, const std::function<void()>& op) const;
+  void all_reduce(torch::Tensor& t, c10d::ReduceOp op, const std::string& what);
   DistEnv env_;
   DistSettings settings_;
   std::string backend_ = "none";

@@ -80,6 +80,17 @@ std::vector<json> read_jsonl(const fs::path& p) {
   return out;
 }
 
+// The step of the newest complete checkpoint folder (checkpoints/step-N; temporary folders have a '.').
+int64_t newest_checkpoint_step(const fs::path& run) {
+  int64_t last = 0;
+  for (const auto& e : fs::directory_iterator(run / "checkpoints")) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
+      last = std::max<int64_t>(last, std::stoll(name.substr(5)));
+  }
+  return last;
+}
+
 void write_json(const fs::path& p, const json& j) { std::ofstream(p) << j.dump(2) << "\n"; }
 
 // Tiny model folders (the golden 2-layer, 32-wide models, dropout 0) with a 128-token vocabulary.
@@ -344,12 +355,7 @@ TEST_CASE("data parallel: a killed rank stops the job with a clear error; resume
   CHECK_THAT(r.output, Contains("resume: auto"));
   CHECK_THAT(r.output, !Contains("launch_rc=0"));
   // Resume: the newest checkpoint, then 4 more steps, on 2 processes again.
-  int64_t last = 0;
-  for (const auto& e : fs::directory_iterator(dir / "run" / "checkpoints")) {
-    const auto name = e.path().filename().string();
-    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
-      last = std::max<int64_t>(last, std::stoll(name.substr(5)));
-  }
+  const int64_t last = newest_checkpoint_step(dir / "run");
   REQUIRE(last >= 8);
   r = run_command(launch + " trainer.max_steps=" + std::to_string(last + 4));
   INFO(r.output);
@@ -379,12 +385,7 @@ TEST_CASE("data parallel: SIGTERM to the launcher checkpoints every rank's progr
   CHECK_THAT(r.output, Contains("launch_rc=130"));
   CHECK_THAT(r.output, Contains("asking every rank to checkpoint and stop"));
   CHECK_THAT(r.output, Contains("stopped by signal at step"));
-  int64_t last = 0;
-  for (const auto& e : fs::directory_iterator(dir / "run" / "checkpoints")) {
-    const auto name = e.path().filename().string();
-    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
-      last = std::max<int64_t>(last, std::stoll(name.substr(5)));
-  }
+  const int64_t last = newest_checkpoint_step(dir / "run");
   REQUIRE(last >= 4);
   r = run_command(launch + " trainer.max_steps=" + std::to_string(last + 3));
   INFO(r.output);
