@@ -21,6 +21,7 @@
 #include "distilbert/tasks/metrics.h"
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/distill_loss.h"
 #include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
@@ -109,6 +110,19 @@ FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& or
     t.require(r.log_every >= 1, "log_every", "must be >= 1");
     t.get("progress", r.progress);
     t.finish();
+  }
+  {
+    auto k = top.child("distill");
+    k.get("teacher", r.kd_teacher);
+    k.get("temperature", r.kd_temperature);
+    k.require(r.kd_temperature > 0, "temperature", "must be > 0");
+    k.get("alpha_ce", r.kd_alpha_ce);
+    k.require(r.kd_alpha_ce >= 0, "alpha_ce", "must be >= 0");
+    k.get("alpha_task", r.kd_alpha_task);
+    k.require(r.kd_alpha_task >= 0, "alpha_task", "must be >= 0");
+    k.require(r.kd_teacher.empty() || r.kd_alpha_ce + r.kd_alpha_task > 0, "alpha_ce",
+              "and alpha_task are both 0: nothing to train");
+    k.finish();
   }
   {
     auto dd = top.child("distributed");
@@ -366,7 +380,11 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   auto& model = *s.model;
   const bool types = model.config().model_type == ModelType::Bert;
   const int64_t pad_id = s.tok->special_ids().pad;
-  const Encoded train = encode_all(*s.tok, d.train, r.max_seq_len, types);
+  // A BERT teacher (task-specific distillation) reads segment ids even when the DistilBERT student does not.
+  const bool teacher_types =
+      !r.kd_teacher.empty() && ModelConfig::load((fs::path(r.kd_teacher) / "config.json").string()).model_type ==
+                                   ModelType::Bert;
+  const Encoded train = encode_all(*s.tok, d.train, r.max_seq_len, types || teacher_types);
   std::vector<Encoded> evals;
   for (const auto& [suffix, ex] : d.evals) evals.push_back(encode_all(*s.tok, ex, r.max_seq_len, types));
 
@@ -397,6 +415,30 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
     comm->broadcast(state, "the model's initial weights");
   }
   dist::GradSync grad_sync(comm, params, r.distributed);
+  // Task-specific distillation: the fine-tuned teacher, frozen, scoring the same batches.
+  ModelPtr teacher;
+  if (!r.kd_teacher.empty()) {
+    LoadOptions lo;
+    lo.head = Head::SequenceClassification;
+    lo.num_labels = d.regression ? 1 : static_cast<int64_t>(d.label_names.size());
+    lo.verbose = false;
+    auto loaded = load_model_folder(r.kd_teacher, lo);
+    check(loaded.report.newly_initialized.empty(), "distill.teacher '", r.kd_teacher,
+          "' has no trained classification head for this task (newly initialised: ",
+          loaded.report.newly_initialized.front(), "); fine-tune the teacher on '", r.task, "' first");
+    teacher = loaded.model;
+    check(teacher->config().vocab_size == model.config().vocab_size, "distill.teacher '", r.kd_teacher,
+          "' has vocab_size ", teacher->config().vocab_size, " but the student has ", model.config().vocab_size,
+          ": both must read the same token ids");
+    teacher->to(s.device);
+    teacher->eval();
+    for (auto& p : teacher->parameters()) p.requires_grad_(false);
+    if (main_rank)
+      std::cerr << tag << "task-specific distillation from " << teacher->architecture() << " '" << r.kd_teacher
+                << "': loss = " << r.kd_alpha_task << " x task + " << r.kd_alpha_ce << " x "
+                << (d.regression ? "MSE(student, teacher)" : "KL(T=" + std::to_string(r.kd_temperature) + ") x T^2")
+                << "\n";
+  }
   if (main_rank)
     std::cerr << tag << model.architecture() << " on " << r.task << ": " << n << " training examples, " << total
               << " steps (batch " << r.batch_size << (world > 1 ? " per process x " + std::to_string(world) : "")
@@ -410,7 +452,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   int64_t since_best = 0, step = 0;
   std::mt19937_64 rng(r.seed);
   std::vector<size_t> all(static_cast<size_t>(n)), order(static_cast<size_t>(per_rank));
-  double loss_sum = 0;
+  double loss_sum = 0, kd_sum = 0;
   int64_t loss_n = 0;
   model.train();
   bool stop = false;
@@ -427,7 +469,23 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       torch::Tensor loss;
       {
         AutocastScope autocast(r.precision, s.device);
-        loss = model.forward(in).loss;
+        auto out = model.forward(in);
+        loss = out.loss;
+        if (teacher) {
+          torch::Tensor t_logits;
+          {
+            torch::NoGradGuard no_grad;
+            ModelInputs tin = in;
+            tin.labels = torch::Tensor();
+            // A BERT teacher reads token_type_ids; a DistilBERT student's batch has none (all segment 0 then).
+            t_logits = teacher->forward(tin).logits.to(torch::kFloat);
+          }
+          const auto s_logits = out.logits.to(torch::kFloat);
+          const auto kd = d.regression ? torch::mse_loss(s_logits, t_logits)
+                                       : soft_target_kl(s_logits, t_logits, r.kd_temperature);
+          kd_sum += kd.item<double>();
+          loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
+        }
       }
       check(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
       grad_sync.prepare({loss});
@@ -442,17 +500,21 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       ++loss_n;
       if (step % r.log_every == 0) {
         if (comm->active()) {  // the mean over every rank's batches
-          auto t = torch::tensor({loss_sum, static_cast<double>(loss_n)}, torch::kDouble);
+          auto t = torch::tensor({loss_sum, static_cast<double>(loss_n), kd_sum}, torch::kDouble);
           if (comm->backend() == "nccl") t = t.to(s.device);
           comm->all_reduce_sum(t, "logged loss at step " + std::to_string(step));
           t = t.cpu();
           loss_sum = t[0].item<double>();
           loss_n = static_cast<int64_t>(t[1].item<double>());
+          kd_sum = t[2].item<double>();
         }
-        if (log) log->log(step, {{"loss", loss_sum / loss_n}, {"epoch", epoch}});
+        json rec = {{"loss", loss_sum / loss_n}, {"epoch", epoch}};
+        if (teacher) rec["loss_kd"] = kd_sum / loss_n;
+        if (log) log->log(step, rec);
         if (r.progress && main_rank)
           std::cerr << "\r[finetune] step " << step << "/" << total << " loss " << loss_sum / loss_n << "   ";
         loss_sum = 0;
+        kd_sum = 0;
         loss_n = 0;
       }
       if (step % eval_every == 0 || step == total) {

@@ -46,6 +46,11 @@ struct FinetuneRecipe {
   int64_t early_stopping_patience = 0;  // evaluations without improvement before stopping; 0 = never
   int64_t log_every = 50;
   bool progress = true;
+  // Task-specific distillation (DistilBERT paper §4.2, HF run_*_w_distillation.py): a fine-tuned teacher's outputs
+  // as soft targets. loss = alpha_task * task loss + alpha_ce * (KL(T) * T^2 for classification, MSE for regression).
+  std::string kd_teacher;  // fine-tuned teacher folder (same task and labels); empty = plain fine-tuning
+  double kd_temperature = 2.0, kd_alpha_ce = 0.5, kd_alpha_task = 0.5;
+
   // Data parallel: batch_size is per process (global batch = batch_size x processes), as in HF Trainer.
   dist::DistSettings distributed;
 

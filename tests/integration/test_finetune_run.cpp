@@ -50,33 +50,35 @@ json recipe_for(const fs::path& dir) {
   return r;
 }
 
+// Sentiment by keyword: good/great -> pos, bad/awful -> neg, among filler words.
+void write_keyword_task(const fs::path& path, int n, std::mt19937& rng) {
+  std::ofstream out(path);
+  out << "sentence\tlabel\n";
+  const std::vector<std::string> filler = {"the", "movie", "was", "film", "is", "a", "plot", "really", "very",
+                                           "quite", "acting"};
+  for (int i = 0; i < n; ++i) {
+    const bool pos = rng() % 2;
+    std::string s;
+    const int len = 3 + static_cast<int>(rng() % 5);
+    const int at = static_cast<int>(rng() % len);
+    for (int k = 0; k < len; ++k) {
+      if (k == at) s += pos ? (rng() % 2 ? "good " : "great ") : (rng() % 2 ? "bad " : "awful ");
+      s += filler[rng() % filler.size()] + " ";
+    }
+    out << s << "\t" << (pos ? "pos" : "neg") << "\n";
+  }
+}
+
+const std::vector<std::string> kKeywordWords = {"the", "movie", "was", "film", "is", "a", "plot", "good", "great",
+                                                "bad", "awful", "really", "very", "quite", "acting"};
+
 }  // namespace
 
 TEST_CASE("finetune: a tiny model learns a clearly learnable custom task", "[integration][finetune]") {
-  const std::vector<std::string> words = {"the", "movie", "was", "film", "is", "a", "plot", "good", "great",
-                                          "bad", "awful", "really", "very", "quite", "acting"};
-  const auto dir = make_model("custom", words);
-  // Sentiment by keyword: good/great -> pos, bad/awful -> neg, among filler words.
+  const auto dir = make_model("custom", kKeywordWords);
   std::mt19937 rng(7);
-  auto write = [&](const fs::path& path, int n) {
-    std::ofstream out(path);
-    out << "sentence\tlabel\n";
-    const std::vector<std::string> filler = {"the", "movie", "was", "film", "is", "a", "plot", "really", "very",
-                                             "quite", "acting"};
-    for (int i = 0; i < n; ++i) {
-      const bool pos = rng() % 2;
-      std::string s;
-      const int len = 3 + static_cast<int>(rng() % 5);
-      const int at = static_cast<int>(rng() % len);
-      for (int k = 0; k < len; ++k) {
-        if (k == at) s += pos ? (rng() % 2 ? "good " : "great ") : (rng() % 2 ? "bad " : "awful ");
-        s += filler[rng() % filler.size()] + " ";
-      }
-      out << s << "\t" << (pos ? "pos" : "neg") << "\n";
-    }
-  };
-  write(dir / "train.tsv", 400);
-  write(dir / "dev.tsv", 100);
+  write_keyword_task(dir / "train.tsv", 400, rng);
+  write_keyword_task(dir / "dev.tsv", 100, rng);
   auto r = recipe_for(dir);
   r["task"] = {{"name", "custom"}, {"train_file", (dir / "train.tsv").string()},
                {"dev_file", (dir / "dev.tsv").string()}, {"text_column", "sentence"}, {"max_seq_len", 32}};
@@ -137,4 +139,44 @@ TEST_CASE("finetune recipes: shipped ones parse; errors name the key", "[integra
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.name=sst3"}), Contains("sst3"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"trainer.batch_sise=3"}), Contains("batch_sise"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.bad_rows=ignore"}), Contains("task.bad_rows"));
+}
+
+TEST_CASE("finetune: task-specific distillation transfers a fine-tuned teacher's knowledge without labels",
+          "[integration][finetune]") {
+  const auto dir = make_model("kd", kKeywordWords);
+  std::mt19937 rng(9);
+  write_keyword_task(dir / "train.tsv", 400, rng);
+  write_keyword_task(dir / "dev.tsv", 100, rng);
+  const json task = {{"name", "custom"}, {"train_file", (dir / "train.tsv").string()},
+                     {"dev_file", (dir / "dev.tsv").string()}, {"text_column", "sentence"}, {"max_seq_len", 32}};
+  // 1. The teacher: fine-tuned on the labels.
+  auto t = recipe_for(dir);
+  t["task"] = task;
+  t["output_dir"] = (dir / "teacher").string();
+  const auto ts = run_finetune(FinetuneRecipe::from_tree(t, "test"), false);
+  REQUIRE(ts.best_metrics.at("accuracy") > 0.9);
+  // 2. The student: the same fresh start, trained on the teacher's soft targets alone (alpha_task 0: labels unused).
+  auto st = recipe_for(dir);
+  st["task"] = task;
+  st["output_dir"] = (dir / "student").string();
+  st["distill"] = {{"teacher", (dir / "teacher" / "best").string()}, {"temperature", 2.0}, {"alpha_ce", 1.0},
+                   {"alpha_task", 0.0}};
+  const auto ss = run_finetune(FinetuneRecipe::from_tree(st, "test"), false);
+  INFO("teacher " << ts.best_metrics.at("accuracy") << ", student from soft targets only " << ss.best_metrics.at("accuracy"));
+  CHECK(ss.best_metrics.at("accuracy") > 0.85);
+  std::ifstream in(dir / "student" / "metrics.jsonl");
+  std::string line;
+  int kd_records = 0;
+  while (std::getline(in, line)) {
+    const auto rec = json::parse(line);
+    if (!rec.contains("loss_kd")) continue;
+    ++kd_records;
+    CHECK(rec["loss"].get<double>() == Approx(rec["loss_kd"].get<double>()));  // alpha_ce 1, alpha_task 0
+  }
+  CHECK(kd_records > 0);
+  // A teacher without a trained head for the task is refused, naming the folder and what is missing.
+  st["output_dir"] = (dir / "student2").string();
+  st["distill"]["teacher"] = (dir / "model").string();
+  CHECK_THROWS_WITH(run_finetune(FinetuneRecipe::from_tree(st, "test"), false),
+                    Contains("has no trained classification head") && Contains((dir / "model").string()));
 }
