@@ -155,11 +155,18 @@ LoadReport load_state_dict(PretrainedModel& model, const NamedTensors& checkpoin
   for (const auto& b : buffers) targets.emplace(b.key(), b.value());
 
   auto in_encoder = [&](const std::string& k) { return prefix.empty() || starts_with(k, prefix + "."); };
+  // BERT's pooler belongs to the classification path: HF builds BertForMaskedLM without one, so loading an MLM
+  // checkpoint into BertForSequenceClassification initialises the pooler afresh (as HF reports it), provided the
+  // checkpoint has no pooler at all.
+  const std::string pooler = prefix.empty() ? "pooler." : prefix + ".pooler.";
+  bool ckpt_has_pooler = false;
+  for (const auto& kv : ckpt) ckpt_has_pooler |= starts_with(kv.first, pooler);
+  auto new_pooler = [&](const std::string& k) { return !ckpt_has_pooler && starts_with(k, pooler); };
   std::vector<std::string> missing, unexpected, mismatched, new_head, unused_head;
   for (const auto& [k, t] : targets) {
     auto it = ckpt.find(k);
     if (it == ckpt.end()) {
-      (in_encoder(k) || !allow_new_head ? missing : new_head).push_back(k);
+      ((in_encoder(k) && !new_pooler(k)) || !allow_new_head ? missing : new_head).push_back(k);
     } else if (it->second.sizes() != t.sizes()) {
       mismatched.push_back(str_cat(k, ": checkpoint ", shape_str(it->second), ", model ", shape_str(t)));
     }

@@ -122,6 +122,38 @@ TEST_CASE("an MLM checkpoint loaded into a classifier reports new and unused hea
   CHECK_TENSOR_CLOSE("hidden_states.2", out.hidden_states[2], io.at("hidden_states.2"));
 }
 
+TEST_CASE("a BERT MLM checkpoint (no pooler) loads into a classifier with a fresh pooler, as HF", "[unit][loading]") {
+  // bert_mlm holds BertForMaskedLM weights without bert.pooler.*: HF's from_pretrained initialises the pooler and
+  // the classifier and reports them; the encoder is loaded.
+  auto mlm_weights = read_weights(golden("bert_mlm"));
+  for (const auto& [k, t] : mlm_weights) REQUIRE(k.find("pooler") == std::string::npos);
+  LoadOptions o = quiet();
+  o.head = Head::SequenceClassification;
+  o.num_labels = 2;
+  auto loaded = load_model_folder(golden("bert_mlm"), o);
+  std::set<std::string> fresh(loaded.report.newly_initialized.begin(), loaded.report.newly_initialized.end());
+  CHECK(fresh == std::set<std::string>{"bert.pooler.dense.bias", "bert.pooler.dense.weight", "classifier.bias",
+                                       "classifier.weight"});
+  auto io = load_safetensors(golden("bert_mlm") + "/io.safetensors");
+  ModelInputs in;
+  in.input_ids = io.at("input_ids");
+  in.attention_mask = io.at("attention_mask");
+  in.token_type_ids = io.at("token_type_ids");
+  in.output_hidden_states = true;
+  loaded.model->eval();
+  auto out = loaded.model->forward(in);
+  CHECK_TENSOR_CLOSE("hidden_states.1", out.hidden_states[1], io.at("hidden_states.1"));
+  // Without the new-head allowance (a plain load into the classifier) the pooler is still a missing key.
+  auto strict = build_model(loaded.model->config(), Head::SequenceClassification);
+  CHECK_THROWS_WITH(load_state_dict(*strict, mlm_weights, "bert_mlm", false), Contains("bert.pooler.dense.weight"));
+  // A checkpoint with half a pooler is an error, not a fresh pooler.
+  auto half = mlm_weights;
+  const int64_t h = loaded.model->config().hidden_size;
+  half.emplace_back("bert.pooler.dense.weight", torch::zeros({h, h}));
+  auto m2 = build_model(loaded.model->config(), Head::SequenceClassification);
+  CHECK_THROWS_WITH(load_state_dict(*m2, half, "half"), Contains("missing keys") && Contains("bert.pooler.dense.bias"));
+}
+
 TEST_CASE("base checkpoints load into heads and head checkpoints into base models", "[unit][loading]") {
   auto c = ModelConfig::load(golden("distilbert_mlm") + "/config.json");
   auto head_weights = read_weights(golden("distilbert_mlm"));
