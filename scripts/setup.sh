@@ -13,6 +13,7 @@ PACKAGES=(
   libopenblas0-openmp     # fp32 matmuls ~13x faster than Debian's default reference BLAS
   nlohmann-json3-dev libcli11-dev catch2 libyaml-cpp-dev libsentencepiece-dev libutf8proc-dev zlib1g-dev
   libonnx-dev libprotobuf-dev   # ONNX export built with the real ONNX library
+  curl unzip                    # scripts/download_model.sh and scripts/download_glue.sh
   libgloo-dev                   # headers of the Gloo library that LibTorch's c10d ProcessGroupGloo uses (data parallel)
   python3-torch python3-numpy   # the Python reference that cross-checks our numbers in the tests
 )
