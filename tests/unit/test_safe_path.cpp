@@ -1,7 +1,5 @@
 // Names read from files or recipes never lead outside their folder (issue 10): child_path() and its users, the
 // sharded-checkpoint index reader and the SentencePiece tokenizer_config.json key.
-#include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 
@@ -9,6 +7,9 @@
 #include "distilbert/core/safe_path.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/tokenizer/sentencepiece_tokenizer.h"
+
+// Catch2 last: LibTorch pulls in glog, whose CHECK would otherwise replace Catch's when no PCH is used.
+#include <catch2/catch.hpp>
 
 using namespace distilbert;
 namespace fs = std::filesystem;
