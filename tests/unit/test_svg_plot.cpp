@@ -157,7 +157,7 @@ TEST_CASE("svg: a line chart's points are where the mapping puts them", "[unit][
   CHECK(svg.find("class=\"legend\"") == std::string::npos);  // one series: no legend
 }
 
-TEST_CASE("svg: non-finite values break the line; several series get a legend", "[unit][report]") {
+TEST_CASE("svg: non-finite values break the line and several series get a legend", "[unit][report]") {
   LineChart c;
   Series a, b;
   a.name = "with gap";
