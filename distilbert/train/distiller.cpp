@@ -488,6 +488,10 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     f = f.cpu();
     return std::make_pair(f[0].item<float>() > 0, f[1].item<float>() > 0);
   };
+  // nan_policy skip: a run whose every micro-batch is non-finite (diverged weights, broken data) must stop, not
+  // skip forever (found by the fault tests: a NaN student looped with zero steps until killed).
+  int64_t bad_in_a_row = 0;
+  const int64_t max_bad_in_a_row = std::max<int64_t>(100, 2 * accum);
   while (!done) {
     const bool stop_now = comm->active() ? agree(stop && stop->load() ? 1.f : 0.f, 0.f).first : stop && stop->load();
     if (stop_now) {
@@ -511,6 +515,10 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     // micro-batch is skipped everywhere when any rank's loss is non-finite.
     const bool local_bad = !torch::isfinite(parts.total).item<bool>();
     const bool any_bad = comm->active() ? agree(0.f, local_bad ? 1.f : 0.f).second : local_bad;
+    bad_in_a_row = any_bad ? bad_in_a_row + 1 : 0;
+    check(bad_in_a_row <= max_bad_in_a_row, "trainer.nan_policy 'skip': ", bad_in_a_row,
+          " micro-batches in a row had a non-finite loss (at step ", step, "): the weights or the data are broken; "
+          "stopping instead of skipping forever");
     if (any_bad && !local_bad) {
       check(r.trainer.nan_policy == "skip", "non-finite loss on another rank at step ", step, " (micro-batch ", micro,
             "); trainer.nan_policy is 'stop'");

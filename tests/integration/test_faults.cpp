@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 
 #include "distilbert/data/token_store.h"
 #include "distilbert/io/model_folder.h"
+#include "distilbert/io/safetensors.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/checkpoint.h"
 #include "distilbert/train/optim.h"
@@ -320,6 +322,29 @@ TEST_CASE("faults: a NaN loss follows trainer.nan_policy (skip the micro-batch, 
   CHECK_THAT(stop.output, Contains("non-finite loss at step 1") && Contains("loss_ce") &&
                               Contains("trainer.nan_policy is 'stop'"));
   CHECK_FALSE(fs::exists(dir / "stop/final"));
+}
+
+TEST_CASE("faults: a student whose every loss is NaN stops under nan_policy skip instead of looping forever",
+          "[integration][faults]") {
+  const auto dir = make_workspace("nan_all");
+  if (dir.empty()) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  // Poison the student's word embeddings: every micro-batch's loss is NaN.
+  fs::create_directories(dir / "student_nan");
+  for (const auto& e : fs::directory_iterator(dir / "student"))
+    if (e.path().filename() != "model.safetensors") fs::copy_file(e.path(), dir / "student_nan" / e.path().filename());
+  auto w = read_weights((dir / "student").string());
+  for (auto& [name, t] : w)
+    if (name.find("word_embeddings") != std::string::npos) t = torch::full_like(t, std::nan(""));
+  save_safetensors((dir / "student_nan/model.safetensors").string(), w);
+  auto r = run_cli(dir, "", write_recipe(dir, "nan.json", "run", json{{"student", {{"model", (dir / "student_nan").string()}}}}));
+  INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+  REQUIRE(r.exited);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.output, Contains("micro-batches in a row had a non-finite loss") && Contains("stopping instead"));
+  CHECK_FALSE(fs::exists(dir / "run/final"));
 }
 
 TEST_CASE("resources: an absurd batch size or sequence length is refused up front with the memory it needs",
