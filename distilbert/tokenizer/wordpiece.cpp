@@ -21,46 +21,38 @@ Vocab& Vocab::operator=(const Vocab& other) {
   return *this;
 }
 
-std::uint64_t Vocab::hash(std::string_view s) {
-  // A small multiply-xorshift hash over 8-byte words (tokens are short).
-  const char* p = s.data();
-  std::size_t n = s.size();
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
-  while (n >= 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-    p += 8;
-    n -= 8;
+void Vocab::Table::reset(std::size_t count) {
+  std::size_t capacity = 16;
+  while (capacity < 2 * count) capacity *= 2;
+  slots_.assign(capacity, Slot{0, 0, -1});
+  mask_ = capacity - 1;
+  long_keys_.assign(count, std::string());
+}
+
+std::int32_t Vocab::Table::insert(std::string_view key, std::int32_t id) {
+  const Key k = make_key(key);
+  std::size_t i = hash(k) & mask_;
+  for (; slots_[i].id >= 0; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.lo == k.lo && s.hi == k.hi && (key.size() <= kInline || long_equal(s, key))) return s.id;
   }
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, n);
-  h = (h ^ v) * 0x94D049BB133111EBull;
-  h ^= h >> 29;
-  h *= 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 32;
-  return h;
+  slots_[i] = Slot{k.lo, k.hi, id};
+  if (key.size() > kInline) {
+    if (static_cast<std::size_t>(id) >= long_keys_.size()) long_keys_.resize(static_cast<std::size_t>(id) + 1);
+    long_keys_[static_cast<std::size_t>(id)] = std::string(key);
+  }
+  return -1;
 }
 
 void Vocab::build_index(std::string_view source) {
-  std::size_t capacity = 16;
-  while (capacity < 2 * tokens_.size()) capacity *= 2;
-  slots_.assign(capacity, Slot{0, -1});
-  mask_ = capacity - 1;
+  index_.reset(tokens_.size());
   max_token_chars_ = 0;
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
-    const std::uint64_t h = hash(tokens_[i]);
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
-    std::size_t k = h & mask_;
-    for (; slots_[k].id >= 0; k = (k + 1) & mask_) {
-      const Slot& s = slots_[k];
-      if (s.tag == tag && tokens_[static_cast<std::size_t>(s.id)] == tokens_[i]) {
-        fail(source, ": duplicate token '", tokens_[i], "' at id ", i, " (first seen at id ", s.id,
-             "); every token must be unique");
-      }
+    const std::int32_t first = index_.insert(tokens_[i], static_cast<std::int32_t>(i));
+    if (first >= 0) {
+      fail(source, ": duplicate token '", tokens_[i], "' at id ", i, " (first seen at id ", first,
+           "); every token must be unique");
     }
-    slots_[k] = Slot{tag, static_cast<std::int32_t>(i)};
     max_token_chars_ = std::max(max_token_chars_, unicode::char_count(tokens_[i]));
   }
 }
@@ -95,6 +87,18 @@ WordPiece::WordPiece(Vocab vocab, WordPieceOptions options) : vocab_(std::move(v
   check(unk.has_value(), "WordPiece: the unknown token '", options_.unk_token,
         "' is not in the vocabulary (", vocab_.size(), " tokens); add it or set unk_token");
   unk_id_ = *unk;
+  const std::string& prefix = options_.continuing_subword_prefix;
+  if (!prefix.empty()) {
+    const auto& tokens = vocab_.tokens();
+    continuation_.reset(tokens.size());
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const std::string& t = tokens[i];
+      if (t.size() < prefix.size() || t.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string_view rest = std::string_view(t).substr(prefix.size());
+      continuation_.insert(rest, static_cast<std::int32_t>(i));  // "##x" are unique, so are the "x"
+      max_continuation_chars_ = std::max(max_continuation_chars_, unicode::char_count(rest));
+    }
+  }
 }
 
 void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::vector<WordPiecePiece>& out,
@@ -105,10 +109,7 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
     out.push_back({unk_id_, span.begin, span.end});
     return;
   }
-  // scratch = prefix + UTF-8 of the word; char_pos[k] = byte offset (after the prefix) of char k.
-  const std::string& prefix = options_.continuing_subword_prefix;
-  scratch.assign(prefix);
-  const std::size_t base = prefix.size();
+  // scratch = UTF-8 of the word; pos[k] = byte offset of char k.
   std::uint32_t char_pos[128];
   std::vector<std::uint32_t> char_pos_big;
   std::uint32_t* pos = char_pos;
@@ -116,41 +117,57 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
     char_pos_big.resize(n + 1);
     pos = char_pos_big.data();
   }
+  scratch.clear();
+  bool ascii = true;
   for (std::uint32_t k = 0; k < n; ++k) {
-    pos[k] = static_cast<std::uint32_t>(scratch.size() - base);
-    unicode::append_utf8(text[span.begin + k].cp, scratch);
+    if (text[span.begin + k].cp >= 0x80) {
+      ascii = false;
+      break;
+    }
   }
-  pos[n] = static_cast<std::uint32_t>(scratch.size() - base);
+  if (ascii) {
+    scratch.resize(n);
+    for (std::uint32_t k = 0; k < n; ++k) {
+      pos[k] = k;
+      scratch[k] = static_cast<char>(text[span.begin + k].cp);
+    }
+    pos[n] = n;
+  } else {
+    for (std::uint32_t k = 0; k < n; ++k) {
+      pos[k] = static_cast<std::uint32_t>(scratch.size());
+      unicode::append_utf8(text[span.begin + k].cp, scratch);
+    }
+    pos[n] = static_cast<std::uint32_t>(scratch.size());
+  }
 
+  // A piece after the first is the vocabulary token prefix + piece: looked up as piece in continuation_
+  // (or as piece in the vocabulary when the prefix is empty).
+  const bool use_continuation = !options_.continuing_subword_prefix.empty();
   const std::size_t first = out.size();
-  const std::size_t max_chars = vocab_.max_token_chars();
+  const char* bytes = scratch.data();
   std::uint32_t start = 0;
   while (start < n) {
-    // A piece after the first is looked up as prefix + piece: build it in place right before the piece
-    // by temporarily overwriting the previous bytes with the prefix.
+    const std::size_t max_chars =
+        start == 0 || !use_continuation ? vocab_.max_token_chars() : max_continuation_chars_;
     std::uint32_t end = n;
-    if (max_chars > 0 && end - start > max_chars) end = start + static_cast<std::uint32_t>(max_chars);
+    if (end - start > max_chars) end = start + static_cast<std::uint32_t>(max_chars);
     std::int32_t found = -1;
-    if (start == 0) {
+    if (start == 0 || !use_continuation) {
       for (; end > start; --end) {
-        const auto id = vocab_.find(std::string_view(scratch.data() + base, pos[end]));
+        const auto id = vocab_.find(std::string_view(bytes + pos[start], pos[end] - pos[start]));
         if (id) {
           found = *id;
           break;
         }
       }
     } else {
-      const std::size_t piece_begin = base + pos[start];
-      const std::string saved = scratch.substr(piece_begin - base, base);
-      scratch.replace(piece_begin - base, base, prefix);
       for (; end > start; --end) {
-        const auto id = vocab_.find(std::string_view(scratch.data() + piece_begin - base, base + pos[end] - pos[start]));
-        if (id) {
-          found = *id;
+        const std::int32_t id = continuation_.find(std::string_view(bytes + pos[start], pos[end] - pos[start]));
+        if (id >= 0) {
+          found = id;
           break;
         }
       }
-      scratch.replace(piece_begin - base, base, saved);
     }
     if (found < 0) {
       out.resize(first);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -43,28 +44,70 @@ class Vocab {
 
  private:
   void build_index(std::string_view source);
-  static std::uint64_t hash(std::string_view s);
-  /// The id of `token`, or -1.
-  std::int32_t lookup(std::string_view token) const {
-    if (slots_.empty()) return -1;
-    const std::uint64_t h = hash(token);
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.id < 0) return -1;
-      if (s.tag == tag && tokens_[static_cast<std::size_t>(s.id)] == token) return s.id;
-    }
-  }
 
-  // Open-addressing hash table (linear probing, load <= 1/2): a lookup is one or two cache lines, where a
-  // node-based std::unordered_map costs a pointer chase per lookup (WordPiece does many per word).
-  struct Slot {
-    std::uint32_t tag;  // high 32 bits of the hash
-    std::int32_t id;    // -1: empty
+ public:
+  /// Open-addressing hash table from token bytes to id (linear probing, load <= 1/2). Each 16-byte slot
+  /// holds the first kInline bytes of its key and the key length inline, so a lookup of a short token
+  /// (nearly every BERT token) touches one cache line and no std::string; longer keys are confirmed
+  /// against the full string. Used for the vocabulary and for WordPiece's "##" continuation table.
+  class Table {
+   public:
+    static constexpr std::size_t kInline = 11;
+    /// Empty the table and size it for `count` keys with ids in [0, count).
+    void reset(std::size_t count);
+    /// Insert `key` with `id`; returns the id already stored for an equal key (and inserts nothing), or -1.
+    std::int32_t insert(std::string_view key, std::int32_t id);
+    std::int32_t find(std::string_view key) const {
+      if (slots_.empty()) return -1;
+      Key k = make_key(key);
+      for (std::size_t i = hash(k) & mask_;; i = (i + 1) & mask_) {
+        const Slot& s = slots_[i];
+        if (s.id < 0) return -1;
+        if (s.lo == k.lo && s.hi == k.hi && (key.size() <= kInline || long_equal(s, key))) return s.id;
+      }
+    }
+    bool empty() const { return slots_.empty(); }
+
+   private:
+    struct Key {
+      std::uint64_t lo;
+      std::uint32_t hi;
+    };
+    struct Slot {
+      std::uint64_t lo;  // key bytes 0..7 (zero-padded)
+      std::uint32_t hi;  // key bytes 8..10 and min(length, 255) in the top byte
+      std::int32_t id;   // -1: empty
+    };
+    static Key make_key(std::string_view key) {
+      unsigned char buf[16] = {};
+      std::memcpy(buf, key.data(), key.size() < kInline ? key.size() : kInline);
+      buf[11] = static_cast<unsigned char>(key.size() < 255 ? key.size() : 255);
+      Key k;
+      std::memcpy(&k.lo, buf, 8);
+      std::memcpy(&k.hi, buf + 8, 4);
+      return k;
+    }
+    static std::size_t hash(const Key& k) {
+      std::uint64_t h = (k.lo ^ (static_cast<std::uint64_t>(k.hi) << 29)) * 0x9E3779B97F4A7C15ull;
+      h ^= h >> 32;
+      h *= 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 29;
+      return static_cast<std::size_t>(h);
+    }
+    bool long_equal(const Slot& s, std::string_view key) const {
+      return long_keys_[static_cast<std::size_t>(s.id)] == key;
+    }
+    std::vector<Slot> slots_;
+    std::vector<std::string> long_keys_;  // by id; only keys longer than kInline are set
+    std::size_t mask_ = 0;
   };
+
+ private:
+  /// The id of `token`, or -1.
+  std::int32_t lookup(std::string_view token) const { return index_.find(token); }
+
   std::vector<std::string> tokens_;
-  std::vector<Slot> slots_;
-  std::size_t mask_ = 0;
+  Table index_;
   std::size_t max_token_chars_ = 0;
 };
 
@@ -105,6 +148,10 @@ class WordPiece {
   Vocab vocab_;
   WordPieceOptions options_;
   std::int32_t unk_id_ = 0;
+  /// Continuation pieces: token "##xyz" indexed under "xyz" (empty when the prefix is empty), so the
+  /// longest-match search looks up slices of the word itself without building prefix + piece strings.
+  Vocab::Table continuation_;
+  std::size_t max_continuation_chars_ = 0;
 };
 
 }  // namespace distilbert::tokenizer
