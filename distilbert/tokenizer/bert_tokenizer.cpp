@@ -127,6 +127,10 @@ void BertTokenizer::build_matchers() {
     for (const auto& p : m->patterns) m->first_chars.push_back(p[0]);
     std::sort(m->first_chars.begin(), m->first_chars.end());
     m->first_chars.erase(std::unique(m->first_chars.begin(), m->first_chars.end()), m->first_chars.end());
+    m->ascii_first[0] = m->ascii_first[1] = 0;
+    for (const char32_t c : m->first_chars) {
+      if (c < 128) m->ascii_first[c >> 6] |= std::uint64_t{1} << (c & 63);
+    }
   }
 }
 
@@ -155,7 +159,7 @@ void BertTokenizer::find_added(const NormalizedText& text, std::uint32_t begin, 
   std::uint32_t pos = begin;
   while (pos < end) {
     const char32_t c = text[pos].cp;
-    if (!std::binary_search(matcher.first_chars.begin(), matcher.first_chars.end(), c)) {
+    if (!matcher.may_start(c)) {
       ++pos;
       continue;
     }
@@ -206,8 +210,7 @@ void BertTokenizer::find_added(const NormalizedText& text, std::uint32_t begin, 
   if (start_offset != end) splits.push_back({{start_offset, end}, -1});
 }
 
-Encoding BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequence_id, Scratch& s) const {
-  Encoding e;
+void BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequence_id, Scratch& s, Encoding& e) const {
   s.original.clear();
   unicode::decode_utf8(text, s.original);
   const auto n = static_cast<std::uint32_t>(s.original.size());
@@ -266,7 +269,6 @@ Encoding BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequ
   e.attention_mask.assign(count, 1);
   e.special_tokens_mask.assign(count, 0);
   e.sequence_ids.assign(count, sequence_id);
-  return e;
 }
 
 namespace {
@@ -274,6 +276,18 @@ namespace {
 void set_type_ids(Encoding& e, std::int64_t type_id) {
   std::fill(e.type_ids.begin(), e.type_ids.end(), type_id);
   for (Encoding& o : e.overflowing) set_type_ids(o, type_id);
+}
+
+void clear_encoding(Encoding& e) {
+  e.ids.clear();
+  e.tokens.clear();
+  e.type_ids.clear();
+  e.attention_mask.clear();
+  e.special_tokens_mask.clear();
+  e.offsets.clear();
+  e.word_ids.clear();
+  e.sequence_ids.clear();
+  e.overflowing.clear();
 }
 
 void clear_type_ids(Encoding& e) {
@@ -298,11 +312,19 @@ void to_char_offsets(Encoding& e, const std::vector<std::uint32_t>& map_a, const
 
 Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::string_view> pair,
                                    const EncodeOptions& options, bool pad) const {
+  // Per-thread work buffers: the per-sequence encodings keep their capacity from one call to the next.
   thread_local Scratch scratch;
-  Encoding a = encode_sequence(text, 0, scratch);
-  std::optional<Encoding> b;
-  if (pair) b = encode_sequence(*pair, 1, scratch);
-  const bool is_pair = b.has_value();
+  thread_local Encoding a_buf, b_buf;
+  Encoding& a = a_buf;
+  clear_encoding(a);
+  encode_sequence(text, 0, scratch, a);
+  Encoding* b = nullptr;
+  if (pair) {
+    clear_encoding(b_buf);
+    encode_sequence(*pair, 1, scratch, b_buf);
+    b = &b_buf;
+  }
+  const bool is_pair = b != nullptr;
 
   if (options.truncation != Truncation::none) {
     const std::size_t max_len = options.max_length.value_or(config_.model_max_length);
@@ -326,7 +348,7 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
       if (piece.kind == TemplatePiece::Kind::special) {
         if (options.add_special_tokens) total += post_.find(piece.special_id)->ids.size();
       } else {
-        const Encoding* seq = piece.kind == TemplatePiece::Kind::sequence_a ? &a : (b ? &*b : nullptr);
+        const Encoding* seq = piece.kind == TemplatePiece::Kind::sequence_a ? &a : b;
         if (seq) total += seq->size();
       }
     }
@@ -352,7 +374,7 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
         out.word_ids.insert(out.word_ids.end(), len, -1);
         out.sequence_ids.insert(out.sequence_ids.end(), len, -1);
       } else {
-        Encoding* seq = piece.kind == TemplatePiece::Kind::sequence_a ? &a : (b ? &*b : nullptr);
+        Encoding* seq = piece.kind == TemplatePiece::Kind::sequence_a ? &a : b;
         if (!seq) continue;
         const std::size_t len = seq->size();
         out.ids.insert(out.ids.end(), seq->ids.begin(), seq->ids.end());
@@ -386,7 +408,7 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
       sp.sequence_ids.assign(len, -1);
       merge_encodings(out, sp);
     } else {
-      Encoding* seq = piece.kind == TemplatePiece::Kind::sequence_a ? &a : (b ? &*b : nullptr);
+      Encoding* seq = piece.kind == TemplatePiece::Kind::sequence_a ? &a : b;
       if (!seq) continue;
       set_type_ids(*seq, piece.type_id);
       merge_encodings(out, *seq);

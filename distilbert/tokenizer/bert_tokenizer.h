@@ -22,6 +22,7 @@
 // and may be called concurrently from any number of threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -185,12 +186,18 @@ class BertTokenizer final : public Tokenizer {
     std::vector<std::u32string> patterns;
     std::vector<std::size_t> token_index;  // into added_
     std::vector<char32_t> first_chars;     // sorted, unique
+    std::uint64_t ascii_first[2] = {0, 0};  // bit c set: ASCII c is in first_chars
+    bool may_start(char32_t c) const {
+      if (c < 128) return (ascii_first[c >> 6] >> (c & 63)) & 1;
+      return std::binary_search(first_chars.begin(), first_chars.end(), c);
+    }
     bool empty() const { return patterns.empty(); }
   };
   struct Scratch;
 
   void build_matchers();
-  Encoding encode_sequence(std::string_view text, std::int64_t sequence_id, Scratch& scratch) const;
+  /// Encode one sequence into `e` (which the caller has cleared; its capacity is reused).
+  void encode_sequence(std::string_view text, std::int64_t sequence_id, Scratch& scratch, Encoding& e) const;
   Encoding encode_one(std::string_view text, std::optional<std::string_view> pair, const EncodeOptions& options,
                       bool pad) const;
   void pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const;

@@ -6,6 +6,40 @@ namespace distilbert::tokenizer {
 
 using unicode::DecodedChar;
 
+namespace {
+
+// Character classes of the 128 ASCII code points, computed once at startup from the unicode:: predicates
+// themselves (so they agree by construction); the per-character loops below use them instead of calling
+// out for every ASCII character.
+enum : std::uint8_t {
+  kControlFast = 1,  // dropped by clean_text (fast flavour), including NUL
+  kControlSlow = 2,  // dropped by clean_text (slow flavour)
+  kWsFast = 4,       // is_whitespace_fast: mapped to ' ' by clean_text (fast) and split on (fast)
+  kWsSlow = 8,       // is_whitespace_slow: mapped to ' ' by clean_text (slow)
+  kPySpace = 16,     // is_python_isspace: split on (slow)
+  kPunct = 32,       // is_punctuation
+};
+
+struct AsciiTable {
+  std::uint8_t flags[128];
+  AsciiTable() {
+    for (char32_t c = 0; c < 128; ++c) {
+      std::uint8_t f = 0;
+      if (c == 0 || unicode::is_control(c, Flavor::fast)) f |= kControlFast;
+      if (c == 0 || unicode::is_control(c, Flavor::slow)) f |= kControlSlow;
+      if (unicode::is_whitespace_fast(c)) f |= kWsFast;
+      if (unicode::is_whitespace_slow(c)) f |= kWsSlow;
+      if (unicode::is_python_isspace(c)) f |= kPySpace;
+      if (unicode::is_punctuation(c)) f |= kPunct;
+      flags[c] = f;
+    }
+  }
+};
+
+const AsciiTable kAscii;
+
+}  // namespace
+
 void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) const {
   const bool strip = options_.effective_strip_accents();
   bool any_non_ascii = false;
@@ -14,9 +48,23 @@ void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) co
   if (options_.clean_text || options_.handle_chinese_chars) {
     bool any_cjk = false;
     std::size_t w = 0;
-    for (std::size_t r = 0; r < text.size(); ++r) {
-      DecodedChar ch = text[r];
-      if (options_.clean_text) {
+    const std::uint8_t drop = flavor_ == Flavor::fast ? kControlFast : kControlSlow;
+    const std::uint8_t space = flavor_ == Flavor::fast ? kWsFast : kWsSlow;
+    const bool clean = options_.clean_text;
+    const std::size_t size = text.size();
+    DecodedChar* data = text.data();
+    for (std::size_t r = 0; r < size; ++r) {
+      DecodedChar ch = data[r];
+      if (ch.cp < 0x80) {
+        if (clean) {
+          const std::uint8_t f = kAscii.flags[ch.cp];
+          if (f & drop) continue;
+          if (f & space) ch.cp = ' ';
+        }
+        data[w++] = ch;
+        continue;
+      }
+      if (clean) {
         const char32_t c = ch.cp;
         if (c == 0 || c == unicode::kReplacementChar || unicode::is_control(c, flavor_)) continue;
         const bool ws = flavor_ == Flavor::fast ? unicode::is_whitespace_fast(c) : unicode::is_whitespace_slow(c);
@@ -150,12 +198,14 @@ void bert_pre_tokenize(const NormalizedText& text, std::uint32_t begin, std::uin
   const std::uint32_t n = end;
   std::uint32_t start = begin;
   bool in_word = false;
+  const std::uint8_t ws_flag = flavor == Flavor::fast ? kWsFast : kPySpace;
   for (std::uint32_t i = begin; i < n; ++i) {
     const char32_t c = text[i].cp;
     bool ws, punct;
     if (c < 0x80) {
-      ws = c == ' ' || (c >= 0x09 && c <= 0x0D) || (flavor == Flavor::slow && c >= 0x1C && c <= 0x1F);
-      punct = !ws && unicode::is_punctuation(c);
+      const std::uint8_t f = kAscii.flags[c];
+      ws = (f & ws_flag) != 0;
+      punct = !ws && (f & kPunct) != 0;
     } else {
       ws = flavor == Flavor::fast ? unicode::is_whitespace_fast(c) : unicode::is_python_isspace(c);
       punct = !ws && unicode::is_punctuation(c);

@@ -69,13 +69,25 @@ inline char32_t decode_one(std::string_view text, std::size_t& i) {
 void decode_utf8(std::string_view text, std::vector<DecodedChar>& out, std::uint32_t base) {
   check(text.size() + base < std::numeric_limits<std::uint32_t>::max(),
         "tokenizer input: text of ", text.size(), " bytes is too long (the limit is 4 GiB)");
-  out.reserve(out.size() + text.size());
+  // At most one code point per byte: size for that, write through a pointer, then trim.
+  const std::size_t old = out.size();
+  out.resize(old + text.size());
+  DecodedChar* o = out.data() + old;
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
   std::size_t i = 0;
-  while (i < text.size()) {
+  while (i < n) {
     const std::size_t start = i;
+    const auto b = static_cast<std::uint32_t>(start + base);
+    if (s[i] < 0x80) {
+      *o++ = {s[i], b, b + 1};
+      ++i;
+      continue;
+    }
     const char32_t cp = decode_one(text, i);
-    out.push_back({cp, static_cast<std::uint32_t>(start + base), static_cast<std::uint32_t>(i + base)});
+    *o++ = {cp, b, static_cast<std::uint32_t>(i + base)};
   }
+  out.resize(static_cast<std::size_t>(o - out.data()));
 }
 
 void append_utf8(char32_t cp, std::string& out) {
