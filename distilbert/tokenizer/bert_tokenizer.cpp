@@ -226,6 +226,7 @@ void BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequence
     e.word_ids.push_back(word_id);
   };
   const Vocab& vocab = model_.vocab();
+  const std::string& prefix = model_.options().continuing_subword_prefix;
 
   find_added(s.original, 0, n, raw_matcher_, s.raw_splits);
   for (const auto& [range, added_index] : s.raw_splits) {
@@ -258,7 +259,20 @@ void BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequence
         s.pieces.clear();
         model_.tokenize_word(s.work, w, s.pieces, s.wordpiece);
         for (const WordPiecePiece& p : s.pieces) {
-          emit(p.id, vocab.token(p.id), {s.work[p.begin].begin, s.work[p.end - 1].end}, word);
+          // The token text is the matched bytes (after the prefix for a continuation piece): no read of
+          // the vocabulary's strings.
+          e.ids.push_back(p.id);
+          if (p.byte_end == 0) {
+            e.tokens.push_back(vocab.token(p.id));
+          } else if (p.begin == w.begin) {
+            e.tokens.emplace_back(s.wordpiece.data() + p.byte_begin, p.byte_end - p.byte_begin);
+          } else {
+            std::string& t = e.tokens.emplace_back();
+            t.reserve(prefix.size() + (p.byte_end - p.byte_begin));
+            t.append(prefix).append(s.wordpiece.data() + p.byte_begin, p.byte_end - p.byte_begin);
+          }
+          e.offsets.push_back({s.work[p.begin].begin, s.work[p.end - 1].end});
+          e.word_ids.push_back(word);
         }
         ++word;
       }

@@ -26,6 +26,7 @@ void Vocab::Table::reset(std::size_t count) {
   while (capacity < 2 * count) capacity *= 2;
   slots_.assign(capacity, Slot{0, 0, -1});
   mask_ = capacity - 1;
+  filter_.assign(kFilterBits / 64, 0);
   long_keys_.assign(count, std::string());
 }
 
@@ -37,6 +38,8 @@ std::int32_t Vocab::Table::insert(std::string_view key, std::int32_t id) {
     if (s.lo == k.lo && s.hi == k.hi && (key.size() <= kInline || long_equal(s, key))) return s.id;
   }
   slots_[i] = Slot{k.lo, k.hi, id};
+  const std::size_t bit = (hash(k) >> 40) & (kFilterBits - 1);
+  filter_[bit >> 6] |= std::uint64_t{1} << (bit & 63);
   if (key.size() > kInline) {
     if (static_cast<std::size_t>(id) >= long_keys_.size()) long_keys_.resize(static_cast<std::size_t>(id) + 1);
     long_keys_[static_cast<std::size_t>(id)] = std::string(key);
@@ -106,7 +109,7 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
   const std::uint32_t n = span.end - span.begin;
   if (n == 0) return;
   if (n > options_.max_input_chars_per_word) {
-    out.push_back({unk_id_, span.begin, span.end});
+    out.push_back({unk_id_, span.begin, span.end, 0, 0});
     return;
   }
   // scratch = UTF-8 of the word; pos[k] = byte offset of char k.
@@ -171,10 +174,10 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
     }
     if (found < 0) {
       out.resize(first);
-      out.push_back({unk_id_, span.begin, span.end});
+      out.push_back({unk_id_, span.begin, span.end, 0, 0});
       return;
     }
-    out.push_back({found, span.begin + start, span.begin + end});
+    out.push_back({found, span.begin + start, span.begin + end, pos[start], pos[end]});
     start = end;
   }
 }

@@ -60,7 +60,12 @@ class Vocab {
     std::int32_t find(std::string_view key) const {
       if (slots_.empty()) return -1;
       Key k = make_key(key);
-      for (std::size_t i = hash(k) & mask_;; i = (i + 1) & mask_) {
+      const std::size_t h = hash(k);
+      // A one-bit-per-hash filter (32 KiB, stays in cache) answers most misses -- the longest-match search
+      // mostly looks up strings that are not tokens -- without touching the big slot array.
+      const std::size_t bit = (h >> 40) & (kFilterBits - 1);
+      if (!((filter_[bit >> 6] >> (bit & 63)) & 1)) return -1;
+      for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
         const Slot& s = slots_[i];
         if (s.id < 0) return -1;
         if (s.lo == k.lo && s.hi == k.hi && (key.size() <= kInline || long_equal(s, key))) return s.id;
@@ -97,7 +102,9 @@ class Vocab {
     bool long_equal(const Slot& s, std::string_view key) const {
       return long_keys_[static_cast<std::size_t>(s.id)] == key;
     }
+    static constexpr std::size_t kFilterBits = std::size_t{1} << 18;
     std::vector<Slot> slots_;
+    std::vector<std::uint64_t> filter_;
     std::vector<std::string> long_keys_;  // by id; only keys longer than kInline are set
     std::size_t mask_ = 0;
   };
@@ -122,6 +129,10 @@ struct WordPiecePiece {
   std::int32_t id;
   std::uint32_t begin;
   std::uint32_t end;
+  /// The matched bytes within tokenize_word()'s `scratch` (the token is continuing_subword_prefix + those
+  /// bytes for a piece after the first). byte_end == 0: no match (the unk token for the whole word).
+  std::uint32_t byte_begin = 0;
+  std::uint32_t byte_end = 0;
 };
 
 /// Greedy longest-match-first WordPiece, as HF tokenizers' models::wordpiece::WordPiece::tokenize:
