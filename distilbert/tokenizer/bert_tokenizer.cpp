@@ -238,7 +238,11 @@ void BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequence
       emit(tok.id, std::string(text.substr(ob, oe - ob)), {ob, oe}, word++);
       continue;
     }
-    s.work.assign(s.original.begin() + b, s.original.begin() + en);
+    if (s.raw_splits.size() == 1) {
+      s.work.swap(s.original);  // the whole text is one split (no added token): no copy; original is unused now
+    } else {
+      s.work.assign(s.original.begin() + b, s.original.begin() + en);
+    }
     if (config_.has_normalizer) normalizer_.normalize(s.work, s.tmp);
     if (s.work.empty()) continue;
     const auto wn = static_cast<std::uint32_t>(s.work.size());

@@ -51,6 +51,9 @@ void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) co
     const std::uint8_t drop = flavor_ == Flavor::fast ? kControlFast : kControlSlow;
     const std::uint8_t space = flavor_ == Flavor::fast ? kWsFast : kWsSlow;
     const bool clean = options_.clean_text;
+    // ASCII characters are lowercased here already: a per-character mapping that the later steps leave
+    // alone (NFD and mark removal do not touch ASCII; lowercasing again is a no-op).
+    const char32_t upper_bit = options_.lowercase ? 0x20 : 0;
     const std::size_t size = text.size();
     DecodedChar* data = text.data();
     for (std::size_t r = 0; r < size; ++r) {
@@ -61,6 +64,7 @@ void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) co
           if (f & drop) continue;
           if (f & space) ch.cp = ' ';
         }
+        if (ch.cp - 'A' < 26u) ch.cp |= upper_bit;
         data[w++] = ch;
         continue;
       }
@@ -101,7 +105,7 @@ void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) co
   }
 
   if (!any_non_ascii) {  // ASCII fast path: no decomposition, no marks, simple lowercase
-    if (options_.lowercase) {
+    if (options_.lowercase && !(options_.clean_text || options_.handle_chinese_chars)) {  // else done above
       for (DecodedChar& ch : text) {
         if (ch.cp >= 'A' && ch.cp <= 'Z') ch.cp += 32;
       }

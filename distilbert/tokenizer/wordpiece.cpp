@@ -120,22 +120,20 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
     char_pos_big.resize(n + 1);
     pos = char_pos_big.data();
   }
-  scratch.clear();
-  bool ascii = true;
+  // Optimistically copy as ASCII (one byte per char); redo as UTF-8 if any char was not ASCII.
+  scratch.resize(n);
+  char32_t any_high = 0;
+  const unicode::DecodedChar* chars = text.data() + span.begin;
+  char* dst = scratch.data();
   for (std::uint32_t k = 0; k < n; ++k) {
-    if (text[span.begin + k].cp >= 0x80) {
-      ascii = false;
-      break;
-    }
+    const char32_t c = chars[k].cp;
+    any_high |= c;
+    dst[k] = static_cast<char>(c);
+    pos[k] = k;
   }
-  if (ascii) {
-    scratch.resize(n);
-    for (std::uint32_t k = 0; k < n; ++k) {
-      pos[k] = k;
-      scratch[k] = static_cast<char>(text[span.begin + k].cp);
-    }
-    pos[n] = n;
-  } else {
+  pos[n] = n;
+  if (any_high >= 0x80) {
+    scratch.clear();
     for (std::uint32_t k = 0; k < n; ++k) {
       pos[k] = static_cast<std::uint32_t>(scratch.size());
       unicode::append_utf8(text[span.begin + k].cp, scratch);
