@@ -210,6 +210,14 @@ void read_jsonl(const std::string& path, const UserDataOptions& options, ReadRes
                                  " (set regression for float targets)"));
           continue;
         }
+        // Beyond 2^53 a double is no exact integer, and the cast to long long would be undefined past 2^63
+        // (found by fuzzing: a JSONL label of 4.3e19).
+        if (!options.regression && std::fabs(v) > 9007199254740992.0) {
+          report_bad_row(result, options.read,
+                         str_cat(at_label, "expected a class label (string or integer), found ", it->dump(),
+                                 " (too large to be a class id)"));
+          continue;
+        }
         label = options.regression ? it->dump() : std::to_string(static_cast<long long>(v));
       } else {
         report_bad_row(result, options.read, str_cat(at_label, "expected a label, found a ", json_type(*it)));

@@ -174,3 +174,16 @@ TEST_CASE("malformed user rows", "[user_data]") {
     CHECK_THROWS_WITH(read_user_data(kUser + "/nope.csv"), Contains("nope.csv"));
   }
 }
+
+TEST_CASE("user data: JSONL labels that are no usable number are malformed rows, not undefined casts", "[tasks][user]") {
+  // Found by fuzzing: an integral float past 2^63 was cast to long long (undefined behaviour; UBSan trapped it), and
+  // a number like 1e99999 escaped the reader as a raw JSON exception.
+  const auto p = temp_file("huge.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 4.3e19}\n"
+                                         "{\"text\": \"c\", \"label\": 1e99999}\n");
+  CHECK_THROWS_WITH(read_user_data(p), Contains(":2:") && Contains("too large to be a class id"));
+  UserDataOptions o;
+  o.read.policy = BadRowPolicy::Skip;
+  const auto r = read_user_data(p, o);
+  CHECK(r.examples.size() == 1);
+  CHECK(r.skipped == 2);
+}
