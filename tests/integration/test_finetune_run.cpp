@@ -134,7 +134,13 @@ TEST_CASE("finetune recipes: shipped ones parse; errors name the key", "[integra
     CHECK_NOTHROW(FinetuneRecipe::load(e.path().string(), {}));
     ++n;
   }
-  CHECK(n == 10);
+  CHECK(n == 11);  // the nine GLUE tasks, tiny_cpu and sst2_distill
+  const auto kd = FinetuneRecipe::load((fs::path(kSource) / "recipes/glue/sst2_distill.yaml").string(), {});
+  CHECK(kd.kd_teacher == "runs/glue/sst2_bert/best");
+  CHECK(kd.kd_alpha_ce == 0.5);
+  CHECK_THROWS_WITH(FinetuneRecipe::load((fs::path(kSource) / "recipes/glue/sst2_distill.yaml").string(),
+                                         {"distill.temperature=0"}),
+                    Contains("distill.temperature"));
   const auto path = (fs::path(kSource) / "recipes/glue/sst2.yaml").string();
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.name=sst3"}), Contains("sst3"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"trainer.batch_sise=3"}), Contains("batch_sise"));
