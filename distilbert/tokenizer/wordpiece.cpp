@@ -121,7 +121,8 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
     pos = char_pos_big.data();
   }
   // Optimistically copy as ASCII (one byte per char); redo as UTF-8 if any char was not ASCII.
-  scratch.resize(n);
+  // 16 bytes of slack after the word: Vocab::Table::find_padded() reads 12 bytes from a piece's start.
+  scratch.resize(n + 16);
   char32_t any_high = 0;
   const unicode::DecodedChar* chars = text.data() + span.begin;
   char* dst = scratch.data();
@@ -139,6 +140,7 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
       unicode::append_utf8(text[span.begin + k].cp, scratch);
     }
     pos[n] = static_cast<std::uint32_t>(scratch.size());
+    scratch.resize(scratch.size() + 16);
   }
 
   // A piece after the first is the vocabulary token prefix + piece: looked up as piece in continuation_
@@ -155,15 +157,15 @@ void WordPiece::tokenize_word(const NormalizedText& text, WordSpan span, std::ve
     std::int32_t found = -1;
     if (start == 0 || !use_continuation) {
       for (; end > start; --end) {
-        const auto id = vocab_.find(std::string_view(bytes + pos[start], pos[end] - pos[start]));
-        if (id) {
-          found = *id;
+        const std::int32_t id = vocab_.find_padded(bytes + pos[start], pos[end] - pos[start]);
+        if (id >= 0) {
+          found = id;
           break;
         }
       }
     } else {
       for (; end > start; --end) {
-        const std::int32_t id = continuation_.find(std::string_view(bytes + pos[start], pos[end] - pos[start]));
+        const std::int32_t id = continuation_.find_padded(bytes + pos[start], pos[end] - pos[start]);
         if (id >= 0) {
           found = id;
           break;

@@ -35,6 +35,8 @@ class Vocab {
     return id;
   }
   bool contains(std::string_view token) const { return lookup(token) >= 0; }
+  /// The id of the token p[0, len), or -1; p must have at least 16 readable bytes (see Table::find_padded).
+  std::int32_t find_padded(const char* p, std::size_t len) const { return index_.find_padded(p, len); }
   /// The token with this id; throws distilbert::Error if out of range.
   const std::string& token(std::int64_t id) const;
   std::size_t size() const { return tokens_.size(); }
@@ -59,7 +61,15 @@ class Vocab {
     std::int32_t insert(std::string_view key, std::int32_t id);
     std::int32_t find(std::string_view key) const {
       if (slots_.empty()) return -1;
-      Key k = make_key(key);
+      return find_key(make_key(key), key);
+    }
+
+   private:
+    struct Key {
+      std::uint64_t lo;
+      std::uint32_t hi;
+    };
+    std::int32_t find_key(const Key& k, std::string_view key) const {
       const std::size_t h = hash(k);
       // A one-bit-per-hash filter (32 KiB, stays in cache) answers most misses -- the longest-match search
       // mostly looks up strings that are not tokens -- without touching the big slot array.
@@ -71,13 +81,33 @@ class Vocab {
         if (s.lo == k.lo && s.hi == k.hi && (key.size() <= kInline || long_equal(s, key))) return s.id;
       }
     }
+   public:
+    /// find() for a key whose buffer has at least 16 readable bytes from `p` (whatever they hold): the
+    /// inline part of the key is read with two unaligned loads instead of being copied byte by byte.
+    std::int32_t find_padded(const char* p, std::size_t len) const {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      if (slots_.empty()) return -1;
+      Key k;
+      std::uint32_t hi;
+      std::memcpy(&k.lo, p, 8);
+      std::memcpy(&hi, p + 8, 4);
+      if (len < 8) {
+        k.lo &= len == 0 ? 0 : ~std::uint64_t{0} >> (64 - 8 * len);
+        hi = 0;
+      } else if (len < kInline) {
+        hi &= len == 8 ? 0 : ~std::uint32_t{0} >> (32 - 8 * (len - 8));
+      } else {
+        hi &= 0x00FFFFFFu;
+      }
+      k.hi = hi | (static_cast<std::uint32_t>(len < 255 ? len : 255) << 24);
+      return find_key(k, std::string_view(p, len));
+#else
+      return find(std::string_view(p, len));
+#endif
+    }
     bool empty() const { return slots_.empty(); }
 
    private:
-    struct Key {
-      std::uint64_t lo;
-      std::uint32_t hi;
-    };
     struct Slot {
       std::uint64_t lo;  // key bytes 0..7 (zero-padded)
       std::uint32_t hi;  // key bytes 8..10 and min(length, 255) in the top byte
