@@ -1,6 +1,7 @@
 #include "distilbert/tokenizer/bert_tokenizer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "distilbert/core/error.h"
 
@@ -131,6 +132,7 @@ void BertTokenizer::build_matchers() {
     for (const char32_t c : m->first_chars) {
       if (c < 128) m->ascii_first[c >> 6] |= std::uint64_t{1} << (c & 63);
     }
+    m->single_ascii_first = m->first_chars.size() == 1 && m->first_chars[0] < 128 ? static_cast<int>(m->first_chars[0]) : -1;
   }
 }
 
@@ -228,7 +230,15 @@ void BertTokenizer::encode_sequence(std::string_view text, std::int64_t sequence
   const Vocab& vocab = model_.vocab();
   const std::string& prefix = model_.options().continuing_subword_prefix;
 
-  find_added(s.original, 0, n, raw_matcher_, s.raw_splits);
+  // Added tokens all starting with one ASCII char ("[CLS]", "[SEP]", ...): when that byte is nowhere in the
+  // text (an ASCII byte always decodes to itself), there is no match and no need to scan the chars.
+  if (raw_matcher_.single_ascii_first >= 0 &&
+      (text.empty() || std::memchr(text.data(), raw_matcher_.single_ascii_first, text.size()) == nullptr)) {
+    s.raw_splits.clear();
+    s.raw_splits.push_back({{0, n}, -1});
+  } else {
+    find_added(s.original, 0, n, raw_matcher_, s.raw_splits);
+  }
   for (const auto& [range, added_index] : s.raw_splits) {
     const auto [b, en] = range;
     if (b == en) continue;

@@ -187,6 +187,7 @@ class BertTokenizer final : public Tokenizer {
     std::vector<std::size_t> token_index;  // into added_
     std::vector<char32_t> first_chars;     // sorted, unique
     std::uint64_t ascii_first[2] = {0, 0};  // bit c set: ASCII c is in first_chars
+    int single_ascii_first = -1;            // the only first char when there is one and it is ASCII
     bool may_start(char32_t c) const {
       if (c < 128) return (ascii_first[c >> 6] >> (c & 63)) & 1;
       return std::binary_search(first_chars.begin(), first_chars.end(), c);
