@@ -36,9 +36,29 @@ struct AsciiTable {
   }
 };
 
-const AsciiTable kAscii;
+// A function-local static: safe to use from constructors of other static objects.
+const AsciiTable& ascii_table() {
+  static const AsciiTable table;
+  return table;
+}
 
 }  // namespace
+
+void BertNormalizer::build_ascii_map() {
+  const std::uint8_t drop = flavor_ == Flavor::fast ? kControlFast : kControlSlow;
+  const std::uint8_t space = flavor_ == Flavor::fast ? kWsFast : kWsSlow;
+  for (unsigned c = 0; c < 128; ++c) {
+    const std::uint8_t f = ascii_table().flags[c];
+    unsigned x = c;
+    if (options_.clean_text && (f & drop)) {
+      ascii_map_[c] = kDropped;
+      continue;
+    }
+    if (options_.clean_text && (f & space)) x = ' ';
+    if (options_.lowercase && x >= 'A' && x <= 'Z') x += 32;
+    ascii_map_[c] = static_cast<std::uint8_t>(x);
+  }
+}
 
 void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) const {
   const bool strip = options_.effective_strip_accents();
@@ -48,27 +68,19 @@ void BertNormalizer::normalize(NormalizedText& text, NormalizedText& scratch) co
   if (options_.clean_text || options_.handle_chinese_chars) {
     bool any_cjk = false;
     std::size_t w = 0;
-    const std::uint8_t drop = flavor_ == Flavor::fast ? kControlFast : kControlSlow;
-    const std::uint8_t space = flavor_ == Flavor::fast ? kWsFast : kWsSlow;
-    const bool clean = options_.clean_text;
-    // ASCII characters are lowercased here already: a per-character mapping that the later steps leave
-    // alone (NFD and mark removal do not touch ASCII; lowercasing again is a no-op).
-    const char32_t upper_bit = options_.lowercase ? 0x20 : 0;
+    // ASCII characters are lowercased here already (ascii_map_): a per-character mapping that the later
+    // steps leave alone (NFD and mark removal do not touch ASCII; lowercasing again is a no-op).
     const std::size_t size = text.size();
     DecodedChar* data = text.data();
     for (std::size_t r = 0; r < size; ++r) {
       DecodedChar ch = data[r];
-      if (ch.cp < 0x80) {
-        if (clean) {
-          const std::uint8_t f = kAscii.flags[ch.cp];
-          if (f & drop) continue;
-          if (f & space) ch.cp = ' ';
-        }
-        if (ch.cp - 'A' < 26u) ch.cp |= upper_bit;
-        data[w++] = ch;
+      if (ch.cp < 0x80) {  // branch-free: write the mapped char, keep it unless it is dropped
+        const std::uint8_t m = ascii_map_[ch.cp];
+        data[w] = {m, ch.begin, ch.end};
+        w += m != kDropped;
         continue;
       }
-      if (clean) {
+      if (options_.clean_text) {
         const char32_t c = ch.cp;
         if (c == 0 || c == unicode::kReplacementChar || unicode::is_control(c, flavor_)) continue;
         const bool ws = flavor_ == Flavor::fast ? unicode::is_whitespace_fast(c) : unicode::is_whitespace_slow(c);
@@ -203,11 +215,12 @@ void bert_pre_tokenize(const NormalizedText& text, std::uint32_t begin, std::uin
   std::uint32_t start = begin;
   bool in_word = false;
   const std::uint8_t ws_flag = flavor == Flavor::fast ? kWsFast : kPySpace;
+  const AsciiTable& ascii = ascii_table();
   for (std::uint32_t i = begin; i < n; ++i) {
     const char32_t c = text[i].cp;
     bool ws, punct;
     if (c < 0x80) {
-      const std::uint8_t f = kAscii.flags[c];
+      const std::uint8_t f = ascii.flags[c];
       ws = (f & ws_flag) != 0;
       punct = !ws && (f & kPunct) != 0;
     } else {

@@ -37,8 +37,8 @@ using NormalizedText = std::vector<unicode::DecodedChar>;
 /// strip_accents, Python's whitespace set in clean_text and the Python CJK ranges.
 class BertNormalizer {
  public:
-  BertNormalizer() = default;
-  BertNormalizer(NormalizerOptions options, Flavor flavor) : options_(options), flavor_(flavor) {}
+  BertNormalizer() { build_ascii_map(); }
+  BertNormalizer(NormalizerOptions options, Flavor flavor) : options_(options), flavor_(flavor) { build_ascii_map(); }
 
   /// Normalise `text` in place. `scratch` is a work buffer (reuse it across calls to avoid allocations).
   void normalize(NormalizedText& text, NormalizedText& scratch) const;
@@ -53,8 +53,13 @@ class BertNormalizer {
   void strip_accents(NormalizedText& text, NormalizedText& scratch) const;
   void lowercase(NormalizedText& text, NormalizedText& scratch) const;
 
+  void build_ascii_map();
+
   NormalizerOptions options_;
   Flavor flavor_ = Flavor::fast;
+  /// What clean_text + lowercasing turn each ASCII char into (kDropped: removed), for these options.
+  static constexpr std::uint8_t kDropped = 0xFF;
+  std::uint8_t ascii_map_[128] = {};
 };
 
 /// A pre-token ("word"): the half-open range [begin, end) of normalised characters.
