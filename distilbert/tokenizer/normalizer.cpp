@@ -211,32 +211,41 @@ std::string BertNormalizer::normalize_string(std::string_view text) const {
 
 void bert_pre_tokenize(const NormalizedText& text, std::uint32_t begin, std::uint32_t end, Flavor flavor,
                        std::vector<WordSpan>& words) {
+  if (begin >= end) return;
   const std::uint32_t n = end;
-  std::uint32_t start = begin;
-  bool in_word = false;
   const std::uint8_t ws_flag = flavor == Flavor::fast ? kWsFast : kPySpace;
   const AsciiTable& ascii = ascii_table();
+  // Branch-free over the characters (word boundaries are unpredictable): every char may end a word and
+  // be a punctuation word, at most 2 spans per char, written into a per-thread buffer; a span is kept
+  // by advancing the count.
+  thread_local std::vector<WordSpan> buffer;
+  const std::size_t bound = 2 * static_cast<std::size_t>(end - begin) + 1;
+  if (buffer.size() < bound) buffer.resize(bound);
+  WordSpan* out = buffer.data();
+  std::size_t count = 0;
+  std::uint32_t start = begin;
+  std::uint32_t in_word = 0;
   for (std::uint32_t i = begin; i < n; ++i) {
     const char32_t c = text[i].cp;
-    bool ws, punct;
+    std::uint32_t ws, punct;
     if (c < 0x80) {
       const std::uint8_t f = ascii.flags[c];
       ws = (f & ws_flag) != 0;
-      punct = !ws && (f & kPunct) != 0;
+      punct = !ws & ((f & kPunct) != 0);
     } else {
       ws = flavor == Flavor::fast ? unicode::is_whitespace_fast(c) : unicode::is_python_isspace(c);
       punct = !ws && unicode::is_punctuation(c);
     }
-    if (ws || punct) {
-      if (in_word) words.push_back({start, i});
-      in_word = false;
-      if (punct) words.push_back({i, i + 1});
-    } else if (!in_word) {
-      in_word = true;
-      start = i;
-    }
+    const std::uint32_t word_char = !(ws | punct);
+    out[count] = {start, i};
+    count += in_word & !word_char;          // a word ends before a space or punctuation
+    out[count] = {i, i + 1};
+    count += punct;                         // punctuation is a word of its own
+    start = (word_char & !in_word) ? i : start;  // a word starts
+    in_word = word_char;
   }
-  if (in_word) words.push_back({start, n});
+  if (in_word) out[count++] = {start, n};
+  words.insert(words.end(), out, out + count);
 }
 
 std::vector<std::string> pre_tokenize_string(const BertNormalizer& normalizer, std::string_view text) {
