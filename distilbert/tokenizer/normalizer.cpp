@@ -246,6 +246,10 @@ void bert_pre_tokenize(const NormalizedText& text, std::uint32_t begin, std::uin
   }
   if (in_word) out[count++] = {start, n};
   words.insert(words.end(), out, out + count);
+  if (buffer.size() > (std::size_t{1} << 17)) {  // after a very long text, do not keep its buffer
+    buffer.clear();
+    buffer.shrink_to_fit();
+  }
 }
 
 std::vector<std::string> pre_tokenize_string(const BertNormalizer& normalizer, std::string_view text) {
