@@ -1,4 +1,6 @@
 // Vocab and WordPiece.
+#include <set>
+
 #include "distilbert/core/error.h"
 #include "tok_test_util.h"
 
@@ -78,4 +80,62 @@ TEST_CASE("bert-base-uncased vocab.txt: size and special ids", "[tokenizer][word
   const WordPiece wp(v, {});
   CHECK(wp.tokenize("unaffable") == Strings{"una", "##ffa", "##ble"});  // as HF tokenizers gives
   CHECK(wp.tokenize("tokenization") == Strings{"token", "##ization"});
+}
+
+namespace {
+
+// Greedy longest-match-first WordPiece written the plain way (build "##" + piece, look it up in a std::set),
+// over bytes; for checking the hashed, prefix-free implementation on ASCII words.
+Strings reference_wordpiece(const std::set<std::string>& vocab, const std::string& word) {
+  Strings out;
+  std::size_t start = 0;
+  while (start < word.size()) {
+    std::size_t end = word.size();
+    std::string found;
+    for (; end > start; --end) {
+      const std::string piece = (start > 0 ? "##" : "") + word.substr(start, end - start);
+      if (vocab.count(piece)) {
+        found = piece;
+        break;
+      }
+    }
+    if (found.empty()) return {"[UNK]"};
+    out.push_back(found);
+    start = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("WordPiece: keys of every length around the inline/padded-load boundaries match a plain reference",
+          "[tokenizer][wordpiece]") {
+  // Tokens of 1..20 bytes (the hash slots keep 11 bytes inline and build keys from 8 + 4 byte loads), words
+  // that share long prefixes with them, continuation pieces of the same lengths, and a token that itself
+  // starts with "##" reached as a first piece.
+  Strings tokens = {"[UNK]"};
+  const std::string letters = "abcdefghijklmnopqrstuvwxyz";
+  for (std::size_t len = 1; len <= 20; ++len) {
+    tokens.push_back(letters.substr(0, len));
+    tokens.push_back("##" + letters.substr(len % 7, len));
+    tokens.push_back(letters.substr(0, len - 1) + "Z");
+  }
+  tokens.push_back("##");
+  const std::set<std::string> vocab(tokens.begin(), tokens.end());
+  const WordPiece wp = make_wordpiece(tokens);
+  for (const std::string& t : tokens) CHECK(wp.vocab().find(t).has_value());
+  CHECK_FALSE(wp.vocab().find("abcdefghijk" + std::string(1, '\0')).has_value());
+  CHECK_FALSE(wp.vocab().find("abcdefghijkX").has_value());
+  std::vector<std::string> words;
+  for (std::size_t a = 1; a <= 20; ++a) {
+    for (std::size_t b = 0; b <= 12; ++b) {
+      words.push_back(letters.substr(0, a) + letters.substr(b % 7, b));
+      words.push_back(letters.substr(0, a) + "Z" + letters.substr(0, b));
+      words.push_back("##" + letters.substr(b % 7, a));
+    }
+  }
+  for (const std::string& w : words) {
+    INFO(w);
+    CHECK(wp.tokenize(w) == reference_wordpiece(vocab, w));
+  }
 }
