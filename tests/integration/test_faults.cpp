@@ -401,7 +401,10 @@ TEST_CASE("resources: binarize streams its input: 16x more text does not mean mo
   const long after_large_kb = ru.ru_maxrss;  // the peak of every child so far: grows only if the large run peaked higher
   INFO("peak RSS after the 4 MB run " << after_small_kb / 1024 << " MiB, after the 64 MB run " << after_large_kb / 1024
                                       << " MiB");
-  CHECK(after_large_kb - after_small_kb < 32 * 1024);  // holding the text (or its ids) would add 60+ MiB
+  // Holding the ids would add 111 MiB (58M uint16 tokens), holding the lines as strings well over 100 MiB. The
+  // peak does grow somewhat with the input (about 50 MiB here on a loaded 2-CPU machine, 0 on a quieter run; malloc
+  // arenas, not data), so the bound sits between the two.
+  CHECK(after_large_kb - after_small_kb < 96 * 1024);
   const auto meta = json::parse(std::ifstream(dir / "large.json"));
   CHECK(meta["num_tokens"].get<uint64_t>() > 30000000);  // it did read all of it
   fs::remove(dir / "large.txt");
