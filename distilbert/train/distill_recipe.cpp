@@ -5,6 +5,7 @@
 
 #include "distilbert/config/tree.h"
 #include "distilbert/core/error.h"
+#include "distilbert/train/optim.h"
 
 namespace distilbert {
 
@@ -131,19 +132,9 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
   {
     auto o = top.child("optimizer");
     auto& s = r.optimizer;
-    o.get("lr", s.lr);
-    o.require(s.lr > 0, "lr", "must be > 0");
-    std::vector<double> betas = {s.beta1, s.beta2};
-    o.get("betas", betas);
-    o.require(betas.size() == 2 && betas[0] >= 0 && betas[0] < 1 && betas[1] >= 0 && betas[1] < 1, "betas",
-              "must be [beta1, beta2] in [0, 1)");
-    s.beta1 = betas[0];
-    s.beta2 = betas[1];
-    o.get("eps", s.eps);
-    o.require(s.eps > 0, "eps", "must be > 0");
-    o.get("weight_decay", s.weight_decay);
-    o.require(s.weight_decay >= 0, "weight_decay", "must be >= 0");
-    o.get("max_grad_norm", s.max_grad_norm);
+    AdamWSettings a{s.lr, s.beta1, s.beta2, s.eps, s.weight_decay};
+    read_adamw(o, a, s.max_grad_norm);
+    s.lr = a.lr, s.beta1 = a.beta1, s.beta2 = a.beta2, s.eps = a.eps, s.weight_decay = a.weight_decay;
     o.finish();
   }
   {

@@ -82,17 +82,11 @@ FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& or
   }
   {
     auto o = top.child("optimizer");
-    o.get("lr", r.lr);
-    o.require(r.lr > 0, "lr", "must be > 0");
-    std::vector<double> betas = {r.beta1, r.beta2};
-    o.get("betas", betas);
-    o.require(betas.size() == 2, "betas", "must be [beta1, beta2]");
-    r.beta1 = betas[0];
-    r.beta2 = betas[1];
-    o.get("eps", r.eps);
-    o.get("weight_decay", r.weight_decay);
-    o.get("max_grad_norm", r.max_grad_norm);
+    AdamWSettings a{r.lr, r.beta1, r.beta2, r.eps, r.weight_decay};
+    read_adamw(o, a, r.max_grad_norm);
+    r.lr = a.lr, r.beta1 = a.beta1, r.beta2 = a.beta2, r.eps = a.eps, r.weight_decay = a.weight_decay;
     o.get("warmup_prop", r.warmup_prop);
+    o.require(r.warmup_prop >= 0 && r.warmup_prop <= 1, "warmup_prop", "must be in [0, 1]");
     o.finish();
   }
   {

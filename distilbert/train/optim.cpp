@@ -5,12 +5,29 @@
 
 #include <torch/torch.h>
 
+#include "distilbert/config/tree.h"
 #include "distilbert/core/error.h"
 
 namespace distilbert {
 
 bool is_no_decay(const std::string& name) {
   return name.find("bias") != std::string::npos || name.find("LayerNorm.weight") != std::string::npos;
+}
+
+void read_adamw(TreeReader& o, AdamWSettings& s, double& max_grad_norm) {
+  o.get("lr", s.lr);
+  o.require(s.lr > 0, "lr", "must be > 0");
+  std::vector<double> betas = {s.beta1, s.beta2};
+  o.get("betas", betas);
+  o.require(betas.size() == 2 && betas[0] >= 0 && betas[0] < 1 && betas[1] >= 0 && betas[1] < 1, "betas",
+            "must be [beta1, beta2] in [0, 1)");
+  s.beta1 = betas[0];
+  s.beta2 = betas[1];
+  o.get("eps", s.eps);
+  o.require(s.eps > 0, "eps", "must be > 0");
+  o.get("weight_decay", s.weight_decay);
+  o.require(s.weight_decay >= 0, "weight_decay", "must be >= 0");
+  o.get("max_grad_norm", max_grad_norm);
 }
 
 std::unique_ptr<torch::optim::AdamW> build_adamw(const torch::nn::Module& model, const AdamWSettings& s) {

@@ -12,6 +12,10 @@
 #include <torch/optim/adamw.h>
 
 namespace distilbert {
+class TreeReader;
+}
+
+namespace distilbert {
 
 struct AdamWSettings {
   double lr = 5e-4;
@@ -25,6 +29,11 @@ struct AdamWSettings {
 bool is_no_decay(const std::string& name);
 
 /// AdamW over the trainable (requires_grad) parameters of `model`: group 0 decays, group 1 does not.
+/// A recipe's AdamW keys (lr, betas, eps, weight_decay, max_grad_norm) read into `s` / `max_grad_norm` (their
+/// current values are the defaults) with the range checks, naming the key. Shared by every recipe kind; does not
+/// call finish() (a recipe may keep more keys in the same block).
+void read_adamw(TreeReader& o, AdamWSettings& s, double& max_grad_norm);
+
 std::unique_ptr<torch::optim::AdamW> build_adamw(const torch::nn::Module& model, const AdamWSettings& settings);
 
 /// ceil(total * warmup_prop), as the reference (computed in double precision).

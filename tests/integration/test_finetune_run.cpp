@@ -145,6 +145,10 @@ TEST_CASE("finetune recipes: shipped ones parse; errors name the key", "[integra
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.name=sst3"}), Contains("sst3"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"trainer.batch_sise=3"}), Contains("batch_sise"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"task.bad_rows=ignore"}), Contains("task.bad_rows"));
+  // The AdamW keys share the distill recipe's range checks.
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"optimizer.betas=[0.9, 1.5]"}), Contains("optimizer.betas"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"optimizer.eps=0"}), Contains("optimizer.eps"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"optimizer.warmup_prop=2"}), Contains("optimizer.warmup_prop"));
 }
 
 TEST_CASE("finetune: task-specific distillation transfers a fine-tuned teacher's knowledge without labels",
