@@ -25,6 +25,7 @@
 #include "distilbert/dist/env.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "support/char_vocab.h"
 #include "support/run_command.h"
 #include "test_paths.h"
 
@@ -261,13 +262,7 @@ fs::path distill_workspace(const std::string& name) {
   const fs::path text = fs::path(DISTILBERT_SHARED_DATA) / "text/wikitext-2/valid.txt";
   if (!fs::exists(text)) return {};
   const auto dir = fresh_dir(name);
-  std::vector<std::string> chars;
-  for (char c = 'a'; c <= 'z'; ++c) chars.push_back(std::string(1, c));
-  for (char c = '0'; c <= '9'; ++c) chars.push_back(std::string(1, c));
-  for (char c = 'a'; c <= 'z'; ++c) chars.push_back("##" + std::string(1, c));
-  for (char c = '0'; c <= '9'; ++c) chars.push_back("##" + std::string(1, c));
-  for (char c : std::string("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")) chars.push_back(std::string(1, c));
-  write_vocab(dir / "vocab.txt", chars);
+  testing::write_char_vocab(dir / "vocab.txt");
   copy_golden("bert_mlm", dir / "vocab.txt", dir / "teacher");
   copy_golden("distilbert_mlm", dir / "vocab.txt", dir / "student");
   {

@@ -17,6 +17,7 @@
 #include "distilbert/train/checkpoint.h"
 #include "distilbert/train/distiller.h"
 #include "distilbert/train/optim.h"
+#include "support/char_vocab.h"
 #include "test_paths.h"
 
 using namespace distilbert;
@@ -26,20 +27,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string kSource = DISTILBERT_SOURCE_DIR;
+using testing::write_char_vocab;
 
-// Character-level WordPiece vocabulary of exactly 128 entries, so every ASCII word tokenises without [UNK].
-void write_char_vocab(const fs::path& path) {
-  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-  for (char c = 'a'; c <= 'z'; ++c) v.push_back(std::string(1, c));
-  for (char c = '0'; c <= '9'; ++c) v.push_back(std::string(1, c));
-  for (char c = 'a'; c <= 'z'; ++c) v.push_back("##" + std::string(1, c));
-  for (char c = '0'; c <= '9'; ++c) v.push_back("##" + std::string(1, c));
-  for (char c : std::string("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")) v.push_back(std::string(1, c));
-  for (int i = 0; v.size() < 128; ++i) v.push_back("[unused" + std::to_string(i) + "]");
-  std::ofstream out(path);
-  for (const auto& t : v) out << t << "\n";
-}
+const std::string kSource = DISTILBERT_SOURCE_DIR;
 
 // A workspace with teacher, student (copies of the golden folders plus the char tokenizer) and a token store.
 struct Workspace {

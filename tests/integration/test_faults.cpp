@@ -21,6 +21,7 @@
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/checkpoint.h"
 #include "distilbert/train/optim.h"
+#include "support/char_vocab.h"
 #include "test_paths.h"
 
 // Catch2 last: LibTorch pulls in glog, whose CHECK would otherwise replace Catch's when no PCH is used.
@@ -32,6 +33,8 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
+
+using testing::write_char_vocab;
 
 struct Run {
   bool exited = false;
@@ -58,18 +61,6 @@ Run run_cli(const fs::path& dir, const std::string& prefix, const std::string& a
   std::ifstream in(log);
   r.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return r;
-}
-
-void write_char_vocab(const fs::path& path) {
-  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-  for (char c = 'a'; c <= 'z'; ++c) v.push_back(std::string(1, c));
-  for (char c = '0'; c <= '9'; ++c) v.push_back(std::string(1, c));
-  for (char c = 'a'; c <= 'z'; ++c) v.push_back("##" + std::string(1, c));
-  for (char c = '0'; c <= '9'; ++c) v.push_back("##" + std::string(1, c));
-  for (char c : std::string("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")) v.push_back(std::string(1, c));
-  for (int i = 0; v.size() < 128; ++i) v.push_back("[unused" + std::to_string(i) + "]");
-  std::ofstream out(path);
-  for (const auto& t : v) out << t << "\n";
 }
 
 // Teacher, student and a 300-line token store in a fresh folder; empty dir when the shared data is missing.
