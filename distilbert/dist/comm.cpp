@@ -15,6 +15,7 @@
 #include <map>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/runtime.h"
 
 namespace distilbert::dist {
 
@@ -57,6 +58,7 @@ Communicator::~Communicator() = default;
 std::shared_ptr<Communicator> Communicator::create(const DistEnv& env, const DistSettings& settings,
                                                    torch::Device device) {
   std::shared_ptr<Communicator> c(new Communicator(env, settings));
+  c->device_ = device;
   if (!env.enabled()) return c;
   std::string backend = settings.backend;
   if (backend == "auto") {
@@ -167,10 +169,12 @@ void Communicator::broadcast(std::vector<torch::Tensor>& tensors, const std::str
 void Communicator::all_reduce(torch::Tensor& t, c10d::ReduceOp op, const std::string& what) {
   if (!active()) return;
   run("all-reduce of " + what, [&] {
-    std::vector<torch::Tensor> v{t};
+    const bool via_gpu = backend_ == "nccl" && !t.is_cuda();  // NCCL reduces GPU memory only
+    std::vector<torch::Tensor> v{via_gpu ? t.to(device_) : t};
     c10d::AllreduceOptions o;
     o.reduceOp = op;
     group_->allreduce(v, o)->wait();
+    if (via_gpu) t.copy_(v[0]);
   });
 }
 
@@ -186,7 +190,6 @@ void Communicator::barrier(const std::string& what) {
   if (!active()) return;
   // A tiny all-reduce rather than barrier(): Gloo's barrier and NCCL's differ in device handling across versions.
   auto t = torch::zeros({1}, torch::kFloat);
-  if (backend_ == "nccl") t = t.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env_.local_rank)));
   all_reduce_sum(t, what);
 }
 
@@ -205,6 +208,15 @@ std::string Communicator::share_from_main(const std::string& key, const std::str
     }
   });
   return out;
+}
+
+int set_rank_threads(const DistEnv& env, int requested) {
+  return set_threads(requested > 0 || !env.enabled() ? requested
+                                                     : std::max(1, available_cpus() / env.local_world_size));
+}
+
+torch::Device rank_device(const DistEnv& env, const std::string& spec) {
+  return parse_device(spec == "cuda" && env.enabled() ? "cuda:" + std::to_string(env.local_rank) : spec);
 }
 
 }  // namespace distilbert::dist

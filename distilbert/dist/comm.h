@@ -38,7 +38,8 @@ class Communicator {
 
   /// Copy rank 0's tensors into everyone's (in place). `what` names the operation in errors.
   void broadcast(std::vector<torch::Tensor>& tensors, const std::string& what);
-  /// In-place all-reduce, sum or max (floating or integer tensors).
+  /// In-place all-reduce, sum or max (floating or integer tensors). A CPU tensor may be given whatever the backend:
+  /// with NCCL it travels through the run's GPU and back.
   void all_reduce_sum(torch::Tensor& t, const std::string& what);
   void all_reduce_max(torch::Tensor& t, const std::string& what);
   void barrier(const std::string& what);
@@ -57,9 +58,16 @@ class Communicator {
   DistEnv env_;
   DistSettings settings_;
   std::string backend_ = "none";
+  torch::Device device_ = torch::kCPU;
   std::uint64_t shared_seq_ = 0;
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
 };
+
+/// This rank's LibTorch threads: `requested` when > 0 or in a single process (0 = every CPU), else the machine's CPUs
+/// divided by the processes on it. Returns the count in effect.
+int set_rank_threads(const DistEnv& env, int requested);
+/// The device of this rank for a recipe's `device`: in a data-parallel run, plain `cuda` is cuda:LOCAL_RANK.
+torch::Device rank_device(const DistEnv& env, const std::string& spec);
 
 }  // namespace distilbert::dist

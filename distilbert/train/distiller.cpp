@@ -146,10 +146,8 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   // Data parallel: torchrun-style variables (a single process without them). Each rank takes its share of the CPUs
   // and, for `device: cuda`, the GPU of its LOCAL_RANK.
   const auto env = dist::DistEnv::from_environment();
-  const int threads = set_threads(r.threads > 0 || !env.enabled() ? r.threads
-                                                                   : std::max(1, available_cpus() / env.local_world_size));
-  torch::Device device = parse_device(r.device == "cuda" && env.enabled() ? "cuda:" + std::to_string(env.local_rank)
-                                                                          : r.device);
+  const int threads = dist::set_rank_threads(env, r.threads);
+  const torch::Device device = dist::rank_device(env, r.device);
   check(r.precision != "fp16" || device.is_cuda(), "recipe '", r.origin,
         "': precision fp16 needs a CUDA device (use bf16 on CPU)");
   torch::manual_seed(r.seed);
@@ -444,9 +442,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       acc += torch::tensor(v, torch::kDouble);
     }
     student->train();
-    if (comm->backend() == "nccl") acc = acc.to(device);
     comm->all_reduce_sum(acc, "held-out metrics at step " + std::to_string(step));
-    acc = acc.cpu();
     const double targets = std::max(1.0, acc[1].item<double>());
     json m = {{"mlm_loss", acc[0].item<double>() / targets},
               {"perplexity", std::exp(acc[0].item<double>() / targets)},
@@ -483,9 +479,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   // tiny all-reduce (max) per micro-batch; a single process just reads its own flags.
   auto agree = [&](float stop_flag, float bad_flag) {
     auto f = torch::tensor({stop_flag, bad_flag}, torch::kFloat);
-    if (comm->backend() == "nccl") f = f.to(device);
     comm->all_reduce_max(f, "run-control flags at step " + std::to_string(step));
-    f = f.cpu();
     return std::make_pair(f[0].item<float>() > 0, f[1].item<float>() > 0);
   };
   // nan_policy skip: a run whose every micro-batch is non-finite (diverged weights, broken data) must stop, not
@@ -574,9 +568,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       agg.push_back(static_cast<double>(window.tokens));
       if (comm->active()) {
         auto t = torch::tensor(agg, torch::kDouble);
-        if (comm->backend() == "nccl") t = t.to(device);
         comm->all_reduce_sum(t, "logged metrics at step " + std::to_string(step));
-        t = t.cpu();
         for (size_t i = 0; i < agg.size(); ++i) agg[i] = t[static_cast<int64_t>(i)].item<double>();
       }
       json rec;
@@ -610,9 +602,8 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   if (eval_loader && !summary.interrupted) evaluate();  // the final model's held-out metrics
   if (comm->active()) {  // throughput of the whole job
     auto t = torch::tensor({static_cast<double>(run_tokens)}, torch::kDouble);
-    if (comm->backend() == "nccl") t = t.to(device);
     comm->all_reduce_sum(t, "token counts");
-    run_tokens = static_cast<int64_t>(t.cpu().item<double>());
+    run_tokens = static_cast<int64_t>(t.item<double>());
   }
   summary.steps = step;
   summary.micro_steps = micro;

@@ -308,9 +308,8 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskDat
             const dist::DistEnv& env = {}) {
   Setup s;
   // Several processes share the machine's CPUs, and `device: cuda` means the GPU of each one's LOCAL_RANK.
-  s.threads = set_threads(r.threads > 0 || !env.enabled() ? r.threads
-                                                          : std::max(1, available_cpus() / env.local_world_size));
-  s.device = parse_device(r.device == "cuda" && env.enabled() ? "cuda:" + std::to_string(env.local_rank) : r.device);
+  s.threads = dist::set_rank_threads(env, r.threads);
+  s.device = dist::rank_device(env, r.device);
   const std::string tok_path = r.tokenizer.empty() ? model_dir : r.tokenizer;
   s.tok = tokenizer::load_tokenizer(tok_path);
   LoadOptions lo;
@@ -495,9 +494,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       if (step % r.log_every == 0) {
         if (comm->active()) {  // the mean over every rank's batches
           auto t = torch::tensor({loss_sum, static_cast<double>(loss_n), kd_sum}, torch::kDouble);
-          if (comm->backend() == "nccl") t = t.to(s.device);
           comm->all_reduce_sum(t, "logged loss at step " + std::to_string(step));
-          t = t.cpu();
           loss_sum = t[0].item<double>();
           loss_n = static_cast<int64_t>(t[1].item<double>());
           kd_sum = t[2].item<double>();
