@@ -470,7 +470,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
             torch::NoGradGuard no_grad;
             ModelInputs tin = in;
             tin.labels = torch::Tensor();
-            // A BERT teacher reads token_type_ids; a DistilBERT student's batch has none (all segment 0 then).
+            // The batch carries segment ids when the teacher is a BERT (teacher_types); a DistilBERT ignores them.
             t_logits = teacher->forward(tin).logits.to(torch::kFloat);
           }
           const auto s_logits = out.logits.to(torch::kFloat);
