@@ -149,18 +149,29 @@ TEST_CASE("ONNX export refuses what it cannot express, naming it", "[export]") {
 TEST_CASE("HF export: config, HF key names with tied weights stored once, tokenizer files, fp16/bf16", "[export]") {
   TempDir tmp("hf_export");
   const bool real = have_real_data();
-  for (const auto& hc : {HeadCase{ModelType::DistilBert, Head::MaskedLM}, HeadCase{ModelType::Bert, Head::MaskedLM},
-                         HeadCase{ModelType::DistilBert, Head::SequenceClassification}}) {
+  struct Case {
+    HeadCase hc;
+    bool tied;
+  };
+  // The MLM heads twice: tied to the word embeddings (every released checkpoint) and with their own decoder weight
+  // (tie_word_embeddings: false), which HF stores under the decoder's key.
+  for (const auto& [hc, tied] : {Case{{ModelType::DistilBert, Head::MaskedLM}, true},
+                                 Case{{ModelType::DistilBert, Head::MaskedLM}, false},
+                                 Case{{ModelType::Bert, Head::MaskedLM}, true},
+                                 Case{{ModelType::Bert, Head::MaskedLM}, false},
+                                 Case{{ModelType::DistilBert, Head::SequenceClassification}, true}}) {
     ModelConfig c = small_config(hc.type, real ? 30522 : 300);
+    c.tie_word_embeddings = tied;
     if (hc.head == Head::SequenceClassification) c.id2label = {{0, "NEGATIVE"}, {1, "POSITIVE"}};
     auto model = random_model(c, hc.head, 11);
-    INFO(model->architecture());
-    const std::string src = tmp.str(model->architecture());
+    const std::string name = model->architecture() + (tied ? "" : "_untied");
+    INFO(name);
+    const std::string src = tmp.str(name);
     save_model_folder(*model, src);
     if (real) tokenizer::load_tokenizer(tokenizer_dir())->save_pretrained(src);
     for (const char* dt : {"fp32", "fp16", "bf16"}) {
       INFO("dtype " << dt);
-      const std::string out = tmp.str(model->architecture() + "_" + dt);
+      const std::string out = tmp.str(name + "_" + dt);
       ExportOptions o;
       o.format = ExportFormat::HF;
       o.dtype = parse_export_dtype(dt);
@@ -172,6 +183,9 @@ TEST_CASE("HF export: config, HF key names with tied weights stored once, tokeni
       CHECK(j["architectures"] == nlohmann::json::array({model->architecture()}));
       CHECK(j["model_type"] == c.model_type_name());
       CHECK(j["torch_dtype"] == (std::string(dt) == "fp32" ? "float32" : std::string(dt) == "fp16" ? "float16" : "bfloat16"));
+      // HF's PretrainedConfig defaults tie_word_embeddings to true: an untied model must say so, or HF re-ties it.
+      if (tied) CHECK_FALSE(j.contains("tie_word_embeddings"));
+      else CHECK(j["tie_word_embeddings"] == false);
       if (hc.head == Head::SequenceClassification) {
         CHECK(j["id2label"] == nlohmann::json({{"0", "NEGATIVE"}, {"1", "POSITIVE"}}));
         CHECK(j["label2id"] == nlohmann::json({{"NEGATIVE", 0}, {"POSITIVE", 1}}));
@@ -191,7 +205,11 @@ TEST_CASE("HF export: config, HF key names with tied weights stored once, tokeni
         CHECK(keys.count("distilbert.transformer.layer.1.ffn.lin2.bias"));
         if (hc.head == Head::MaskedLM) {
           CHECK(keys.count("vocab_projector.bias"));
-          CHECK_FALSE(keys.count("vocab_projector.weight"));  // tied: HF stores it once, as the word embeddings
+          // tied: HF stores it once, as the word embeddings; untied: its own tensor, not equal to the embeddings
+          CHECK(keys.count("vocab_projector.weight") == (tied ? 0u : 1u));
+          if (!tied)
+            CHECK(max_abs_diff(st.at("vocab_projector.weight").to(torch::kFloat),
+                               st.at("distilbert.embeddings.word_embeddings.weight").to(torch::kFloat)) > 0.1);
         } else {
           CHECK(keys.count("pre_classifier.weight"));
           CHECK(keys.count("classifier.bias"));
@@ -200,8 +218,11 @@ TEST_CASE("HF export: config, HF key names with tied weights stored once, tokeni
         CHECK(keys.count("bert.encoder.layer.1.attention.self.query.weight"));
         CHECK(keys.count("cls.predictions.bias"));
         CHECK(keys.count("cls.predictions.transform.LayerNorm.weight"));
-        CHECK_FALSE(keys.count("cls.predictions.decoder.weight"));
-        CHECK_FALSE(keys.count("cls.predictions.decoder.bias"));
+        CHECK(keys.count("cls.predictions.decoder.weight") == (tied ? 0u : 1u));
+        if (!tied)
+          CHECK(max_abs_diff(st.at("cls.predictions.decoder.weight").to(torch::kFloat),
+                             st.at("bert.embeddings.word_embeddings.weight").to(torch::kFloat)) > 0.1);
+        CHECK_FALSE(keys.count("cls.predictions.decoder.bias"));  // an alias of cls.predictions.bias either way
       }
       // Reloads to the same numbers (up to the dtype's rounding).
       LoadOptions lo;

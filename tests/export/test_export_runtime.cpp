@@ -82,23 +82,27 @@ TEST_CASE("ONNX Runtime runs the exported graphs of every head like LibTorch on 
     ModelType type;
     Head head;
     int64_t labels;
+    bool tied = true;  // MLM heads: false gives the decoder its own weight (tie_word_embeddings: false)
   };
   const Case cases[] = {{ModelType::DistilBert, Head::None, 2},
                         {ModelType::DistilBert, Head::MaskedLM, 2},
+                        {ModelType::DistilBert, Head::MaskedLM, 2, false},
                         {ModelType::DistilBert, Head::SequenceClassification, 3},
                         {ModelType::DistilBert, Head::TokenClassification, 5},
                         {ModelType::DistilBert, Head::QuestionAnswering, 2},
                         {ModelType::DistilBert, Head::MultipleChoice, 2},
                         {ModelType::Bert, Head::None, 2},
                         {ModelType::Bert, Head::MaskedLM, 2},
+                        {ModelType::Bert, Head::MaskedLM, 2, false},
                         {ModelType::Bert, Head::SequenceClassification, 2}};
   std::vector<Job> jobs;
   uint64_t seed = 100;
   for (const auto& cs : cases) {
     ModelConfig c = small_config(cs.type);
     c.num_labels = cs.labels;
+    c.tie_word_embeddings = cs.tied;
     auto model = random_model(c, cs.head, seed += 10);
-    const std::string arch = model->architecture(), src = tmp.str(arch + "_src"), out = tmp.str(arch);
+    const std::string arch = model->architecture() + (cs.tied ? "" : "_untied"), src = tmp.str(arch + "_src"), out = tmp.str(arch);
     save_model_folder(*model, src);  // the CLI's path: a model folder with its tokenizer, exported from disk
     tok->save_pretrained(src);
     ExportOptions o;
