@@ -203,4 +203,55 @@ ModelOutput BertForSequenceClassification::forward(const ModelInputs& in) {
   return out;
 }
 
+BertForQuestionAnswering::BertForQuestionAnswering(const ModelConfig& c) : BertBase(c, true, /*with_pooler=*/false) {
+  check(c.num_labels == 2, "BertForQuestionAnswering needs num_labels == 2 (start, end), config has ", c.num_labels);
+  qa_outputs = register_module("qa_outputs", nn::Linear(c.hidden_size, 2));
+  init_hf_weights(*this, c.initializer_range);
+}
+
+ModelOutput BertForQuestionAnswering::forward(const ModelInputs& in) {
+  auto out = bert->forward(in);
+  auto parts = qa_outputs->forward(out.last_hidden_state).split(1, -1);  // (B, T, 2) -> 2 x (B, T, 1)
+  out.start_logits = parts[0].squeeze(-1).contiguous();                   // (B, T)
+  out.end_logits = parts[1].squeeze(-1).contiguous();
+  if (in.start_positions.defined() && in.end_positions.defined())
+    out.loss = question_answering_loss(out.start_logits, out.end_logits, in.start_positions, in.end_positions);
+  return out;
+}
+
+BertForTokenClassification::BertForTokenClassification(const ModelConfig& c) : BertBase(c, true, false) {
+  dropout = register_module("dropout", nn::Dropout(c.classifier_dropout.value_or(c.hidden_dropout)));
+  classifier = register_module("classifier", nn::Linear(c.hidden_size, c.num_labels));
+  init_hf_weights(*this, c.initializer_range);
+}
+
+ModelOutput BertForTokenClassification::forward(const ModelInputs& in) {
+  auto out = bert->forward(in);
+  out.logits = classifier->forward(dropout->forward(out.last_hidden_state));  // (B, T, N)
+  if (in.labels.defined()) out.loss = token_classification_loss(out.logits, in.labels);
+  return out;
+}
+
+BertForMultipleChoice::BertForMultipleChoice(const ModelConfig& c) : BertBase(c, true, true) {
+  dropout = register_module("dropout", nn::Dropout(c.classifier_dropout.value_or(c.hidden_dropout)));
+  classifier = register_module("classifier", nn::Linear(c.hidden_size, 1));
+  init_hf_weights(*this, c.initializer_range);
+}
+
+ModelOutput BertForMultipleChoice::forward(const ModelInputs& in) {
+  TORCH_CHECK(in.input_ids.defined() && in.input_ids.dim() == 3, "BertForMultipleChoice: input_ids must be (B, C, T), got ",
+              in.input_ids.defined() ? in.input_ids.sizes() : c10::IntArrayRef{});
+  const int64_t B = in.input_ids.size(0), C = in.input_ids.size(1), T = in.input_ids.size(2);
+  ModelInputs flat = in;
+  flat.labels = torch::Tensor();
+  flat.input_ids = in.input_ids.reshape({B * C, T});
+  if (in.attention_mask.defined()) flat.attention_mask = in.attention_mask.reshape({B * C, T});
+  if (in.token_type_ids.defined()) flat.token_type_ids = in.token_type_ids.reshape({B * C, T});
+  auto out = bert->forward(flat);
+  out.logits = classifier->forward(dropout->forward(out.pooler_output)).view({B, C});  // (B*C, 1) -> (B, C)
+  if (in.labels.defined())
+    out.loss = torch::nn::functional::cross_entropy(out.logits, in.labels.view({-1}).to(torch::kLong));
+  return out;
+}
+
 }  // namespace distilbert

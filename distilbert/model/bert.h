@@ -1,6 +1,7 @@
 // BERT (the teacher) as in HF transformers' modeling_bert.py: word + position + token-type embeddings, post-LN
 // encoder with dropout after both attention and FFN projections, optional tanh pooler, the MLM head with a decoder
-// tied to the word embeddings and a separate bias, and the sequence-classification head (SPEC.md §1.2, §3).
+// tied to the word embeddings and a separate bias, and the sequence-classification, question-answering,
+// token-classification and multiple-choice heads (SPEC.md §1.2, §3; teachers for task-specific distillation).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -158,6 +159,39 @@ class BertForSequenceClassification : public BertBase {
  public:
   explicit BertForSequenceClassification(const ModelConfig& c);
   std::string architecture() const override { return "BertForSequenceClassification"; }
+  ModelOutput forward(const ModelInputs& in) override;
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear classifier{nullptr};
+};
+
+/// No pooler (HF add_pooling_layer=False): qa_outputs (H -> 2) on every token -> start/end logits (B, T); loss =
+/// mean of the two CEs with positions clamped, as DistilBertForQuestionAnswering. No dropout before qa_outputs.
+class BertForQuestionAnswering : public BertBase {
+ public:
+  explicit BertForQuestionAnswering(const ModelConfig& c);
+  std::string architecture() const override { return "BertForQuestionAnswering"; }
+  ModelOutput forward(const ModelInputs& in) override;
+  std::vector<std::string> ignorable_prefixes() const override { return {"bert.pooler."}; }
+  torch::nn::Linear qa_outputs{nullptr};
+};
+
+/// No pooler: dropout(classifier_dropout or hidden_dropout_prob) -> classifier (H -> N) per token; CE ignoring -100.
+class BertForTokenClassification : public BertBase {
+ public:
+  explicit BertForTokenClassification(const ModelConfig& c);
+  std::string architecture() const override { return "BertForTokenClassification"; }
+  ModelOutput forward(const ModelInputs& in) override;
+  std::vector<std::string> ignorable_prefixes() const override { return {"bert.pooler."}; }
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear classifier{nullptr};
+};
+
+/// (B, C, T) inputs folded to (B*C, T); pooler -> dropout(classifier_dropout or hidden_dropout_prob) -> classifier
+/// (H -> 1) -> (B, C); CE over the choices.
+class BertForMultipleChoice : public BertBase {
+ public:
+  explicit BertForMultipleChoice(const ModelConfig& c);
+  std::string architecture() const override { return "BertForMultipleChoice"; }
   ModelOutput forward(const ModelInputs& in) override;
   torch::nn::Dropout dropout{nullptr};
   torch::nn::Linear classifier{nullptr};

@@ -45,10 +45,6 @@ std::string head_name(Head head) {
 }
 
 std::string architecture_name(ModelType type, Head head) {
-  if (type == ModelType::Bert) {
-    check(head == Head::None || head == Head::MaskedLM || head == Head::SequenceClassification, "head '",
-          head_name(head), "' is available for DistilBERT; BERT models support none, mlm and seq-cls");
-  }
   for (const auto& h : kHeads)
     if (h.head == head) return std::string(type == ModelType::Bert ? "Bert" : "DistilBert") + h.suffix;
   fail("unknown head");
@@ -58,9 +54,6 @@ Head head_of_architecture(const std::string& architecture, ModelType type) {
   const std::string prefix = type == ModelType::Bert ? "Bert" : "DistilBert";
   std::string known;
   for (const auto& h : kHeads) {
-    if (type == ModelType::Bert && (h.head == Head::TokenClassification || h.head == Head::QuestionAnswering ||
-                                    h.head == Head::MultipleChoice))
-      continue;
     if (architecture == prefix + h.suffix) return h.head;
     known += (known.empty() ? "" : ", ") + prefix + h.suffix;
   }
@@ -77,7 +70,9 @@ ModelPtr build_model(const ModelConfig& config, Head head) {
       case Head::None: return std::make_shared<BertModel>(c);
       case Head::MaskedLM: return std::make_shared<BertForMaskedLM>(c);
       case Head::SequenceClassification: return std::make_shared<BertForSequenceClassification>(c);
-      default: break;
+      case Head::TokenClassification: return std::make_shared<BertForTokenClassification>(c);
+      case Head::QuestionAnswering: return std::make_shared<BertForQuestionAnswering>(c);
+      case Head::MultipleChoice: return std::make_shared<BertForMultipleChoice>(c);
     }
   } else {
     switch (head) {

@@ -54,7 +54,7 @@ enum class Head { None, MaskedLM, SequenceClassification, TokenClassification, Q
 /// "mlm", "seq-cls", "token-cls", "qa", "multiple-choice", "none" (also the HF-ish long names).
 Head parse_head(const std::string& name);
 std::string head_name(Head head);
-/// HF architecture name for a model type and head; throws when the pair does not exist (e.g. BERT QA).
+/// HF architecture name for a model type and head, e.g. (Bert, QuestionAnswering) -> "BertForQuestionAnswering".
 std::string architecture_name(ModelType type, Head head);
 /// The head an HF architecture name stands for; throws for unknown names, listing the known ones.
 Head head_of_architecture(const std::string& architecture, ModelType type);
