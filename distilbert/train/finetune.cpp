@@ -22,6 +22,7 @@
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/distill_loss.h"
+#include "distilbert/train/finetune_task.h"
 #include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
@@ -72,8 +73,25 @@ FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& or
     t.require(r.max_seq_len >= 8, "max_seq_len", "must be >= 8");
     t.get("limit_train", r.limit_train);
     t.get("limit_eval", r.limit_eval);
+    t.get("doc_stride", r.doc_stride);
+    t.get("max_query_len", r.max_query_len);
+    t.get("max_answer_len", r.max_answer_len);
+    t.require(r.max_answer_len >= 1, "max_answer_len", "must be >= 1");
+    t.get("n_best_size", r.n_best_size);
+    t.require(r.n_best_size >= 1, "n_best_size", "must be >= 1");
+    t.get("null_score_diff_threshold", r.null_score_diff_threshold);
     if (r.task == "custom") {
       t.require(!r.train_file.empty() && !r.dev_file.empty(), "train_file", "and dev_file are required for task custom");
+    } else if (is_heads_task(r.task)) {
+      t.require(!r.data_dir.empty() || (!r.train_file.empty() && !r.dev_file.empty()), "data_dir",
+                "or train_file and dev_file are required for task " + r.task);
+      t.require(r.task != "ner" || (!r.train_file.empty() && !r.dev_file.empty()), "train_file",
+                "and dev_file are required for task ner (CoNLL-format files)");
+      if (r.task == "squad" || r.task == "squad_v2") {
+        t.require(r.doc_stride >= 1 && r.max_query_len >= 1, "doc_stride", "and max_query_len must be >= 1");
+        t.require(r.max_seq_len > r.max_query_len + 3 + r.doc_stride, "max_seq_len",
+                  "must exceed max_query_len + 3 special tokens + doc_stride, or no window moves through the context");
+      }
     } else {
       tasks::parse_glue_task(r.task);  // throws for unknown names
       t.require(!r.data_dir.empty(), "data_dir", "is required: the GLUE task folder (e.g. data/glue/SST-2)");
@@ -224,26 +242,12 @@ Encoded encode_all(const tokenizer::Tokenizer& tok, const std::vector<tasks::Exa
 
 // Pad the chosen examples to the longest (dynamic padding; the mask makes it equal to max_length padding).
 ModelInputs collate(const Encoded& enc, const std::vector<size_t>& idx, int64_t pad_id, torch::Device device) {
-  size_t T = 0;
-  for (size_t i : idx) T = std::max(T, enc.ids[i].size());
-  const int64_t B = static_cast<int64_t>(idx.size());
-  auto ids = torch::full({B, static_cast<int64_t>(T)}, pad_id, torch::kLong);
-  auto mask = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
-  auto types = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
-  auto ia = ids.accessor<int64_t, 2>(), ma = mask.accessor<int64_t, 2>(), ta = types.accessor<int64_t, 2>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& row = enc.ids[idx[static_cast<size_t>(b)]];
-    for (size_t t = 0; t < row.size(); ++t) {
-      ia[b][static_cast<int64_t>(t)] = row[t];
-      ma[b][static_cast<int64_t>(t)] = 1;
-      if (!enc.types.empty()) ta[b][static_cast<int64_t>(t)] = enc.types[idx[static_cast<size_t>(b)]][t];
-    }
+  std::vector<const std::vector<int64_t>*> ids, types;
+  for (size_t i : idx) {
+    ids.push_back(&enc.ids[i]);
+    if (!enc.types.empty()) types.push_back(&enc.types[i]);
   }
-  ModelInputs in;
-  in.input_ids = ids.to(device);
-  in.attention_mask = mask.to(device);
-  if (!enc.types.empty()) in.token_type_ids = types.to(device);
-  return in;
+  return pad_batch(ids, types, pad_id, device);
 }
 
 torch::Tensor labels_of(const std::vector<tasks::Example>& ex, const std::vector<size_t>& idx, bool regression) {
@@ -257,9 +261,9 @@ torch::Tensor labels_of(const std::vector<tasks::Example>& ex, const std::vector
   return torch::tensor(v);
 }
 
-std::map<std::string, double> evaluate(PretrainedModel& model, const TaskData& d,
-                                       const std::vector<Encoded>& encoded, const FinetuneRecipe& r,
-                                       torch::Device device, int64_t pad_id) {
+std::map<std::string, double> evaluate_classification(PretrainedModel& model, const TaskData& d,
+                                                      const std::vector<Encoded>& encoded, const FinetuneRecipe& r,
+                                                      torch::Device device, int64_t pad_id) {
   model.eval();
   torch::NoGradGuard no_grad;
   std::map<std::string, double> out;
@@ -297,6 +301,60 @@ std::string main_metric(const TaskData& d) {
   return tasks::glue_main_metric(d.metric_task);
 }
 
+/// Sentence(-pair) classification and regression: GLUE or custom files.
+class ClassificationTask : public FinetuneTask {
+ public:
+  ClassificationTask(const FinetuneRecipe& r, bool need_train) : r_(r), d_(read_task(r, need_train)) {
+    if (need_train) check(!d_.train.empty(), "task '", r.task, "': no training examples");
+    for (const auto& [suffix, ex] : d_.evals) check(!ex.empty(), "task '", r.task, "': no evaluation examples");
+  }
+  Head head() const override { return Head::SequenceClassification; }
+  int64_t num_labels() const override {
+    return d_.regression ? 1 : static_cast<int64_t>(d_.label_names.size());
+  }
+  void configure(ModelConfig& c) const override {
+    c.problem_type = d_.regression ? "regression" : "single_label_classification";
+    c.id2label.clear();
+    for (size_t i = 0; i < d_.label_names.size(); ++i) c.id2label[static_cast<int64_t>(i)] = d_.label_names[i];
+    if (r_.task != "custom") c.extra["finetuning_task"] = d_.metric_task;
+  }
+  void encode(const tokenizer::Tokenizer& tok, bool train_types, bool eval_types) override {
+    train_ = encode_all(tok, d_.train, r_.max_seq_len, train_types);
+    evals_.clear();
+    for (const auto& [suffix, ex] : d_.evals) evals_.push_back(encode_all(tok, ex, r_.max_seq_len, eval_types));
+  }
+  int64_t train_size() const override { return static_cast<int64_t>(d_.train.size()); }
+  ModelInputs train_batch(const std::vector<size_t>& idx, int64_t pad_id, torch::Device device) const override {
+    auto in = collate(train_, idx, pad_id, device);
+    in.labels = labels_of(d_.train, idx, d_.regression).to(device);
+    return in;
+  }
+  torch::Tensor distill_loss(const ModelOutput& student, const ModelOutput& teacher, const ModelInputs&,
+                             double T) const override {
+    const auto s = student.logits.to(torch::kFloat), t = teacher.logits.to(torch::kFloat);
+    return d_.regression ? torch::mse_loss(s, t) : soft_target_kl(s, t, T);
+  }
+  std::string distill_description(double T) const override {
+    return d_.regression ? "MSE(student, teacher)" : "KL(T=" + std::to_string(T) + ") x T^2";
+  }
+  std::map<std::string, double> evaluate(PretrainedModel& model, const FinetuneRecipe& r, torch::Device device,
+                                         int64_t pad_id) const override {
+    return evaluate_classification(model, d_, evals_, r, device, pad_id);
+  }
+  std::string main_metric() const override { return distilbert::main_metric(d_); }
+
+ private:
+  const FinetuneRecipe& r_;
+  TaskData d_;
+  Encoded train_;
+  std::vector<Encoded> evals_;
+};
+
+std::unique_ptr<FinetuneTask> make_task(const FinetuneRecipe& r, bool need_train) {
+  if (is_heads_task(r.task)) return make_heads_task(r, need_train);
+  return std::make_unique<ClassificationTask>(r, need_train);
+}
+
 struct Setup {
   std::shared_ptr<tokenizer::Tokenizer> tok;
   ModelPtr model;
@@ -304,7 +362,7 @@ struct Setup {
   int threads = 1;
 };
 
-Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskData& d, bool quiet,
+Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const FinetuneTask& task, bool quiet,
             const dist::DistEnv& env = {}) {
   Setup s;
   // Several processes share the machine's CPUs, and `device: cuda` means the GPU of each one's LOCAL_RANK.
@@ -313,16 +371,12 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskDat
   const std::string tok_path = r.tokenizer.empty() ? model_dir : r.tokenizer;
   s.tok = tokenizer::load_tokenizer(tok_path);
   LoadOptions lo;
-  lo.head = Head::SequenceClassification;
-  lo.num_labels = d.regression ? 1 : static_cast<int64_t>(d.label_names.size());
+  lo.head = task.head();
+  lo.num_labels = task.num_labels();
   lo.verbose = !quiet;
   torch::manual_seed(r.seed);
   s.model = load_model_folder(model_dir, lo).model;
-  auto& c = s.model->mutable_config();
-  c.problem_type = d.regression ? "regression" : "single_label_classification";
-  c.id2label.clear();
-  for (size_t i = 0; i < d.label_names.size(); ++i) c.id2label[static_cast<int64_t>(i)] = d.label_names[i];
-  if (r.task != "custom") c.extra["finetuning_task"] = d.metric_task;
+  task.configure(s.model->mutable_config());
   s.model->to(s.device);
   return s;
 }
@@ -330,12 +384,11 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const TaskDat
 }  // namespace
 
 std::map<std::string, double> evaluate_model(const FinetuneRecipe& r, const std::string& model_dir) {
-  const auto d = read_task(r, false);
-  auto s = setup(r, model_dir, d, true);
+  const auto task = make_task(r, false);
+  auto s = setup(r, model_dir, *task, true);
   const bool types = s.model->config().model_type == ModelType::Bert;
-  std::vector<Encoded> enc;
-  for (const auto& [suffix, ex] : d.evals) enc.push_back(encode_all(*s.tok, ex, r.max_seq_len, types));
-  return evaluate(*s.model, d, enc, r, s.device, s.tok->special_ids().pad);
+  task->encode(*s.tok, types, types);
+  return task->evaluate(*s.model, r, s.device, s.tok->special_ids().pad);
 }
 
 FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
@@ -358,10 +411,8 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
     }
   }
 
-  const auto d = read_task(r, true);
-  check(!d.train.empty(), "task '", r.task, "': no training examples");
-  for (const auto& [suffix, ex] : d.evals) check(!ex.empty(), "task '", r.task, "': no evaluation examples");
-  auto s = setup(r, r.model, d, !env.is_main(), env);
+  const auto task = make_task(r, true);
+  auto s = setup(r, r.model, *task, !env.is_main(), env);
   auto comm = dist::Communicator::create(env, r.distributed, s.device);
   const bool main_rank = comm->is_main();
   setup_error = comm->share_from_main("finetune-folder", setup_error);
@@ -377,11 +428,9 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   const bool teacher_types =
       !r.kd_teacher.empty() && ModelConfig::load((fs::path(r.kd_teacher) / "config.json").string()).model_type ==
                                    ModelType::Bert;
-  const Encoded train = encode_all(*s.tok, d.train, r.max_seq_len, types || teacher_types);
-  std::vector<Encoded> evals;
-  for (const auto& [suffix, ex] : d.evals) evals.push_back(encode_all(*s.tok, ex, r.max_seq_len, types));
+  task->encode(*s.tok, types || teacher_types, types);
 
-  const int64_t n = static_cast<int64_t>(d.train.size());
+  const int64_t n = task->train_size();
   // DistributedSampler: each epoch's shuffled order padded to a multiple of the world size by repeating its head;
   // rank r takes positions r, r + W, ... So the union of the ranks' k-th batches is a single process's k-th batch
   // of batch_size x W examples.
@@ -412,12 +461,13 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   ModelPtr teacher;
   if (!r.kd_teacher.empty()) {
     LoadOptions lo;
-    lo.head = Head::SequenceClassification;
-    lo.num_labels = d.regression ? 1 : static_cast<int64_t>(d.label_names.size());
+    lo.head = task->head();
+    lo.num_labels = task->num_labels();
     lo.verbose = false;
     auto loaded = load_model_folder(r.kd_teacher, lo);
-    check(loaded.report.newly_initialized.empty(), "distill.teacher '", r.kd_teacher,
-          "' has no trained classification head for this task (newly initialised: ",
+    const std::string kind = task->head() == Head::SequenceClassification ? "classification" : head_name(task->head());
+    check(loaded.report.newly_initialized.empty(), "distill.teacher '", r.kd_teacher, "' has no trained ", kind,
+          " head for this task (newly initialised: ",
           loaded.report.newly_initialized.front(), "); fine-tune the teacher on '", r.task, "' first");
     teacher = loaded.model;
     check(teacher->config().vocab_size == model.config().vocab_size, "distill.teacher '", r.kd_teacher,
@@ -429,8 +479,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
     if (main_rank)
       std::cerr << tag << "task-specific distillation from " << teacher->architecture() << " '" << r.kd_teacher
                 << "': loss = " << r.kd_alpha_task << " x task + " << r.kd_alpha_ce << " x "
-                << (d.regression ? "MSE(student, teacher)" : "KL(T=" + std::to_string(r.kd_temperature) + ") x T^2")
-                << "\n";
+                << task->distill_description(r.kd_temperature) << "\n";
   }
   if (main_rank)
     std::cerr << tag << model.architecture() << " on " << r.task << ": " << n << " training examples, " << total
@@ -440,7 +489,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
 
   std::unique_ptr<RunLog> log;
   if (main_rank) log = std::make_unique<RunLog>(r.output_dir, false);
-  const std::string metric = main_metric(d);
+  const std::string metric = task->main_metric();
   double best = -std::numeric_limits<double>::infinity();
   int64_t since_best = 0, step = 0;
   std::mt19937_64 rng(r.seed);
@@ -457,25 +506,22 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
     for (int64_t b = 0; b < steps_per_epoch && step < total && !stop; ++b) {
       std::vector<size_t> idx(order.begin() + b * r.batch_size,
                               order.begin() + std::min<int64_t>(per_rank, (b + 1) * r.batch_size));
-      auto in = collate(train, idx, pad_id, s.device);
-      in.labels = labels_of(d.train, idx, d.regression).to(s.device);
+      const auto in = task->train_batch(idx, pad_id, s.device);
       torch::Tensor loss;
       {
         AutocastScope autocast(r.precision, s.device);
         auto out = model.forward(in);
         loss = out.loss;
         if (teacher) {
-          torch::Tensor t_logits;
+          ModelOutput t_out;
           {
             torch::NoGradGuard no_grad;
             ModelInputs tin = in;
-            tin.labels = torch::Tensor();
+            tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
             // The batch carries segment ids when the teacher is a BERT (teacher_types); a DistilBERT ignores them.
-            t_logits = teacher->forward(tin).logits.to(torch::kFloat);
+            t_out = teacher->forward(tin);
           }
-          const auto s_logits = out.logits.to(torch::kFloat);
-          const auto kd = d.regression ? torch::mse_loss(s_logits, t_logits)
-                                       : soft_target_kl(s_logits, t_logits, r.kd_temperature);
+          const auto kd = task->distill_loss(out, t_out, in, r.kd_temperature);
           kd_sum += kd.item<double>();
           loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
         }
@@ -510,7 +556,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       }
       if (step % eval_every == 0 || step == total) {
         // Every rank evaluates (same weights, same data: the same numbers, so early stopping agrees); rank 0 writes.
-        auto m = evaluate(model, d, evals, r, s.device, pad_id);
+        auto m = task->evaluate(model, r, s.device, pad_id);
         json mj(m);
         if (log) log->log(step, mj, "eval");
         const double v = m.at(metric);

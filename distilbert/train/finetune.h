@@ -1,8 +1,9 @@
-// Fine-tuning and evaluation on sentence(-pair) classification and regression: the nine GLUE tasks from their
-// TSV files, or a user's CSV/TSV/JSONL with named columns. One readable recipe: read and tokenise the data, load
-// any of our (or HF's) model folders with a fresh classification head, train with AdamW and a linear schedule,
-// evaluate every N steps with the task's metrics (SPEC.md §7), keep the best model by the task's main metric, stop
-// early when asked.
+// Fine-tuning and evaluation on sentence(-pair) classification and regression (the nine GLUE tasks from their
+// TSV files, or a user's CSV/TSV/JSONL with named columns), extractive question answering (SQuAD v1.1 / v2.0),
+// token classification (CoNLL-2003 NER) and multiple choice (SWAG). One readable recipe: read and tokenise the
+// data, load any of our (or HF's) model folders with a fresh head for the task, train with AdamW and a linear
+// schedule, evaluate every N steps with the task's metrics (SPEC.md §7; EM/F1, seqeval, accuracy), keep the best
+// model by the task's main metric, stop early when asked. The per-family parts are in finetune_task.h.
 #pragma once
 
 #include <map>
@@ -26,16 +27,23 @@ struct FinetuneRecipe {
   std::string model;      // model folder (any head: a classification head is created when needed)
   std::string tokenizer;  // default: the model folder's
 
-  // Data: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) from data_dir, or "custom" files.
+  // Data: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) from data_dir, or "custom" files;
+  // squad / squad_v2 (SQuAD JSON), conll2003 (CoNLL-2003 NER), ner (CoNLL-format files with their own tags) and swag
+  // (SWAG CSV) from data_dir or train_file + dev_file.
   std::string task = "sst2";
   std::string data_dir;
-  std::string train_file, dev_file;  // custom
+  std::string train_file, dev_file;  // custom; for the other families they replace data_dir's files
   std::string text_column = "text", text_pair_column, label_column = "label";
-  std::vector<std::string> label_names;  // custom classification labels (default: discovered in the train file)
+  std::vector<std::string> label_names;  // custom / ner labels (default: discovered in the train file)
   bool regression = false;               // custom regression
   std::string bad_rows = "fail";         // fail | skip
   int64_t max_seq_len = 128;
   int64_t limit_train = 0, limit_eval = 0;  // use only the first N examples (0 = all)
+  // Question answering (run_qa.py / utils_qa.py): windows overlap by doc_stride tokens, questions are cut to
+  // max_query_len tokens, answers are the best of n_best_size starts x ends spanning at most max_answer_len tokens;
+  // squad_v2 answers "" when the null score beats the best span by more than null_score_diff_threshold.
+  int64_t doc_stride = 128, max_query_len = 64, max_answer_len = 30, n_best_size = 20;
+  double null_score_diff_threshold = 0.0;
 
   // Optimiser (HF Trainer defaults).
   double lr = 2e-5, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 1.0;
@@ -47,7 +55,8 @@ struct FinetuneRecipe {
   int64_t log_every = 50;
   bool progress = true;
   // Task-specific distillation (DistilBERT paper §4.2, HF run_*_w_distillation.py): a fine-tuned teacher's outputs
-  // as soft targets. loss = alpha_task * task loss + alpha_ce * (KL(T) * T^2 for classification, MSE for regression).
+  // as soft targets. loss = alpha_task * task loss + alpha_ce * (KL(T) * T^2 for classification, MSE for regression;
+  // for question answering the mean of the start and end KLs, run_squad_w_distillation.py).
   std::string kd_teacher;  // fine-tuned teacher folder (same task and labels); empty = plain fine-tuning
   double kd_temperature = 2.0, kd_alpha_ce = 0.5, kd_alpha_task = 0.5;
 
@@ -71,7 +80,8 @@ struct FinetuneSummary {
 /// Train and evaluate; writes <output_dir>/best (HF folder + tokenizer), eval_results.json and metrics.jsonl.
 FinetuneSummary run_finetune(const FinetuneRecipe& recipe, bool overwrite);
 
-/// Evaluate a model folder on a recipe's dev data; returns the metrics (also MNLI's mismatched set, with "_mm").
+/// Evaluate a model folder on a recipe's dev data; returns the metrics (also MNLI's mismatched set, with "_mm";
+/// exact_match / f1 for SQuAD, precision / recall / f1 / accuracy for NER, accuracy for SWAG).
 std::map<std::string, double> evaluate_model(const FinetuneRecipe& recipe, const std::string& model_dir);
 
 }  // namespace distilbert
