@@ -1,4 +1,5 @@
-// `distilbert finetune` (train on a GLUE task or a user's data, keep the best model by the task's metric) and
+// `distilbert finetune` (train on a GLUE task, SQuAD, CoNLL-2003, SWAG or a user's data, keep the best model by the
+// task's metric) and
 // `distilbert evaluate` (score a model folder on a recipe's dev data; prints and writes JSON metrics).
 #include <iostream>
 
@@ -19,7 +20,8 @@ Command add_finetune_command(CLI::App& app) {
     bool overwrite = false;
   };
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("finetune", "Fine-tune a model folder on a GLUE task or your own data (recipe)");
+  auto* cmd = app.add_subcommand(
+      "finetune", "Fine-tune a model folder on GLUE, SQuAD, CoNLL-2003, SWAG or your own data (recipe)");
   cmd->add_option("--recipe", o->recipe, "Recipe file, e.g. recipes/glue/sst2.yaml")->required()->check(CLI::ExistingFile);
   cmd->add_option("overrides", o->overrides, "key.path=value overrides, e.g. model=runs/student/final");
   cmd->add_option("--set", o->overrides, "key.path=value override (repeatable)");
