@@ -64,6 +64,7 @@ class Exporter {
       auto flat_shape = b_.node("Concat", {b_.const_i64({-1}), dim_slice("input_ids", 2)}, {attr_int("axis", 0)});
       ids = b_.node("Reshape", {ids, flat_shape});
       mask = b_.node("Reshape", {mask, flat_shape});
+      if (bert) types = b_.node("Reshape", {types, flat_shape});
     }
     const std::string prefix = model_.base_prefix();
     std::string x = bert ? bert_encoder(ids, types, mask, prefix) : distil_encoder(ids, mask, prefix);
@@ -79,21 +80,11 @@ class Exporter {
         break;
       }
       case Head::SequenceClassification: {
-        std::string logits;
-        if (bert) {
-          b_.set_scope("/bert/pooler");
-          auto cls = b_.node("Gather", {x, b_.const_i64({0}, true)}, {attr_int("axis", 1)});  // (B, H)
-          auto pooled = b_.node("Tanh", {linear(cls, "bert.pooler.dense")});
-          b_.set_scope("/classifier");
-          logits = linear(pooled, "classifier");
-        } else {
-          logits = distil_cls_head(x);
-        }
-        finish(logits, "logits", {BT[0], c_.num_labels});
+        finish(bert ? bert_cls_head(x) : distil_cls_head(x), "logits", {BT[0], c_.num_labels});
         break;
       }
       case Head::MultipleChoice: {
-        auto flat = distil_cls_head(x);  // (B*C, 1)
+        auto flat = bert ? bert_cls_head(x) : distil_cls_head(x);  // (B*C, 1)
         b_.set_scope("/unflatten_choices");
         auto shape = b_.node("Concat", {b_.const_i64({-1}), dim_slice("input_ids", 1)}, {attr_int("axis", 0)});
         finish(b_.node("Reshape", {flat, shape}), "logits", {BT[0], std::string("num_choices")});
@@ -283,6 +274,16 @@ class Exporter {
   }
 
   /// [CLS] -> pre_classifier -> ReLU -> classifier (DistilBERT seq-cls and multiple choice).
+  /// BERT's pooled classifier: [CLS] -> pooler dense -> tanh -> (dropout) -> classifier (sequence classification
+  /// and, on the flattened choices, multiple choice).
+  std::string bert_cls_head(const std::string& x) {
+    b_.set_scope("/bert/pooler");
+    auto cls = b_.node("Gather", {x, b_.const_i64({0}, true)}, {attr_int("axis", 1)});  // (B, H)
+    auto pooled = b_.node("Tanh", {linear(cls, "bert.pooler.dense")});
+    b_.set_scope("/classifier");
+    return linear(pooled, "classifier");
+  }
+
   std::string distil_cls_head(const std::string& x) {
     b_.set_scope("/pre_classifier");
     auto cls = b_.node("Gather", {x, b_.const_i64({0}, true)}, {attr_int("axis", 1)});  // (B, H)

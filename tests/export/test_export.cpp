@@ -33,7 +33,8 @@ const HeadCase kAllHeads[] = {
     {ModelType::DistilBert, Head::SequenceClassification}, {ModelType::DistilBert, Head::TokenClassification},
     {ModelType::DistilBert, Head::QuestionAnswering},      {ModelType::DistilBert, Head::MultipleChoice},
     {ModelType::Bert, Head::None},                {ModelType::Bert, Head::MaskedLM},
-    {ModelType::Bert, Head::SequenceClassification},
+    {ModelType::Bert, Head::SequenceClassification},      {ModelType::Bert, Head::TokenClassification},
+    {ModelType::Bert, Head::QuestionAnswering},           {ModelType::Bert, Head::MultipleChoice},
 };
 
 std::vector<std::string> io_names(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& v) {

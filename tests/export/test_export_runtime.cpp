@@ -94,7 +94,10 @@ TEST_CASE("ONNX Runtime runs the exported graphs of every head like LibTorch on 
                         {ModelType::Bert, Head::None, 2},
                         {ModelType::Bert, Head::MaskedLM, 2},
                         {ModelType::Bert, Head::MaskedLM, 2, false},
-                        {ModelType::Bert, Head::SequenceClassification, 2}};
+                        {ModelType::Bert, Head::SequenceClassification, 2},
+                        {ModelType::Bert, Head::TokenClassification, 5},
+                        {ModelType::Bert, Head::QuestionAnswering, 2},
+                        {ModelType::Bert, Head::MultipleChoice, 2}};
   std::vector<Job> jobs;
   uint64_t seed = 100;
   for (const auto& cs : cases) {
@@ -116,10 +119,11 @@ TEST_CASE("ONNX Runtime runs the exported graphs of every head like LibTorch on 
     if (cs.head == Head::MultipleChoice) {  // (3 examples, 2 choices, T): sentence pairs
       std::vector<std::string> a, b;
       for (int i = 0; i < 6; ++i) a.push_back(first[i]), b.push_back(second[i]);
-      in = encode(*tok, a, b, false);
+      in = encode(*tok, a, b, bert);
       const int64_t T = in.input_ids.size(1);
       in.input_ids = in.input_ids.view({3, 2, T});
       in.attention_mask = in.attention_mask.view({3, 2, T});
+      if (bert) in.token_type_ids = in.token_type_ids.view({3, 2, T});
     } else if (bert || cs.head == Head::QuestionAnswering) {  // pairs: token types (BERT), question + context (QA)
       const size_t n = mlm_like ? 4 : 8;
       in = encode(*tok, std::vector<std::string>(first.begin(), first.begin() + n),
