@@ -28,7 +28,7 @@ struct DistillLossWeights {
 };
 
 struct DistillLossInputs {
-  torch::Tensor student_logits;  // (N, V) rows = selected tokens
+  torch::Tensor student_logits;  // (N, V) rows = selected tokens; fp32, or bf16/fp16 under autocast
   torch::Tensor teacher_logits;  // (N, V) same rows
   torch::Tensor mlm_labels;      // (N) labels of those rows, -100 where not an MLM target
   torch::Tensor attention_mask;  // (B, T) 1 = real token
@@ -51,6 +51,13 @@ torch::Tensor distill_rows(const torch::Tensor& attention_mask, const torch::Ten
 /// space (log_softmax of each); the teacher side carries no gradient.
 torch::Tensor soft_target_kl(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits, double T);
 
+/// The same KL and, from the same logits, the MLM cross-entropy over the rows whose label is not -100 (their mean;
+/// 0 when there are none), fused: one cache-sized pass per block of rows computes both values and their gradients,
+/// which backward scales (see distill_loss.cpp). Equal to soft_target_kl and cross_entropy(ignore_index -100) up to
+/// float rounding; the gradient w.r.t. the student logits comes back in their dtype.
+std::pair<torch::Tensor, torch::Tensor> soft_target_kl_and_mlm(const torch::Tensor& student_logits,
+                                                               const torch::Tensor& teacher_logits,
+                                                               const torch::Tensor& mlm_labels, double T);
 /// Mean over rows of 1 - cos(s_i, t_i), as torch's CosineEmbeddingLoss with target 1. s, t: (N, H).
 torch::Tensor cosine_rows_loss(const torch::Tensor& s, const torch::Tensor& t);
 

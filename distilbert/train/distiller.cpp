@@ -367,8 +367,10 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     ModelOutput s_out = student->encoder_forward(in);
     auto rows = distill_rows(b.attention_mask, b.mlm_labels, restrict_rows);
     const int64_t H = s_out.last_hidden_state.size(-1);
-    // Vocabulary projections only for the rows a loss uses; losses in fp32 whatever the autocast dtype.
-    auto s_logits = student->mlm_logits(s_out.last_hidden_state.reshape({-1, H}).index_select(0, rows)).to(torch::kFloat);
+    // Vocabulary projections only for the rows a loss uses. Losses in fp32 whatever the autocast dtype: the fused
+    // KL + MLM reads bf16/fp16 logits directly and converts block by block in cache (no fp32 copy of the logits).
+    auto s_logits = student->mlm_logits(s_out.last_hidden_state.reshape({-1, H}).index_select(0, rows));
+    if (!teacher) s_logits = s_logits.to(torch::kFloat);
     DistillLossInputs li;
     li.student_logits = s_logits;
     li.mlm_labels = b.mlm_labels.reshape({-1}).index_select(0, rows);
@@ -376,8 +378,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     if (teacher) {
       torch::NoGradGuard no_grad;
       const int64_t Ht = t_out.last_hidden_state.size(-1);
-      li.teacher_logits =
-          teacher->mlm_logits(t_out.last_hidden_state.reshape({-1, Ht}).index_select(0, rows)).to(torch::kFloat);
+      li.teacher_logits = teacher->mlm_logits(t_out.last_hidden_state.reshape({-1, Ht}).index_select(0, rows));
       li.student_hidden = &s_out.hidden_states;
       li.teacher_hidden = &t_out.hidden_states;
     } else {

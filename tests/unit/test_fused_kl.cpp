@@ -1,0 +1,98 @@
+// The fused soft-target KL + MLM cross-entropy (train/distill_loss.cpp) against the same math written with plain
+// autograd ops: values and gradients, row counts that leave a partial last block, both temperatures, rows without
+// labels, upstream weights other than 1 (the alphas and gradient accumulation), and bf16 logits.
+#include <catch2/catch.hpp>
+
+#include <torch/torch.h>
+
+#include "distilbert/train/distill_loss.h"
+
+using namespace distilbert;
+
+namespace {
+
+struct Plain {
+  torch::Tensor kl, ce, grad;
+};
+
+// KL(p_t || p_s) * T^2 / rows with p = softmax(logits / T), and mean CE over rows labelled != -100, by autograd.
+Plain plain(const torch::Tensor& s0, const torch::Tensor& t, const torch::Tensor& labels, double T, double a_kl,
+            double a_ce) {
+  auto s = s0.detach().to(torch::kDouble).requires_grad_(true);
+  auto td = t.to(torch::kDouble);
+  auto pt = torch::softmax(td / T, 1);
+  auto kl = (pt * (torch::log_softmax(td / T, 1) - torch::log_softmax(s / T, 1))).sum() / s.size(0) * (T * T);
+  torch::Tensor ce = torch::zeros({}, s.options());
+  if (labels.ne(-100).any().item<bool>())
+    ce = torch::nn::functional::cross_entropy(s, labels, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  (a_kl * kl + a_ce * ce).backward();
+  return {kl.detach(), ce.detach(), s.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("Fused KL + MLM cross-entropy equals the autograd formulation, values and gradients", "[unit][loss]") {
+  torch::manual_seed(7);
+  for (int64_t V : {1000, 30522}) {
+    for (int64_t N : {1, 3, 150}) {
+      for (double T : {1.0, 2.0}) {
+        for (bool any_labels : {true, false}) {
+          INFO("V " << V << " rows " << N << " T " << T << " labels " << any_labels);
+          auto s = (torch::randn({N, V}) * 3).requires_grad_(true);
+          auto t = torch::randn({N, V}) * 3;
+          auto labels = torch::randint(0, V, {N}, torch::kLong);
+          if (any_labels) labels.masked_fill_(torch::rand({N}) < 0.6, -100);
+          else labels.fill_(-100);
+          if (any_labels && N > 1) labels[0] = 5;  // at least one target
+          const double a_kl = 5.0 / 3, a_ce = 2.0 / 3;  // alphas 5 and 2 over 3 accumulation steps
+          auto [kl, ce] = soft_target_kl_and_mlm(s, t, labels, T);
+          (a_kl * kl + a_ce * ce).backward();
+          const Plain ref = plain(s, t, labels, T, a_kl, a_ce);
+          CHECK(kl.item<double>() == Approx(ref.kl.item<double>()).epsilon(1e-5).margin(1e-7));
+          CHECK(ce.item<double>() == Approx(ref.ce.item<double>()).epsilon(1e-5).margin(1e-7));
+          if (!any_labels) CHECK(ce.item<double>() == 0.0);
+          const double err = (s.grad().to(torch::kDouble) - ref.grad).abs().max().item<double>();
+          const double scale = ref.grad.abs().max().item<double>();
+          CHECK(err <= 1e-5 * std::max(scale, 1e-3));
+          CHECK_FALSE(t.requires_grad());
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("Fused KL + MLM on bf16 logits returns a bf16 gradient close to the fp32 one", "[unit][loss]") {
+  torch::manual_seed(8);
+  auto s32 = torch::randn({20, 512}) * 2;
+  auto t = torch::randn({20, 512}) * 2;
+  auto labels = torch::full({20}, -100, torch::kLong);
+  labels[3] = 17;
+  labels[11] = 400;
+  auto s16 = s32.to(torch::kBFloat16).requires_grad_(true);
+  auto [kl, ce] = soft_target_kl_and_mlm(s16, t.to(torch::kBFloat16), labels, 2.0);
+  CHECK(kl.scalar_type() == torch::kFloat);
+  (kl + ce).backward();
+  REQUIRE(s16.grad().scalar_type() == torch::kBFloat16);
+  const Plain ref = plain(s16.detach().to(torch::kFloat), t.to(torch::kBFloat16).to(torch::kFloat), labels, 2.0, 1, 1);
+  CHECK(kl.item<double>() == Approx(ref.kl.item<double>()).epsilon(1e-5));
+  CHECK((s16.grad().to(torch::kDouble) - ref.grad).abs().max().item<double>() <=
+        1e-2 * ref.grad.abs().max().item<double>());
+}
+
+TEST_CASE("Fused KL + MLM refuses a second backward through the same loss", "[unit][loss]") {
+  auto s = torch::randn({4, 10}, torch::requires_grad());
+  auto t = torch::randn({4, 10});
+  auto [kl, ce] = soft_target_kl_and_mlm(s, t, torch::full({4}, -100, torch::kLong), 2.0);
+  kl.backward({}, /*retain_graph=*/true);
+  // Its saved gradient was consumed in place: autograd's version check refuses the second pass.
+  CHECK_THROWS_WITH(kl.backward(), Catch::Contains("modified by an inplace operation"));
+}
+
+TEST_CASE("Fused KL + MLM refuses mismatched shapes, naming them", "[unit][loss]") {
+  auto s = torch::randn({4, 10}), t = torch::randn({4, 11});
+  auto labels = torch::full({4}, -100, torch::kLong);
+  CHECK_THROWS_WITH(soft_target_kl_and_mlm(s, t, labels, 2.0), Catch::Contains("[4, 10]") && Catch::Contains("[4, 11]"));
+  CHECK_THROWS_WITH(soft_target_kl_and_mlm(s, s, torch::full({3}, -100, torch::kLong), 2.0),
+                    Catch::Contains("labels"));
+  CHECK_THROWS_WITH(soft_target_kl_and_mlm(s, s, labels, 0.0), Catch::Contains("temperature"));
+}
