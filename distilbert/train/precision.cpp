@@ -77,14 +77,15 @@ bool LossScaler::unscale(const std::vector<torch::Tensor>& params) {
   if (!enabled_) return true;
   torch::NoGradGuard no_grad;
   const double inv = 1.0 / scale_;
-  bool finite = true;
+  // One host sync for all parameters (a GPU waits once, not once per tensor).
+  std::vector<torch::Tensor> finite;
   for (const auto& p : params) {
     if (!p.grad().defined()) continue;
     auto g = p.grad();
     g.mul_(inv);
-    if (finite && !torch::isfinite(g).all().item<bool>()) finite = false;
+    finite.push_back(torch::isfinite(g).all());
   }
-  return finite;
+  return finite.empty() || torch::stack(finite).all().item<bool>();
 }
 
 void LossScaler::update(bool found_inf) {
