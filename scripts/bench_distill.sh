@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Distillation step throughput and peak memory: our `distilbert distill` against the Python/PyTorch eager distiller
+# of the reference (scripts/bench_distill_reference.py), side by side on the same LibTorch version (Debian's 1.13
+# in both), the same threads, the same models and batch shape, alternating runs.
+#   Pairs: base  = BERT-base teacher (12x768) -> DistilBERT-base student (6x768), batch 8 x 128
+#          small = configs/tiny-bert.json (4x64) -> configs/tiny-distilbert.json (2x64), batch 8 x 128
+#   Both:  bert-base-uncased vocabulary (30,522), random init, dropout 0.1, alphas ce 5 / mlm 2 / cos 1, T 2,
+#          KL over every token (restrict_ce_to_mask false), AdamW step every micro-step (grad_accum 1).
+#   Ours reads WikiText-2 joined into long lines and chunked to 128 tokens (full sequences, like the reference's
+#   random full batches); tokens/s is the median over the timed steps of metrics.jsonl, after the warm-up steps.
+#   Peak memory: maximum resident set of each whole process (/usr/bin/time), models and optimizer state included.
+#
+#   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
+#                            [--threads N] [--repeat R] [--bin PATH]
+#   --bin times an already built CLI (another build, an older commit) instead of building build/bin/distilbert.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=../shared/data
+PAIRS=small,base
+PRECISIONS=fp32,bf16
+STEPS=4
+WARMUP=2
+THREADS=$(nproc)
+REPEAT=1
+B=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data) DATA=$2; shift 2 ;;
+    --pairs) PAIRS=$2; shift 2 ;;
+    --precisions) PRECISIONS=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    --bin) B=$2; shift 2 ;;
+    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  esac
+done
+for f in "$DATA/bert-base-uncased/vocab.txt" "$DATA/text/wikitext-2/valid.txt"; do
+  [ -f "$f" ] || { echo "error: '$f' not found: pass --data DIR with bert-base-uncased/ and text/wikitext-2/" >&2; exit 1; }
+done
+/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "error: the reference needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "error: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
+if [ -z "$B" ]; then
+  BUILD_DIR=${BUILD_DIR:-build}
+  [ -f "$BUILD_DIR/CMakeCache.txt" ] || scripts/setup.sh
+  cmake --build "$BUILD_DIR" --target distilbert -j "${JOBS:-$(nproc)}" >/dev/null
+  B=$BUILD_DIR/bin/distilbert
+fi
+# OpenMP threads that spin while waiting steal the CPU from the working thread whenever anything else runs (a build,
+# our data thread); passive waiting for both sides keeps shared-machine figures meaningful (OMP_WAIT_POLICY to change).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# WikiText-2 with every 40 lines joined: lines of thousands of tokens, so nearly every chunk is a full 128.
+awk 'NF { line = line " " $0; if (++n % 40 == 0) { print line; line = "" } } END { if (line != "") print line }' \
+  "$DATA/text/wikitext-2/valid.txt" > "$WORK/text.txt"
+TOTAL_STEPS=$((WARMUP + STEPS))
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')), $THREADS threads, LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), batch 8 x 128, $WARMUP warm-up + $STEPS timed steps"
+printf "%-6s %-5s %-14s %12s %10s %14s\n" pair prec impl tokens/s step_s peak_RSS_MiB
+for pair in ${PAIRS//,/ }; do
+  case "$pair" in
+    base) TCONF=configs/bert-base-uncased.json; SCONF=configs/distilbert-base-uncased.json; LAYERS=0,2,4,7,9,11 ;;
+    small) TCONF=configs/tiny-bert.json; SCONF=configs/tiny-distilbert.json; LAYERS=0,2 ;;
+    *) echo "error: unknown pair '$pair' (small | base)" >&2; exit 2 ;;
+  esac
+  rm -rf "$WORK/teacher" "$WORK/student" "$WORK/wiki"*
+  $B init --config "$TCONF" --head mlm --tokenizer "$DATA/bert-base-uncased" --output "$WORK/teacher" >/dev/null 2>&1
+  $B init-student --teacher "$WORK/teacher" --config "$SCONF" --layers $LAYERS --output "$WORK/student" >/dev/null 2>&1
+  $B binarize --tokenizer "$WORK/teacher" --input "$WORK/text.txt" --output "$WORK/wiki" >/dev/null 2>&1
+  cat > "$WORK/recipe.yaml" <<YAML
+teacher: {model: $WORK/teacher}
+student: {model: $WORK/student}
+data: {train: $WORK/wiki, max_seq_len: 128, batch_size: 8, batching: random}
+loss: {temperature: 2.0, alpha_ce: 5.0, alpha_mlm: 2.0, alpha_mse: 0.0, alpha_cos: 1.0, restrict_ce_to_mask: false}
+trainer: {max_steps: $TOTAL_STEPS, grad_accum_steps: 1, log_every: 1, save_every: 0, progress: false, tensorboard: false}
+YAML
+  for prec in ${PRECISIONS//,/ }; do
+    for r in $(seq "$REPEAT"); do
+      rm -rf "$WORK/run"
+      /usr/bin/time -f "%M" -o "$WORK/ours.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
+        threads="$THREADS" precision="$prec" > "$WORK/ours.log" 2>&1 || { cat "$WORK/ours.log" >&2; exit 1; }
+      ours=$(grep '"tokens_per_s"' "$WORK/run/metrics.jsonl" | tail -n +$((WARMUP + 1)) |
+        sed -nE 's/.*"tokens_per_s":([0-9.eE+-]+).*/\1/p' | median)
+      ours_rss=$(( $(tail -1 "$WORK/ours.rss") / 1024 ))
+      /usr/bin/time -f "%M" -o "$WORK/ref.rss" /usr/bin/python3 scripts/bench_distill_reference.py \
+        --teacher-config "$TCONF" --student-config "$SCONF" --threads "$THREADS" --steps "$STEPS" --warmup "$WARMUP" \
+        --precision "$prec" > "$WORK/ref.json" 2> "$WORK/ref.log" || { cat "$WORK/ref.log" >&2; exit 1; }
+      ref=$(sed -nE 's/.*"tokens_per_s": ([0-9.eE+-]+).*/\1/p' "$WORK/ref.json")
+      ref_rss=$(( $(tail -1 "$WORK/ref.rss") / 1024 ))
+      awk -v p="$pair" -v q="$prec" -v a="$ours" -v b="$ref" -v ra="$ours_rss" -v rb="$ref_rss" 'BEGIN {
+        printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n", p, q, "distilbert", a, 1024 / a, ra
+        printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n", p, q, "python-eager", b, 1024 / b, rb
+        printf "%-6s %-5s %-14s %11.2fx %10s %13.2fx\n", p, q, "ratio", a / b, "", ra / rb }'
+      echo "$pair $prec $ours $ref $ours_rss $ref_rss" >> "$WORK/results.txt"
+    done
+  done
+done
+# Against the reference in fp32 (what the original distiller runs on a CPU: its mixed precision is apex, GPU only).
+if grep -q " bf16 " "$WORK/results.txt" && grep -q " fp32 " "$WORK/results.txt"; then
+  for pair in ${PAIRS//,/ }; do
+    awk -v p="$pair" '$1 == p && $2 == "fp32" { f = $4 } $1 == p && $2 == "bf16" { o = $3 }
+      END { if (f && o) printf "[bench_distill] %s: distilbert bf16 vs python-eager fp32: %.2fx\n", p, o / f }' "$WORK/results.txt"
+  done
+fi
