@@ -3,6 +3,8 @@
 // plain text file (one text per line; with --pairs, "A<TAB>B"). Text needs a tokenizer: the model folder's own
 // files (tokenizer.json / vocab.txt) or --tokenizer DIR. --dump-tensors writes the padded batch's inputs, logits
 // and every hidden state to a safetensors file for inspection (and for scripts/check_dump.py).
+// GLUE test sets: --recipe R --submission DIR runs the fine-tuned model on the recipe task's test split(s) and writes
+// the gluebenchmark.com files (SST-2.tsv, MNLI-m.tsv + MNLI-mm.tsv, ...) and per-example predictions.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/finetune.h"
 
 namespace distilbert::cli {
 
@@ -275,7 +278,8 @@ json describe(const PretrainedModel& model, const ModelOutput& out, const ModelI
 namespace {
 Command add_predict_command(CLI::App& app) {
   struct Opts {
-    std::string model, input, output, dump, tokenizer;
+    std::string model, input, output, dump, tokenizer, recipe, submission;
+    std::vector<std::string> overrides;
     int batch_size = 32, top_k = 5, max_answer_length = 30;
     int64_t mask_id = -1;
     size_t max_length = 0;
@@ -288,8 +292,16 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--input", o->input,
                   "JSONL ({\"input_ids\": [...]} or {\"text\": ..., \"text_pair\": ...} per line) or a plain text "
                   "file (one text per line)")
-      ->required()
       ->check(CLI::ExistingFile);
+  auto* recipe = cmd->add_option("--recipe", o->recipe,
+                                 "GLUE test-set mode: a fine-tuning recipe naming the task and data_dir (instead of "
+                                 "--input); writes the submission files to --submission")
+                     ->check(CLI::ExistingFile)
+                     ->excludes("--input");
+  cmd->add_option("--submission", o->submission,
+                  "With --recipe: folder for SST-2.tsv (...) and predictions-<split>.jsonl")
+      ->needs(recipe);
+  cmd->add_option("--set", o->overrides, "With --recipe: key.path=value recipe override (repeatable)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer folder for text inputs (default: the model folder's)");
   cmd->add_flag("--pairs", o->pairs, "Plain text input holds 'text<TAB>text_pair' per line");
   cmd->add_option("--max-length", o->max_length, "Truncate text inputs to this many tokens (default: max positions)");
@@ -303,6 +315,15 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--max-answer-length", o->max_answer_length, "QA: longest span in tokens")->capture_default_str();
   add_runtime_options(cmd, o->rt);
   return {cmd, [o] {
+            if (!o->recipe.empty()) {  // GLUE test set -> submission files
+              check(!o->submission.empty(), "predict --recipe: give --submission DIR for the submission files");
+              auto r = FinetuneRecipe::load(o->recipe, o->overrides);
+              if (o->rt.threads > 0) r.threads = o->rt.threads;
+              if (o->rt.device != "cpu") r.device = o->rt.device;
+              predict_glue_test(r, o->model, o->submission);
+              return 0;
+            }
+            check(!o->input.empty(), "predict: give --input FILE (or --recipe with --submission for GLUE test sets)");
             const torch::Device device = apply_runtime_options(o->rt);
             check(o->batch_size > 0, "--batch-size must be > 0");
             LoadedModel loaded = load_model_folder(o->model);

@@ -19,6 +19,7 @@
 #include "distilbert/dist/comm.h"
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/tasks/metrics.h"
+#include "distilbert/tasks/submission.h"
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/distill_loss.h"
@@ -389,6 +390,70 @@ std::map<std::string, double> evaluate_model(const FinetuneRecipe& r, const std:
   const bool types = s.model->config().model_type == ModelType::Bert;
   task->encode(*s.tok, types, types);
   return task->evaluate(*s.model, r, s.device, s.tok->special_ids().pad);
+}
+
+std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::string& model_dir,
+                                           const std::string& out_dir) {
+  check(r.task != "custom" && !is_heads_task(r.task), r.origin, ": task '", r.task,
+        "': submission files exist for the nine GLUE tasks only (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli)");
+  const auto task = tasks::parse_glue_task(r.task);
+  const bool regression = tasks::glue_is_regression(task);
+  const auto& names = tasks::glue_label_names(task);
+  ClassificationTask head(r, false);  // head, labels and config as fine-tuning made them
+  auto s = setup(r, model_dir, head, true);
+  const bool types = s.model->config().model_type == ModelType::Bert;
+  const int64_t pad_id = s.tok->special_ids().pad;
+  s.model->eval();
+  torch::NoGradGuard no_grad;
+  fs::create_directories(out_dir);
+  std::vector<std::string> written;
+  for (const auto& split : tasks::glue_splits(task)) {
+    if (split.rfind("test", 0) != 0) continue;
+    tasks::ReadOptions ro;
+    ro.policy = r.bad_rows == "skip" ? tasks::BadRowPolicy::Skip : tasks::BadRowPolicy::Fail;
+    auto res = tasks::read_glue_split(task, r.data_dir, split, ro);
+    if (res.skipped) std::cerr << "[predict] " << split << ": skipped " << res.skipped << " malformed row(s)\n";
+    const auto& ex = res.examples;
+    check(!ex.empty(), r.data_dir, ": the ", split, " split of ", r.task, " has no examples");
+    const Encoded enc = encode_all(*s.tok, ex, r.max_seq_len, types);
+    std::vector<int> ids;
+    std::vector<double> scores;
+    std::string jsonl;
+    for (size_t begin = 0; begin < ex.size(); begin += static_cast<size_t>(r.eval_batch_size)) {
+      std::vector<size_t> idx(std::min(ex.size() - begin, static_cast<size_t>(r.eval_batch_size)));
+      std::iota(idx.begin(), idx.end(), begin);
+      AutocastScope autocast(r.precision, s.device);
+      auto logits = s.model->forward(collate(enc, idx, pad_id, s.device)).logits.to(torch::kCPU, torch::kFloat);
+      auto probs = regression ? logits : torch::softmax(logits, -1);
+      for (int64_t i = 0; i < logits.size(0); ++i) {
+        json line = {{"index", begin + static_cast<size_t>(i)}};
+        if (regression) {
+          scores.push_back(logits[i][0].item<double>());
+          line["score"] = scores.back();
+        } else {
+          ids.push_back(static_cast<int>(logits[i].argmax().item<int64_t>()));
+          line["label"] = names.at(static_cast<size_t>(ids.back()));
+          line["label_id"] = ids.back();
+          std::vector<double> p(static_cast<size_t>(probs.size(1)));
+          for (int64_t k = 0; k < probs.size(1); ++k) p[static_cast<size_t>(k)] = probs[i][k].item<double>();
+          line["probabilities"] = p;
+        }
+        jsonl += line.dump() + "\n";
+      }
+    }
+    const auto file = tasks::submission_file_for(task, split == "test_mismatched");
+    const std::string path = regression ? tasks::write_score_submission(out_dir, scores)
+                                        : tasks::write_class_submission(out_dir, file, ids);
+    const std::string preds = (fs::path(out_dir) / ("predictions-" + split + ".jsonl")).string();
+    write_file_atomic(preds, jsonl);
+    if (ex.size() != tasks::submission_expected_rows(file))
+      std::cerr << "[predict] note: " << path << " has " << ex.size() << " rows; the GLUE server expects "
+                << tasks::submission_expected_rows(file) << " for " << tasks::submission_file_name(file) << "\n";
+    std::cerr << "[predict] " << split << ": " << ex.size() << " examples -> " << path << " and " << preds << "\n";
+    written.push_back(path);
+    written.push_back(preds);
+  }
+  return written;
 }
 
 FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {

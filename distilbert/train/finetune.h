@@ -84,4 +84,11 @@ FinetuneSummary run_finetune(const FinetuneRecipe& recipe, bool overwrite);
 /// exact_match / f1 for SQuAD, precision / recall / f1 / accuracy for NER, accuracy for SWAG).
 std::map<std::string, double> evaluate_model(const FinetuneRecipe& recipe, const std::string& model_dir);
 
+/// GLUE test-set predictions of a fine-tuned model folder, for the recipe's task and data_dir: the gluebenchmark.com
+/// submission file(s) in `out_dir` (SST-2.tsv, ...; MNLI: MNLI-m.tsv and MNLI-mm.tsv) and, beside each,
+/// predictions-<split>.jsonl with every test example's index, label and class probabilities (STS-B: score).
+/// Returns the paths written. A task other than the nine GLUE tasks is an error naming the recipe's task.
+std::vector<std::string> predict_glue_test(const FinetuneRecipe& recipe, const std::string& model_dir,
+                                           const std::string& out_dir);
+
 }  // namespace distilbert

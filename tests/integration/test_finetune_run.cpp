@@ -10,7 +10,9 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/io/model_folder.h"
 #include "distilbert/train/finetune.h"
+#include "support/run_command.h"
 #include "test_paths.h"
 
 using namespace distilbert;
@@ -125,6 +127,93 @@ TEST_CASE("finetune: GLUE SST-2 and STS-B through the recipe report the task's m
       CHECK(cfg["problem_type"] == "regression");
     }
   }
+}
+
+TEST_CASE("predict --recipe: GLUE test-set submission files and per-example predictions", "[integration][finetune]") {
+  const fs::path glue = fs::path(DISTILBERT_SHARED_DATA) / "glue";
+  if (!fs::exists(glue / "SST-2") || !fs::exists(glue / "STS-B")) {
+    WARN("shared GLUE data not found: skipped");
+    return;
+  }
+  const auto dir = make_model("submission", {"the", "a", "and", "of", "to", "is", "it", "in", "that", "film", "movie"});
+  auto read_lines = [](const fs::path& p) {
+    std::vector<std::string> lines;
+    std::ifstream in(p);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  };
+  for (const auto& [task, folder] : std::vector<std::pair<std::string, std::string>>{{"sst2", "SST-2"}, {"stsb", "STS-B"}}) {
+    INFO(task);
+    auto r = recipe_for(dir);
+    r["output_dir"] = (dir / ("run_" + task)).string();
+    r["trainer"]["epochs"] = 1;
+    r["task"] = {{"name", task}, {"data_dir", (glue / folder).string()}, {"max_seq_len", 32},
+                 {"limit_train", 32}, {"limit_eval", 32}};
+    const fs::path recipe = dir / (task + ".json");
+    std::ofstream(recipe) << r.dump(1);
+    const auto sum = run_finetune(FinetuneRecipe::from_tree(r, recipe.string()), false);
+    const fs::path out = dir / ("submission_" + task);
+    // Through the CLI, as a user runs it.
+    const auto cmd = distilbert::testing::run_command(std::string("'") + DISTILBERT_CLI + "' predict --model '" +
+                                                      sum.best_dir + "' --recipe '" + recipe.string() +
+                                                      "' --submission '" + out.string() + "' --threads 1");
+    INFO(cmd.output);
+    REQUIRE(cmd.exit_code == 0);
+    const std::string file = task == "sst2" ? "SST-2.tsv" : "STS-B.tsv";
+    const auto tsv = read_lines(out / file);
+    const auto jsonl = read_lines(out / "predictions-test.jsonl");
+    const size_t rows = task == "sst2" ? 1821 : 1379;  // the public test sets
+    REQUIRE(tsv.size() == rows + 1);
+    REQUIRE(jsonl.size() == rows);
+    CHECK(tsv[0] == "index\tprediction");
+    for (size_t i = 0; i < rows; ++i) {
+      const auto j = json::parse(jsonl[i]);
+      CHECK(j["index"] == i);
+      const std::string cell = tsv[i + 1].substr(tsv[i + 1].find('\t') + 1);
+      CHECK(tsv[i + 1].substr(0, tsv[i + 1].find('\t')) == std::to_string(i));
+      if (task == "sst2") {
+        const auto p = j["probabilities"].get<std::vector<double>>();
+        REQUIRE(p.size() == 2);
+        CHECK(p[0] + p[1] == Approx(1.0).epsilon(1e-6));
+        const int id = p[1] > p[0] ? 1 : 0;
+        CHECK(j["label_id"] == id);
+        CHECK(j["label"] == (id ? "positive" : "negative"));
+        CHECK(cell == std::to_string(id));
+      } else {
+        const double score = j["score"];
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3f", std::min(5.0, std::max(0.0, score)));
+        CHECK(cell == buf);
+      }
+    }
+    // The first test sentence scored by loading the kept model directly gives the same prediction.
+    if (task == "sst2") {
+      auto loaded = load_model_folder(sum.best_dir);
+      loaded.model->eval();
+      auto tok = tokenizer::load_tokenizer(sum.best_dir);
+      std::ifstream test(glue / folder / "test.tsv");
+      std::string header, row;
+      std::getline(test, header);
+      std::getline(test, row);
+      tokenizer::EncodeOptions eo;
+      eo.truncation = tokenizer::Truncation::longest_first;
+      eo.max_length = 32;
+      auto enc = tok->encode(row.substr(row.find('\t') + 1), std::nullopt, eo);
+      ModelInputs in;
+      in.input_ids = torch::tensor(enc.ids).unsqueeze(0);
+      in.attention_mask = torch::ones_like(in.input_ids);
+      torch::NoGradGuard ng;
+      auto probs = torch::softmax(loaded.model->forward(in).logits, -1)[0];
+      const auto j = json::parse(jsonl[0]);
+      CHECK(probs[1].item<double>() == Approx(j["probabilities"][1].get<double>()).margin(1e-5));
+    }
+  }
+  // Not a GLUE task: a clear error naming it.
+  auto r = recipe_for(dir);
+  r["task"] = {{"name", "custom"}, {"train_file", "x.tsv"}, {"dev_file", "y.tsv"}};
+  CHECK_THROWS_WITH(predict_glue_test(FinetuneRecipe::from_tree(r, "custom.json"), (dir / "model").string(),
+                                      (dir / "nope").string()),
+                    Contains("custom") && Contains("GLUE tasks only"));
 }
 
 TEST_CASE("finetune recipes: shipped ones parse; errors name the key", "[integration][recipe]") {
