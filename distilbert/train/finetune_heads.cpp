@@ -64,6 +64,18 @@ std::string data_file(const FinetuneRecipe& r, const std::string& given, const s
   return given.empty() ? (fs::path(r.data_dir) / name).string() : given;
 }
 
+/// The padded batch of features `idx` (QA windows, token-classification sentences: anything with ids and type_ids).
+template <class Feature>
+ModelInputs collate_features(const std::vector<Feature>& f, const std::vector<size_t>& idx, int64_t pad_id,
+                             torch::Device device) {
+  std::vector<const std::vector<int64_t>*> ids, types;
+  for (size_t i : idx) {
+    ids.push_back(&f[i].ids);
+    if (!f[i].type_ids.empty()) types.push_back(&f[i].type_ids);
+  }
+  return pad_batch(ids, types, pad_id, device);
+}
+
 template <class T>
 void limit(std::vector<T>& v, int64_t n) {
   if (n > 0 && static_cast<int64_t>(v.size()) > n) v.resize(static_cast<size_t>(n));
@@ -142,7 +154,7 @@ class QuestionAnsweringTask : public FinetuneTask {
   }
   int64_t train_size() const override { return static_cast<int64_t>(train_features_.size()); }
   ModelInputs train_batch(const std::vector<size_t>& idx, int64_t pad_id, torch::Device device) const override {
-    auto in = collate(train_features_, idx, pad_id, device);
+    auto in = collate_features(train_features_, idx, pad_id, device);
     std::vector<int64_t> starts, ends;
     for (size_t i : idx) {
       starts.push_back(train_features_[i].start_position);
@@ -173,7 +185,7 @@ class QuestionAnsweringTask : public FinetuneTask {
       EvalGuard guard(model);
       for (const auto& idx : eval_batches(dev_features_.size(), r.eval_batch_size)) {
         AutocastScope autocast(r.precision, device);
-        const auto out = model.forward(collate(dev_features_, idx, pad_id, device));
+        const auto out = model.forward(collate_features(dev_features_, idx, pad_id, device));
         const auto sl = out.start_logits.to(torch::kCPU, torch::kFloat).contiguous();
         const auto el = out.end_logits.to(torch::kCPU, torch::kFloat).contiguous();
         for (size_t b = 0; b < idx.size(); ++b) {
@@ -209,16 +221,6 @@ class QuestionAnsweringTask : public FinetuneTask {
   std::string main_metric() const override { return "f1"; }
 
  private:
-  static ModelInputs collate(const std::vector<tasks::QaFeature>& f, const std::vector<size_t>& idx, int64_t pad_id,
-                             torch::Device device) {
-    std::vector<const std::vector<int64_t>*> ids, types;
-    for (size_t i : idx) {
-      ids.push_back(&f[i].ids);
-      if (!f[i].type_ids.empty()) types.push_back(&f[i].type_ids);
-    }
-    return pad_batch(ids, types, pad_id, device);
-  }
-
   const FinetuneRecipe& r_;
   bool v2_;
   std::vector<tasks::QaExample> train_, dev_;
@@ -271,7 +273,7 @@ class TokenClassificationTask : public FinetuneTask {
   }
   int64_t train_size() const override { return static_cast<int64_t>(train_features_.size()); }
   ModelInputs train_batch(const std::vector<size_t>& idx, int64_t pad_id, torch::Device device) const override {
-    auto in = collate(train_features_, idx, pad_id, device);
+    auto in = collate_features(train_features_, idx, pad_id, device);
     auto labels = torch::full(in.input_ids.sizes(), -100, torch::kLong);
     auto la = labels.accessor<int64_t, 2>();
     for (size_t b = 0; b < idx.size(); ++b) {
@@ -297,8 +299,8 @@ class TokenClassificationTask : public FinetuneTask {
       EvalGuard guard(model);
       for (const auto& idx : eval_batches(dev_features_.size(), r.eval_batch_size)) {
         AutocastScope autocast(r.precision, device);
-        const auto best =
-            model.forward(collate(dev_features_, idx, pad_id, device)).logits.argmax(-1).to(torch::kCPU).contiguous();
+        const auto logits = model.forward(collate_features(dev_features_, idx, pad_id, device)).logits;
+        const auto best = logits.argmax(-1).to(torch::kCPU).contiguous();
         for (size_t b = 0; b < idx.size(); ++b) {
           const size_t i = idx[b];
           const int64_t* row = best[static_cast<int64_t>(b)].data_ptr<int64_t>();
@@ -314,16 +316,6 @@ class TokenClassificationTask : public FinetuneTask {
   std::string main_metric() const override { return "f1"; }
 
  private:
-  static ModelInputs collate(const std::vector<tasks::TokenFeature>& f, const std::vector<size_t>& idx,
-                             int64_t pad_id, torch::Device device) {
-    std::vector<const std::vector<int64_t>*> ids, types;
-    for (size_t i : idx) {
-      ids.push_back(&f[i].ids);
-      if (!f[i].type_ids.empty()) types.push_back(&f[i].type_ids);
-    }
-    return pad_batch(ids, types, pad_id, device);
-  }
-
   const FinetuneRecipe& r_;
   std::vector<std::string> labels_;
   std::vector<tasks::TokenExample> train_, dev_;

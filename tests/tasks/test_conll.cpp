@@ -11,6 +11,7 @@
 #include "distilbert/tasks/conll.h"
 #include "distilbert/tasks/metrics.h"
 #include "support/char_vocab.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
@@ -18,19 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch() {
-  static const fs::path dir = [] {
-    auto d = fs::temp_directory_path() / ("distilbert_test_conll_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path scratch() { return distilbert::testing::scratch_dir("conll"); }
 
 std::string write(const std::string& name, const std::string& text) {
-  const auto path = (scratch() / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
+  return distilbert::testing::write_scratch("conll", name, text);
 }
 
 const std::string kConll =

@@ -13,6 +13,7 @@
 #include "distilbert/tasks/metrics.h"
 #include "distilbert/tasks/squad.h"
 #include "support/char_vocab.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert::tasks;
 using distilbert::tokenizer::Offset;
@@ -21,19 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch() {
-  static const fs::path dir = [] {
-    auto d = fs::temp_directory_path() / ("distilbert_test_squad_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path scratch() { return distilbert::testing::scratch_dir("squad"); }
 
 std::string write(const std::string& name, const std::string& text) {
-  const auto path = (scratch() / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
+  return distilbert::testing::write_scratch("squad", name, text);
 }
 
 /// The character vocabulary: [CLS] 2, [SEP] 3, 'a' .. 'z' = 5 .. 30, '##a' .. = 41 ...

@@ -10,6 +10,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tasks/swag.h"
 #include "support/char_vocab.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
@@ -17,19 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch() {
-  static const fs::path dir = [] {
-    auto d = fs::temp_directory_path() / ("distilbert_test_swag_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path scratch() { return distilbert::testing::scratch_dir("swag"); }
 
 std::string write(const std::string& name, const std::string& text) {
-  const auto path = (scratch() / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
+  return distilbert::testing::write_scratch("swag", name, text);
 }
 
 const std::string kHeader = ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2,ending3,label\n";
