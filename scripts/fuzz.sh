@@ -25,7 +25,7 @@ while (($#)); do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-ALL=(tokenizer tokenizer_files task_data metrics model_config safetensors torch_pickle token_store recipe)
+ALL=(tokenizer tokenizer_files task_data task_files metrics model_config safetensors torch_pickle token_store recipe)
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 
 if ((BUILD)); then

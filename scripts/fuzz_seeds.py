@@ -179,6 +179,16 @@ def main():
             put(out, "task_data", "user_" + name, bytes([sel, 1]) + read(p))
             put(out, "task_data", "user_opts_" + name, bytes([sel, 2 | 8 | 16]) + read(p))
 
+    # task files: byte 0 = reader (0 SQuAD JSON, 1 CoNLL, 2 SWAG CSV), byte 1 = options (1 skip, 2 CoNLL-2003 tags).
+    squad = {"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "Paris is in France.", "qas": [
+        {"id": "q1", "question": "Where is Paris?", "answers": [{"text": "France", "answer_start": 12}]},
+        {"id": "q2", "question": "Why?", "answers": [], "is_impossible": True}]}]}]}
+    put(out, "task_files", "squad", bytes([0, 1]) + json.dumps(squad, indent=1).encode())
+    put(out, "task_files", "conll", bytes([1, 3]) + b"-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n"
+        b"German JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n")
+    put(out, "task_files", "swag", bytes([2, 1]) + b",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,"
+        b"ending1,ending2,ending3,label\n0,v1,1,\"A man sits. He\",A man sits.,He,gold,eats.,runs.,\"sings, loudly.\",sleeps.,2\n")
+
     # metrics: SQuAD strings, CoNLL tag sequences.
     put(out, "metrics", "squad", "The Eiffel Tower, Paris! an answer")
     put(out, "metrics", "conll", "B-PER\nI-PER\nO\nB-LOC\n\nS-ORG\nE-ORG\nO\n|||\nB-PER\nI-PER\nO\nI-LOC\n\nB-ORG\nE-ORG\nO\n")
