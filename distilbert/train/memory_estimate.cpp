@@ -126,10 +126,13 @@ void check_distill_memory(const DistillRecipe& r, const ModelConfig& student, co
 
 void check_finetune_memory(const FinetuneRecipe& r, const ModelConfig& model) {
   const int64_t len = std::min<int64_t>(r.max_seq_len, model.max_position_embeddings);
-  check_training_memory(estimate_training_memory(model, nullptr, r.batch_size, len, r.batch_size, model.num_labels),
+  // Multiple choice runs every example as one sequence per choice (SWAG: 4 endings).
+  const int64_t per_example = r.task == "swag" ? 4 : 1;
+  const int64_t train_seqs = r.batch_size * per_example, eval_seqs = r.eval_batch_size * per_example;
+  check_training_memory(estimate_training_memory(model, nullptr, train_seqs, len, train_seqs, model.num_labels),
                         r.origin, str_cat("trainer.batch_size=", r.batch_size, ", task.max_seq_len=", len));
   // Evaluation runs without gradients: a third of a training step's activations is a generous bound.
-  auto eval = estimate_training_memory(model, nullptr, r.eval_batch_size, len, r.eval_batch_size, model.num_labels);
+  auto eval = estimate_training_memory(model, nullptr, eval_seqs, len, eval_seqs, model.num_labels);
   eval.activations /= 3;
   check_training_memory(eval, r.origin, str_cat("trainer.eval_batch_size=", r.eval_batch_size, ", task.max_seq_len=", len));
 }

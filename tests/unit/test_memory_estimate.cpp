@@ -6,6 +6,7 @@
 
 #include "distilbert/config/model_config.h"
 #include "distilbert/core/error.h"
+#include "distilbert/train/finetune.h"
 #include "distilbert/train/memory_estimate.h"
 
 using namespace distilbert;
@@ -43,4 +44,27 @@ TEST_CASE("memory estimate: DistilBERT-base from BERT-base at 5 x 512 is a few G
   CHECK(available_memory_bytes() > 0);
   CHECK(format_bytes(3.5 * gib) == "3.5 GiB");
   CHECK(format_bytes(512.0 * 1024 * 1024) == "512 MiB");
+}
+
+TEST_CASE("memory estimate: multiple choice counts one sequence per choice", "[unit][memory]") {
+  ::unsetenv("DISTILBERT_SKIP_MEMORY_CHECK");
+  const auto c = ModelConfig::distilbert_base_uncased();
+  // The estimate is linear in the number of sequences: pick a batch that fits once but not four times over.
+  const auto one = estimate_training_memory(c, nullptr, 1, 128, 1, 4).total();
+  const auto two = estimate_training_memory(c, nullptr, 2, 128, 2, 4).total();
+  const double per_seq = two - one, fixed = one - per_seq;
+  const double avail = static_cast<double>(available_memory_bytes());
+  REQUIRE(avail > fixed + 8 * per_seq);
+  FinetuneRecipe r;
+  r.origin = "swag.yaml";
+  r.max_seq_len = 128;
+  r.eval_batch_size = 1;
+  r.batch_size = static_cast<int64_t>((avail - fixed) / (2 * per_seq));
+  INFO("batch " << r.batch_size << ", per sequence " << per_seq << " bytes, available " << avail);
+  auto mc = c;
+  mc.num_labels = 4;
+  r.task = "sst2";
+  CHECK_NOTHROW(check_finetune_memory(r, mc));
+  r.task = "swag";  // 4 endings: four sequences per example
+  CHECK_THROWS_WITH(check_finetune_memory(r, mc), Contains("trainer.batch_size=") && Contains("swag.yaml"));
 }
