@@ -14,6 +14,7 @@ Command add_binarize_command(CLI::App& app) {
   auto tok_dir = std::make_shared<std::string>();
   auto opts = std::make_shared<data::BinarizeOptions>();
   auto quiet = std::make_shared<bool>(false);
+  auto overwrite = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand(
       "binarize", "Tokenise raw text (one sequence per line; .gz allowed) into a token store for distillation");
   cmd->add_option("--tokenizer", *tok_dir, "Tokenizer folder (tokenizer.json or vocab.txt), e.g. the teacher's")
@@ -23,7 +24,12 @@ Command add_binarize_command(CLI::App& app) {
       ->required();
   cmd->add_option("--threads", opts->threads, "Tokenisation threads (0: all available CPUs)")->capture_default_str();
   cmd->add_flag("--quiet", *quiet, "No progress on stderr");
-  return {cmd, [tok_dir, opts, quiet] {
+  cmd->add_flag("--overwrite", *overwrite, "Replace an existing token store at the --output prefix");
+  return {cmd, [tok_dir, opts, quiet, overwrite] {
+            // Checked before hours of tokenising; the writer itself only replaces the old files once the new ones
+            // are complete, so a failed run with --overwrite still leaves the old store in place.
+            const std::string& p = opts->output_prefix;
+            refuse_existing_outputs("token store '" + p + "'", {p + ".ids", p + ".idx", p + ".json"}, *overwrite);
             const auto tok = tokenizer::load_tokenizer(*tok_dir);
             opts->progress = !*quiet;
             const data::BinarizeResult r = data::binarize(*tok, *opts);

@@ -28,6 +28,9 @@ torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet = 
 
 /// Refuse to write into a non-empty folder unless overwrite is set.
 void prepare_output_dir(const std::string& dir, bool overwrite);
+/// The same for outputs that are files (a token store's PREFIX.ids/.idx/.json): unless overwrite is set, an Error
+/// naming `what` and every one of `files` that already exists.
+void refuse_existing_outputs(const std::string& what, const std::vector<std::string>& files, bool overwrite);
 
 /// Every cmd_*.cpp registers its factory with DISTILBERT_REGISTER_COMMAND(name, factory); main() adds them in
 /// name order. (The CLI sources are compiled into the executable, so the static registrars always run.)

@@ -15,6 +15,7 @@
 #include "distilbert/core/fs.h"
 #include "distilbert/data/token_counts.h"
 #include "distilbert/data/token_store.h"
+#include "support/char_vocab.h"
 #include "support/run_command.h"
 
 using namespace distilbert;
@@ -379,6 +380,52 @@ TEST_CASE("CLI: binarize then token-counts, and their error messages", "[data]")
                   dir + "/n");
   CHECK(r.exit_code != 0);
   CHECK_THAT(r.output, Contains("none.txt"));
+}
+
+TEST_CASE("CLI: binarize refuses to replace an existing store unless --overwrite is given", "[data]") {
+  if (!fs::exists(DISTILBERT_CLI)) {
+    WARN("SKIPPED: the CLI binary not found");
+    return;
+  }
+  const std::string dir = data_temp_dir("cli_overwrite");
+  write_char_vocab(dir + "/vocab.txt");
+  write_file_atomic(dir + "/a.txt", "first corpus\nof two lines\n");
+  write_file_atomic(dir + "/b.txt", "a second corpus with one line\n");
+  const std::string cli = std::string(DISTILBERT_CLI) + " binarize --tokenizer " + dir + " --quiet --output " + dir + "/s";
+  auto r = run_command(cli + " --input " + dir + "/a.txt");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string ids = read(dir + "/s.ids"), idx = read(dir + "/s.idx"), meta = read(dir + "/s.json");
+
+  r = run_command(cli + " --input " + dir + "/b.txt");
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.output, Contains("'" + dir + "/s.ids'") && Contains("'" + dir + "/s.json'") &&
+                           Contains("already exists") && Contains("--overwrite"));
+  CHECK(read(dir + "/s.ids") == ids);  // the old store is untouched, byte for byte
+  CHECK(read(dir + "/s.idx") == idx);
+  CHECK(read(dir + "/s.json") == meta);
+  CHECK(TokenStore::open(dir + "/s")->num_sequences() == 2);
+  // One file of a store is enough to refuse (a half-deleted store is still somebody's data).
+  fs::rename(dir + "/s.json", dir + "/s.json.bak");
+  r = run_command(cli + " --input " + dir + "/b.txt");
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.output, Contains("'" + dir + "/s.idx'"));
+  fs::rename(dir + "/s.json.bak", dir + "/s.json");
+
+  r = run_command(cli + " --input " + dir + "/b.txt --overwrite");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto store = TokenStore::open(dir + "/s", TokenStore::OpenOptions{std::nullopt, true});
+  CHECK(store->num_sequences() == 1);
+  CHECK(read(dir + "/s.ids") != ids);
+  CHECK(store->metadata()["sources"][0]["path"] == dir + "/b.txt");
+  for (const auto& e : fs::directory_iterator(dir))  // no temporary files left behind
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
 }
 
 TEST_CASE("token counts file: bare list accepted, wrong sizes and fingerprints refused", "[data]") {
