@@ -14,7 +14,9 @@
 #include <iostream>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
@@ -196,14 +198,18 @@ void TokenStoreWriter::cleanup() noexcept {
   if (!idx_tmp_.empty()) std::remove(idx_tmp_.c_str());
 }
 
-void TokenStoreWriter::add(const std::int64_t* ids, std::size_t n) {
+void TokenStoreWriter::add(const std::int64_t* ids, std::size_t n) { add_ids(ids, n); }
+void TokenStoreWriter::add(const std::int32_t* ids, std::size_t n) { add_ids(ids, n); }
+
+template <typename Id>
+void TokenStoreWriter::add_ids(const Id* ids, std::size_t n) {
   check(!finished_, "token store '", prefix_, "': add() after finish()");
   const std::size_t width = token_dtype_size(dtype_);
   const std::size_t at = ids_buf_.size();
   ids_buf_.resize(at + n * width);
   unsigned char* out = ids_buf_.data() + at;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::int64_t id = ids[i];
+    const std::int64_t id = static_cast<std::int64_t>(ids[i]);
     check(id >= 0 && id < vocab_size_, "token store '", prefix_, "': id ", id, " of sequence ", num_sequences_,
           " is outside the vocabulary [0, ", vocab_size_, ")");
     if (dtype_ == TokenDtype::uint16) {
@@ -675,15 +681,26 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
 
 namespace {
 
+// The pipeline's buffers. A fixed number of each is made up front and recycled through a free queue, so memory
+// neither grows with the corpus nor fragments: once a buffer has reached its working size it is only refilled.
 struct TextChunk {
-  std::vector<std::string> lines;
+  std::string text;               // the chunk's non-blank lines, back to back
+  std::vector<std::size_t> ends;  // line i is text[ends[i-1] (0 for i = 0), ends[i])
   std::size_t source = 0;
+  std::string_view line(std::size_t i) const {
+    const std::size_t b = i ? ends[i - 1] : 0;
+    return std::string_view(text).substr(b, ends[i] - b);
+  }
 };
 struct IdChunk {
-  std::vector<std::int64_t> ids;
+  // One vector per tokenisation task (its lines' sequences back to back), written out in order: no concatenation
+  // copy. int32, not int64: vocab_size < 2^31 is a store invariant (TokenStoreWriter checks it).
+  std::vector<std::vector<std::int32_t>> slices;
   std::vector<std::uint32_t> lengths;
   std::size_t source = 0;
 };
+constexpr std::size_t kTextBuffers = 3;  // one being filled, one queued, one being tokenised
+constexpr std::size_t kIdBuffers = 2;    // one being filled by the tokeniser, one being written
 
 std::string_view strip_ascii(std::string_view s) {
   const char* ws = " \t\n\r\v\f";
@@ -715,8 +732,12 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
   result.dtype = token_dtype_for_vocab(vocab);
   result.sources.resize(files.size());
 
-  BoundedQueue<TextChunk> text_q(2);
-  BoundedQueue<IdChunk> id_q(2);
+  // Full chunks travel reader -> tokeniser -> writer; empty ones come back through the free queues. Each queue can
+  // hold every buffer of its kind, so only a free queue ever blocks (the stage waits for a buffer to come back).
+  BoundedQueue<TextChunk> text_q(kTextBuffers), free_text(kTextBuffers);
+  BoundedQueue<IdChunk> id_q(kIdBuffers), free_ids(kIdBuffers);
+  for (std::size_t i = 0; i < kTextBuffers; ++i) free_text.push(TextChunk{});
+  for (std::size_t i = 0; i < kIdBuffers; ++i) free_ids.push(IdChunk{});
   std::mutex err_mutex;
   std::exception_ptr error;
   auto set_error = [&](std::exception_ptr e) {
@@ -724,6 +745,8 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
     if (!error) error = e;
     text_q.close();
     id_q.close();
+    free_text.close();
+    free_ids.close();
   };
   std::atomic<std::uint64_t> text_bytes{0}, lines_read{0}, blank{0}, tokens_written{0};
 
@@ -732,9 +755,7 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
       std::uint64_t done_bytes = 0;
       for (std::size_t f = 0; f < files.size(); ++f) {
         LineReader in(files[f]);
-        TextChunk chunk;
-        chunk.source = f;
-        std::size_t bytes = 0;
+        std::optional<TextChunk> chunk;
         std::string line;
         std::uint64_t file_lines = 0;
         while (in.next(line)) {
@@ -745,16 +766,22 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
             blank.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          bytes += line.size();
-          chunk.lines.push_back(std::move(line));
-          if (chunk.lines.size() >= chunk_lines || bytes >= chunk_bytes) {
-            if (!text_q.push(std::move(chunk))) return;
-            chunk = TextChunk{};
-            chunk.source = f;
-            bytes = 0;
+          if (!chunk) {
+            if (!(chunk = free_text.pop())) return;
+            chunk->text.clear();
+            chunk->ends.clear();
+            // Room for the last line that crosses chunk_bytes too, so that it does not double the buffer.
+            chunk->text.reserve(chunk_bytes + (64u << 10));
+            chunk->source = f;
+          }
+          chunk->text += line;
+          chunk->ends.push_back(chunk->text.size());
+          if (chunk->ends.size() >= chunk_lines || chunk->text.size() >= chunk_bytes) {
+            if (!text_q.push(std::move(*chunk))) return;
+            chunk.reset();
           }
         }
-        if (!chunk.lines.empty() && !text_q.push(std::move(chunk))) return;
+        if (chunk && !text_q.push(std::move(*chunk))) return;
         SourceFile& s = result.sources[f];
         s.path = files[f];
         s.bytes = in.raw_bytes();
@@ -772,13 +799,17 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
   std::thread writer_thread([&] {
     try {
       while (auto c = id_q.pop()) {
-        std::size_t at = 0;
-        for (std::uint32_t n : c->lengths) {
-          writer.add(c->ids.data() + at, n);
-          at += n;
+        std::size_t seq = 0, written = 0;
+        for (const auto& slice : c->slices) {
+          for (std::size_t at = 0; at < slice.size(); ++seq) {
+            writer.add(slice.data() + at, c->lengths[seq]);
+            at += c->lengths[seq];
+          }
+          written += slice.size();
         }
         result.sources[c->source].sequences += c->lengths.size();
-        tokens_written.fetch_add(at, std::memory_order_relaxed);
+        tokens_written.fetch_add(written, std::memory_order_relaxed);
+        if (!free_ids.push(std::move(*c))) break;
       }
     } catch (...) {
       set_error(std::current_exception());
@@ -800,33 +831,38 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
     tokenizer::EncodeOptions enc;
     enc.add_special_tokens = false;
     while (auto c = text_q.pop()) {
-      const std::size_t n = c->lines.size();
-      // Slices of lines per task: each task writes its own ids vector; concatenated in order afterwards.
+      std::optional<IdChunk> ids = free_ids.pop();
+      if (!ids) break;
+      const std::size_t n = c->ends.size();
+      // Slices of lines per task: each task appends to its own ids vector, written out in order afterwards.
       const std::size_t slices = std::min(n, threads * 8);
-      std::vector<std::vector<std::int64_t>> slice_ids(slices);
-      std::vector<std::uint32_t> lengths(n);
+      ids->slices.resize(slices);
+      ids->lengths.resize(n);
+      ids->source = c->source;
       pool.parallel_for(slices, [&](std::size_t s) {
         const std::size_t b = n * s / slices, e = n * (s + 1) / slices;
-        auto& out = slice_ids[s];
+        auto& out = ids->slices[s];
+        out.clear();
+        // A WordPiece token covers at least one byte of its line: room for all of them plus [CLS]/[SEP] (a hint
+        // only; an untouched reservation costs address space, not memory).
+        out.reserve(c->ends[e - 1] - (b ? c->ends[b - 1] : 0) + 2 * (e - b));
         for (std::size_t i = b; i < e; ++i) {
           // binarized_data.py encodes f"{cls} {line.strip()} {sep}" without added specials; for BERT that is
           // exactly [CLS] + encode(line) + [SEP] (tests/data_pipeline checks it on real text), and the latter does
           // not depend on how a tokenizer treats special-token strings inside text (SentencePiece models).
-          const tokenizer::Encoding e1 = tok.encode(strip_ascii(c->lines[i]), std::nullopt, enc);
-          out.push_back(sp.cls);
-          out.insert(out.end(), e1.ids.begin(), e1.ids.end());
-          out.push_back(sp.sep);
-          lengths[i] = static_cast<std::uint32_t>(e1.ids.size() + 2);
+          const tokenizer::Encoding e1 = tok.encode(strip_ascii(c->line(i)), std::nullopt, enc);
+          out.push_back(static_cast<std::int32_t>(sp.cls));
+          for (const std::int64_t id : e1.ids) {
+            check(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id, " outside its vocabulary [0, ",
+                  vocab, ")");
+            out.push_back(static_cast<std::int32_t>(id));
+          }
+          out.push_back(static_cast<std::int32_t>(sp.sep));
+          ids->lengths[i] = static_cast<std::uint32_t>(e1.ids.size() + 2);
         }
       });
-      IdChunk ids;
-      ids.source = c->source;
-      std::size_t total = 0;
-      for (const auto& v : slice_ids) total += v.size();
-      ids.ids.reserve(total);
-      for (auto& v : slice_ids) ids.ids.insert(ids.ids.end(), v.begin(), v.end());
-      ids.lengths = std::move(lengths);
-      if (!id_q.push(std::move(ids))) break;
+      if (!free_text.push(std::move(*c))) break;
+      if (!id_q.push(std::move(*ids))) break;
       if (options.progress && Clock::now() - last_report > std::chrono::seconds(tty ? 1 : 10)) {
         report(false);
         last_report = Clock::now();

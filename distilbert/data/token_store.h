@@ -76,6 +76,7 @@ class TokenStoreWriter {
 
   /// Append one sequence; every id must be in [0, vocab_size).
   void add(const std::int64_t* ids, std::size_t n);
+  void add(const std::int32_t* ids, std::size_t n);
   void add(const std::vector<std::int64_t>& ids) { add(ids.data(), ids.size()); }
   std::uint64_t num_sequences() const { return num_sequences_; }
   std::uint64_t num_tokens() const { return num_tokens_; }
@@ -84,6 +85,8 @@ class TokenStoreWriter {
   void finish(const std::vector<SourceFile>& sources = {}, const nlohmann::json& extra = nlohmann::json::object());
 
  private:
+  template <typename Id>
+  void add_ids(const Id* ids, std::size_t n);
   void flush_buffers();
   void cleanup() noexcept;
 
@@ -188,8 +191,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 /// binarized_data.py in C++: each non-blank line L becomes encode(f"{cls} {L.strip()} {sep}",
 /// add_special_tokens=False); computed as [CLS] + encode(L.strip(), add_special_tokens=False) + [SEP], which is the
 /// same for BERT (checked on real text by the tests) and does not depend on how a tokenizer treats special-token
-/// strings inside text. Streams the input (memory independent of corpus size),
-/// tokenises on `threads` threads in chunks and writes the store at output_prefix. Sequences are in input order
+/// strings inside text. Streams the input: besides the writer's fixed buffers, memory is 3 recycled text chunks
+/// (about chunk_bytes each) and 2 recycled id chunks (their ids as int32), whatever the corpus size. Tokenises on
+/// `threads` threads in chunks and writes the store at output_prefix. Sequences are in input order
 /// (the reference shuffles its list; our samplers shuffle every epoch).
 BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& options);
 
