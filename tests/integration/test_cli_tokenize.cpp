@@ -153,6 +153,14 @@ TEST_CASE("cli: tokenize plain text, TSV and JSONL match the library", "[integra
 
 TEST_CASE("cli: train-tokenizer unigram -> tokenize with the sentencepiece folder", "[integration][cli][tokenizer]") {
   if (!have_cli()) return;
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan refuses RTLD_DEEPBIND, so the sanitizer build dlopen()s sentencepiece without it; in the CLI, which loads
+  // libprotobuf 3.21 (LibTorch, ONNX), the library's own protobuf-lite 3.14 then binds to it and its version check
+  // aborts (see distilbert/tokenizer/sentencepiece_runtime.h). The torch-free test_tokenizer covers SentencePiece
+  // under the sanitizers; the Release build runs this case.
+  WARN("SKIPPED under AddressSanitizer: sentencepiece needs RTLD_DEEPBIND in a process that links protobuf");
+  return;
+#endif
   const std::string work = temp_dir("unigram");
   auto r = run_command(kCli + " train-tokenizer --input " + kCorpus + " --type unigram --vocab-size 200 --output " +
                        work + "/tok");
