@@ -71,6 +71,16 @@ void write_keyword_task(const fs::path& path, int n, std::mt19937& rng) {
   }
 }
 
+// One epoch of a GLUE task from its folder: max length 32, the first `limit` train and dev rows.
+json glue_recipe(const fs::path& dir, const std::string& task, const fs::path& data_dir, int limit) {
+  auto r = recipe_for(dir);
+  r["output_dir"] = (dir / ("run_" + task)).string();
+  r["trainer"]["epochs"] = 1;
+  r["task"] = {{"name", task}, {"data_dir", data_dir.string()}, {"max_seq_len", 32}, {"limit_train", limit},
+               {"limit_eval", limit}};
+  return r;
+}
+
 const std::vector<std::string> kKeywordWords = {"the", "movie", "was", "film", "is", "a", "plot", "good", "great",
                                                 "bad", "awful", "really", "very", "quite", "acting"};
 
@@ -111,11 +121,7 @@ TEST_CASE("finetune: GLUE SST-2 and STS-B through the recipe report the task's m
   const auto dir = make_model("glue", {"the", "a", "and", "of", "to", "is", "it", "in", "that", "film", "movie"});
   for (const auto& [task, folder] : std::vector<std::pair<std::string, std::string>>{{"sst2", "SST-2"}, {"stsb", "STS-B"}}) {
     INFO(task);
-    auto r = recipe_for(dir);
-    r["output_dir"] = (dir / ("run_" + task)).string();
-    r["trainer"]["epochs"] = 1;
-    r["task"] = {{"name", task}, {"data_dir", (glue / folder).string()}, {"max_seq_len", 32},
-                 {"limit_train", 64}, {"limit_eval", 64}};
+    auto r = glue_recipe(dir, task, glue / folder, 64);
     auto s = run_finetune(FinetuneRecipe::from_tree(r, "test"), false);
     if (task == "sst2") {
       CHECK(s.best_metrics.count("accuracy") == 1);
@@ -144,11 +150,7 @@ TEST_CASE("predict --recipe: GLUE test-set submission files and per-example pred
   };
   for (const auto& [task, folder] : std::vector<std::pair<std::string, std::string>>{{"sst2", "SST-2"}, {"stsb", "STS-B"}}) {
     INFO(task);
-    auto r = recipe_for(dir);
-    r["output_dir"] = (dir / ("run_" + task)).string();
-    r["trainer"]["epochs"] = 1;
-    r["task"] = {{"name", task}, {"data_dir", (glue / folder).string()}, {"max_seq_len", 32},
-                 {"limit_train", 32}, {"limit_eval", 32}};
+    auto r = glue_recipe(dir, task, glue / folder, 32);
     const fs::path recipe = dir / (task + ".json");
     std::ofstream(recipe) << r.dump(1);
     const auto sum = run_finetune(FinetuneRecipe::from_tree(r, recipe.string()), false);
