@@ -3,6 +3,12 @@
 
 #include <sched.h>
 
+#include <cstdlib>
+#include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -44,6 +50,19 @@ int set_threads(int n) {
   if (n <= 0) n = available_cpus();
   torch::set_num_threads(n);
   return torch::get_num_threads();
+}
+
+bool keep_freed_memory() {
+#if defined(__GLIBC__)
+  for (const char* v : {"MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"})
+    if (std::getenv(v)) return false;
+  const char* choice = std::getenv("DISTILBERT_MALLOC");
+  if (choice && std::strcmp(choice, "system") == 0) return false;
+  static const bool applied = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  return applied;
+#else
+  return false;
+#endif
 }
 
 }  // namespace distilbert

@@ -73,6 +73,7 @@ ModelPtr load_teacher(const DistillRecipe& r, torch::Device device) {
   t->to(device);
   t->eval();  // no dropout in the teacher
   for (auto& p : t->parameters()) p.requires_grad_(false);
+  cast_frozen_linears(*t, r.precision);  // runs only under autocast: its weights in that dtype once, not per step
   return t;
 }
 
@@ -147,6 +148,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   // and, for `device: cuda`, the GPU of its LOCAL_RANK.
   const auto env = dist::DistEnv::from_environment();
   const int threads = dist::set_rank_threads(env, r.threads);
+  keep_freed_memory();  // the same large tensors every step: reuse their pages (see runtime.h)
   const torch::Device device = dist::rank_device(env, r.device);
   check(r.precision != "fp16" || device.is_cuda(), "recipe '", r.origin,
         "': precision fp16 needs a CUDA device (use bf16 on CPU)");
@@ -549,7 +551,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       last_grad_norm = clip_gradients(params, r.optimizer.max_grad_norm);
     const double lr = r.optimizer.lr * linear_schedule_factor(step, warmup, total_steps);
     set_learning_rate(*optimizer, lr);
-    if (finite) optimizer->step();
+    if (finite) adamw_step(*optimizer);
     scaler.update(!finite);
     optimizer->zero_grad();
     ++step;

@@ -368,6 +368,7 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const Finetun
   Setup s;
   // Several processes share the machine's CPUs, and `device: cuda` means the GPU of each one's LOCAL_RANK.
   s.threads = dist::set_rank_threads(env, r.threads);
+  keep_freed_memory();  // the same large tensors every step: reuse their pages (see runtime.h)
   s.device = dist::rank_device(env, r.device);
   const std::string tok_path = r.tokenizer.empty() ? model_dir : r.tokenizer;
   s.tok = tokenizer::load_tokenizer(tok_path);
@@ -543,6 +544,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
     teacher->to(s.device);
     teacher->eval();
     for (auto& p : teacher->parameters()) p.requires_grad_(false);
+    cast_frozen_linears(*teacher, r.precision);  // it runs only under autocast
     if (main_rank)
       std::cerr << tag << "task-specific distillation from " << teacher->architecture() << " '" << r.kd_teacher
                 << "': loss = " << r.kd_alpha_task << " x task + " << r.kd_alpha_ce << " x "
@@ -599,7 +601,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       grad_sync.finish();  // every rank now holds the gradients averaged over the global batch
       if (r.max_grad_norm > 0) clip_gradients(params, r.max_grad_norm);
       set_learning_rate(*optimizer, r.lr * linear_schedule_factor(step, warmup, total));
-      optimizer->step();
+      adamw_step(*optimizer);
       optimizer->zero_grad();
       ++step;
       loss_sum += loss.item<double>();

@@ -2,7 +2,10 @@
 #include "distilbert/train/optim.h"
 
 #include <cmath>
+#include <string>
+#include <type_traits>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "distilbert/config/tree.h"
@@ -49,6 +52,93 @@ std::unique_ptr<torch::optim::AdamW> build_adamw(const torch::nn::Module& model,
   groups.emplace_back(decay, opts(s.weight_decay));
   groups.emplace_back(no_decay, opts(0.0));
   return std::make_unique<torch::optim::AdamW>(groups, *opts(s.weight_decay));
+}
+
+namespace {
+// LibTorch 1.x keys optimizer state by the decimal string of the TensorImpl address, 2.x by the address itself.
+template <class Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>)
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+  else
+    return static_cast<typename Map::key_type>(p.unsafeGetTensorImpl());
+}
+
+bool fusable(const torch::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous() &&
+         !t.is_sparse();
+}
+
+// torch::optim::AdamW::step for one tensor, element by element in the same order of operations:
+//   p *= 1 - lr*wd;  m = m*b1 + (1-b1)*g;  v = v*b2 + (1-b2)*g*g;  p += (-lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps).
+void fused_update(float* p, const float* g, float* m, float* v, int64_t n, float decay, float b1, float one_minus_b1,
+                  float b2, float one_minus_b2, float sqrt_bc2, float eps, float neg_step_size) {
+  at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float gi = g[i];
+      const float mi = m[i] * b1 + one_minus_b1 * gi;
+      const float vi = v[i] * b2 + one_minus_b2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] * decay + (neg_step_size * mi) / (std::sqrt(vi) / sqrt_bc2 + eps);
+    }
+  });
+}
+}  // namespace
+
+void adamw_step(torch::optim::AdamW& optimizer) {
+  bool fast = true;
+  for (auto& group : optimizer.param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    if (o.amsgrad()) fast = false;
+    for (const auto& p : group.params())
+      if (p.grad().defined() && !(fusable(p) && fusable(p.grad()))) fast = false;
+  }
+  if (!fast) {
+    optimizer.step();
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  auto& state = optimizer.state();
+  // Existing state of another kind or shape (a hand-edited checkpoint): LibTorch's step decides, before any update.
+  for (auto& group : optimizer.param_groups())
+    for (const auto& p : group.params()) {
+      auto it = state.find(state_key(state, p));
+      if (!p.grad().defined() || it == state.end()) continue;
+      const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+      if (!fusable(s.exp_avg()) || !fusable(s.exp_avg_sq()) || s.exp_avg().numel() != p.numel() ||
+          s.exp_avg_sq().numel() != p.numel()) {
+        optimizer.step();
+        return;
+      }
+    }
+  for (auto& group : optimizer.param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    const double lr = o.lr();
+    const double b1 = std::get<0>(o.betas());
+    const double b2 = std::get<1>(o.betas());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const auto key = state_key(state, p);
+      auto it = state.find(key);
+      if (it == state.end()) {
+        auto s = std::make_unique<torch::optim::AdamWParamState>();
+        s->step(0);
+        s->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        s->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        it = state.emplace(key, std::move(s)).first;
+      }
+      auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+      s.step(s.step() + 1);
+      const double bc1 = 1.0 - std::pow(b1, static_cast<double>(s.step()));
+      const double bc2 = 1.0 - std::pow(b2, static_cast<double>(s.step()));
+      const double decay = o.weight_decay() != 0 ? 1.0 - lr * o.weight_decay() : 1.0;
+      fused_update(p.data_ptr<float>(), p.grad().data_ptr<float>(), s.exp_avg().data_ptr<float>(),
+                   s.exp_avg_sq().data_ptr<float>(), p.numel(), static_cast<float>(decay), static_cast<float>(b1),
+                   static_cast<float>(1.0 - b1), static_cast<float>(b2), static_cast<float>(1.0 - b2),
+                   static_cast<float>(std::sqrt(bc2)), static_cast<float>(o.eps()), static_cast<float>(-lr / bc1));
+    }
+  }
 }
 
 int64_t warmup_steps(int64_t total_steps, double warmup_prop) {

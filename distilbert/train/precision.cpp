@@ -63,6 +63,25 @@ AutocastScope::~AutocastScope() {
   at::autocast::clear_cache();
 }
 
+int64_t cast_frozen_linears(torch::nn::Module& model, const std::string& precision) {
+  if (precision == "fp32") return 0;
+  check(precision == "bf16" || precision == "fp16", "precision '", precision, "' is not fp32, bf16 or fp16");
+  const auto dtype = precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
+  torch::NoGradGuard no_grad;
+  int64_t n = 0;
+  for (auto& m : model.modules(/*include_self=*/false)) {
+    auto* lin = m->as<torch::nn::Linear>();
+    if (!lin) continue;
+    for (auto* t : {&lin->weight, &lin->bias}) {
+      if (!t->defined() || t->scalar_type() == dtype) continue;
+      check(!t->requires_grad(), "cast_frozen_linears: the model is not frozen (a Linear parameter requires grad)");
+      t->set_data(t->to(dtype));
+      ++n;
+    }
+  }
+  return n;
+}
+
 LossScaler::LossScaler(bool enabled, double init_scale, double growth_factor, double backoff_factor,
                        int64_t growth_interval)
     : enabled_(enabled),

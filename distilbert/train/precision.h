@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <torch/nn/module.h>
 #include <torch/types.h>
 
 namespace distilbert {
@@ -23,6 +24,13 @@ class AutocastScope {
   bool prev_enabled_ = false;
   torch::ScalarType prev_dtype_ = torch::kBFloat16;
 };
+
+/// For a frozen model (a teacher) that only ever runs inside an AutocastScope of `precision`: converts its Linear
+/// weights and biases to the autocast dtype once, instead of autocast making a fresh low-precision copy of every
+/// weight at every forward (110M parameters read and 220 MB written per step for BERT-base). The numbers are the
+/// same: autocast runs those products in that dtype anyway. Embeddings (and a decoder tied to them) and LayerNorms
+/// stay fp32. fp32 does nothing. Returns the number of tensors converted.
+int64_t cast_frozen_linears(torch::nn::Module& model, const std::string& precision);
 
 /// Dynamic loss scaling as torch.cuda.amp.GradScaler: scale the loss, unscale gradients before clipping, skip the
 /// step when any gradient is inf/NaN and halve the scale; double it after `growth_interval` clean steps.
