@@ -157,7 +157,8 @@ struct TaskData {
   std::vector<std::pair<std::string, std::vector<tasks::Example>>> evals;  // ("", dev) and ("_mm", dev_mismatched)
 };
 
-TaskData read_task(const FinetuneRecipe& r, bool need_train) {
+// need_eval false: labels and layout only (predicting a test split needs no dev file).
+TaskData read_task(const FinetuneRecipe& r, bool need_train, bool need_eval = true) {
   TaskData d;
   tasks::ReadOptions ro;
   ro.policy = r.bad_rows == "skip" ? tasks::BadRowPolicy::Skip : tasks::BadRowPolicy::Fail;
@@ -198,6 +199,7 @@ TaskData read_task(const FinetuneRecipe& r, bool need_train) {
     report("train", train);
     d.train = limit(std::move(train.examples), r.limit_train);
   }
+  if (!need_eval) return d;
   if (task == tasks::GlueTask::MNLI) {
     auto m = tasks::read_glue_split(task, r.data_dir, "validation_matched", ro);
     report("validation_matched", m);
@@ -305,7 +307,8 @@ std::string main_metric(const TaskData& d) {
 /// Sentence(-pair) classification and regression: GLUE or custom files.
 class ClassificationTask : public FinetuneTask {
  public:
-  ClassificationTask(const FinetuneRecipe& r, bool need_train) : r_(r), d_(read_task(r, need_train)) {
+  ClassificationTask(const FinetuneRecipe& r, bool need_train, bool need_eval = true)
+      : r_(r), d_(read_task(r, need_train, need_eval)) {
     if (need_train) check(!d_.train.empty(), "task '", r.task, "': no training examples");
     for (const auto& [suffix, ex] : d_.evals) check(!ex.empty(), "task '", r.task, "': no evaluation examples");
   }
@@ -400,7 +403,7 @@ std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::s
   const auto task = tasks::parse_glue_task(r.task);
   const bool regression = tasks::glue_is_regression(task);
   const auto& names = tasks::glue_label_names(task);
-  ClassificationTask head(r, false);  // head, labels and config as fine-tuning made them
+  ClassificationTask head(r, false, false);  // head, labels and config as fine-tuning made them; no train/dev read
   auto s = setup(r, model_dir, head, true);
   const bool types = s.model->config().model_type == ModelType::Bert;
   const int64_t pad_id = s.tok->special_ids().pad;

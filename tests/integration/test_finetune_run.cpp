@@ -155,10 +155,13 @@ TEST_CASE("predict --recipe: GLUE test-set submission files and per-example pred
     std::ofstream(recipe) << r.dump(1);
     const auto sum = run_finetune(FinetuneRecipe::from_tree(r, recipe.string()), false);
     const fs::path out = dir / ("submission_" + task);
-    // Through the CLI, as a user runs it.
-    const auto cmd = distilbert::testing::run_command(std::string("'") + DISTILBERT_CLI + "' predict --model '" +
-                                                      sum.best_dir + "' --recipe '" + recipe.string() +
-                                                      "' --submission '" + out.string() + "' --threads 1");
+    // Through the CLI, as a user runs it, on a folder with the test split alone: predicting needs no train/dev file.
+    const fs::path test_only = dir / ("test_only_" + task);
+    fs::create_directories(test_only);
+    fs::copy_file(glue / folder / "test.tsv", test_only / "test.tsv", fs::copy_options::overwrite_existing);
+    const auto cmd = distilbert::testing::run_command(
+        std::string("'") + DISTILBERT_CLI + "' predict --model '" + sum.best_dir + "' --recipe '" + recipe.string() +
+        "' --submission '" + out.string() + "' --threads 1 --set task.data_dir='" + test_only.string() + "'");
     INFO(cmd.output);
     REQUIRE(cmd.exit_code == 0);
     const std::string file = task == "sst2" ? "SST-2.tsv" : "STS-B.tsv";
