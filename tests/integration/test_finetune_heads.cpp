@@ -9,13 +9,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/io/safetensors.h"
 #include "distilbert/train/finetune.h"
+#include "support/run_command.h"
 #include "test_paths.h"
 
 using namespace distilbert;
@@ -61,13 +64,13 @@ const T& pick(const std::vector<T>& v, std::mt19937& rng) {
   return v[rng() % v.size()];
 }
 
-/// SQuAD JSON: contexts of 14-30 filler words with one colour word (none for a third of the questions when
-/// `unanswerable`); the question asks for the colour.
-void write_squad(const fs::path& path, int n, std::mt19937& rng, bool unanswerable) {
+/// SQuAD JSON: contexts of 14-30 filler words (`words` when > 0) with one colour word (none for a third of the
+/// questions when `unanswerable`); the question asks for the colour.
+void write_squad(const fs::path& path, int n, std::mt19937& rng, bool unanswerable, int words = 0) {
   json qas = json::array();
   json paragraphs = json::array();
   for (int i = 0; i < n; ++i) {
-    const int len = 14 + static_cast<int>(rng() % 17);
+    const int len = words > 0 ? words : 14 + static_cast<int>(rng() % 17);
     const bool answerable = !unanswerable || rng() % 3 != 0;
     const int at = static_cast<int>(rng() % len);
     std::string context, colour;
@@ -183,16 +186,18 @@ TEST_CASE("finetune squad_v2: unanswerable questions through the null score", "[
 namespace {
 
 /// CoNLL-2003 lines: names (one or two words, "##son" surnames make two sub-words), cities and filler words.
-void write_conll(const fs::path& path, int n, std::mt19937& rng) {
+/// `words` > 0: every sentence has exactly that many words, one token each (the same number of labelled tokens per
+/// sentence, so batch means of the token loss split evenly over data-parallel ranks).
+void write_conll(const fs::path& path, int n, std::mt19937& rng, int words = 0) {
   std::ofstream out(path);
   out << "-DOCSTART- -X- -X- O\n\n";
   for (int i = 0; i < n; ++i) {
-    const int len = 4 + static_cast<int>(rng() % 6);
+    const int len = words > 0 ? words : 4 + static_cast<int>(rng() % 6);
     for (int k = 0; k < len; ++k) {
       const int kind = static_cast<int>(rng() % 4);
       if (kind == 0) {
         out << pick(kFirst, rng) << " NNP B-NP B-PER\n";
-        if (rng() % 2) out << (rng() % 2 ? pick(kFirst, rng) + "son" : pick(kLast, rng)) << " NNP I-NP I-PER\n";
+        if (words == 0 && rng() % 2) out << (rng() % 2 ? pick(kFirst, rng) + "son" : pick(kLast, rng)) << " NNP I-NP I-PER\n";
       } else if (kind == 1) {
         out << pick(kCities, rng) << " NNP B-NP B-LOC\n";
       } else {
@@ -298,7 +303,7 @@ TEST_CASE("finetune recipes: the QA, NER and multiple-choice recipes parse with 
       ++n;
     }
   }
-  CHECK(n == 4);
+  CHECK(n == 6);
   const auto qa = FinetuneRecipe::load(kSource + "/recipes/qa/squad.yaml", {});
   CHECK(qa.task == "squad");
   CHECK(qa.max_seq_len == 384);
@@ -315,9 +320,90 @@ TEST_CASE("finetune recipes: the QA, NER and multiple-choice recipes parse with 
   const auto mc = FinetuneRecipe::load(kSource + "/recipes/mc/swag.yaml", {});
   CHECK(mc.max_seq_len == 128);
   CHECK(mc.epochs == 3);
+  // A task-specific distillation recipe per family.
+  for (const char* path : {"/recipes/ner/conll2003_distill.yaml", "/recipes/mc/swag_distill.yaml"}) {
+    INFO(path);
+    const auto d = FinetuneRecipe::load(kSource + path, {});
+    CHECK_FALSE(d.kd_teacher.empty());
+    CHECK(d.kd_temperature == 2.0);
+    CHECK(d.kd_alpha_ce == 0.5);
+    CHECK(d.kd_alpha_task == 0.5);
+  }
   // A stride that leaves no room is refused up front, naming the key.
   CHECK_THROWS_WITH(FinetuneRecipe::load(kSource + "/recipes/qa/squad.yaml", {"task.doc_stride=320"}),
                     Contains("task.max_seq_len"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(kSource + "/recipes/ner/conll2003.yaml", {"task.name=ner"}),
                     Contains("task.train_file"));
+}
+
+TEST_CASE("finetune QA, NER and multiple choice on 2 processes x batch 4 equal 1 process x batch 8",
+          "[integration][finetune_heads][dist]") {
+  // Every example yields one feature of the same length with the same number of scored positions (QA: one window
+  // of a 20-word context, whose start/end softmax runs over every position as in HF, padding included; NER: 6
+  // one-token words; SWAG: 4 choices), so the mean over 8 equals the mean of the two ranks' means over 4, and the
+  // weights after each AdamW step must agree to fp32 rounding.
+  const std::string cli = DISTILBERT_CLI;
+  auto weights = [](const fs::path& folder) {
+    std::map<std::string, torch::Tensor> out;
+    for (auto& [k, v] : load_safetensors((folder / "model.safetensors").string()).tensors) out[k] = v.clone();
+    return out;
+  };
+  for (const std::string family : {"squad", "conll2003", "swag"}) {
+    INFO(family);
+    const auto dir = make_folder("dp_" + family, "distilbert_mlm");
+    std::mt19937 rng(17);
+    json task = {{"name", family}, {"data_dir", dir.string()}};
+    if (family == "squad") {
+      write_squad(dir / "train-v1.1.json", 48, rng, false, 20);
+      write_squad(dir / "dev-v1.1.json", 16, rng, false, 20);
+      task["max_seq_len"] = 48;  // question (5) + context (20) + 3 specials: one window per example
+      task["max_query_len"] = 8;
+      task["doc_stride"] = 16;
+    } else if (family == "conll2003") {
+      write_conll(dir / "train.txt", 48, rng, 6);
+      write_conll(dir / "valid.txt", 16, rng, 6);
+      task["max_seq_len"] = 16;
+    } else {
+      write_swag(dir / "train.csv", 48, rng);
+      write_swag(dir / "val.csv", 16, rng);
+      task["max_seq_len"] = 24;
+    }
+    json r = base_recipe(dir / "model", dir / "one");
+    r["optimizer"] = {{"lr", 1e-2}, {"eps", 1e-6}, {"warmup_prop", 0.0}, {"weight_decay", 0.01}};
+    r["trainer"] = {{"max_steps", 6}, {"eval_every", 6}, {"eval_batch_size", 64}, {"log_every", 3},
+                    {"progress", false}, {"batch_size", 8}};
+    r["task"] = task;
+    auto two = r;
+    two["output_dir"] = (dir / "two").string();
+    two["trainer"]["batch_size"] = 4;
+    std::ofstream(dir / "one.json") << r.dump(1);
+    std::ofstream(dir / "two.json") << two.dump(1);
+    const auto r1 = testing::run_command(cli + " finetune --recipe '" + (dir / "one.json").string() + "'");
+    INFO(r1.output);
+    REQUIRE(r1.exit_code == 0);
+    const auto r2 = testing::run_command(cli + " launch --nproc-per-node 2 -- finetune --recipe '" +
+                                         (dir / "two.json").string() + "'");
+    INFO(r2.output);
+    REQUIRE(r2.exit_code == 0);
+    CHECK_THAT(r2.output, Contains("batch 4 per process x 2"));
+    const auto a = weights(dir / "one" / "best"), b = weights(dir / "two" / "best"), init = weights(dir / "model");
+    REQUIRE(a.size() == b.size());
+    double worst = 0, moved = 0;
+    for (const auto& [k, t] : a) {
+      REQUIRE(b.count(k));
+      // The QA bias adds the same constant to every position's start (end) score, which a softmax over positions
+      // ignores: its exact gradient is 0, its computed one rounding noise that Adam's normalisation scales up to lr.
+      if (k == "qa_outputs.bias") continue;
+      worst = std::max(worst, (t - b.at(k)).abs().max().item<double>());
+      if (init.count(k)) moved = std::max(moved, (t - init.at(k)).abs().max().item<double>());
+    }
+    INFO("max |w1 - w2| = " << worst << ", max |w1 - w0| = " << moved);
+    CHECK(moved > 1e-2);  // training changed the weights ...
+    CHECK(worst < 2e-5);  // ... identically on 1 and 2 processes
+    // Dev metrics (computed on every rank's full dev set) agree too.
+    const auto e1 = read_json(dir / "one" / "eval_results.json"), e2 = read_json(dir / "two" / "eval_results.json");
+    CHECK(e1["main_metric"] == e2["main_metric"]);
+    const std::string metric = e1["main_metric"];
+    CHECK(e2[metric].get<double>() == Approx(e1[metric].get<double>()).margin(1e-9));
+  }
 }
