@@ -38,17 +38,18 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& s_in, const torch::Tensor& t_in,
                                const torch::Tensor& labels, double T) {
     torch::NoGradGuard no_grad;
-    const auto s = s_in.to(torch::kFloat).contiguous(), t = t_in.to(torch::kFloat).contiguous();
+    // bf16/fp16 logits are read as they are and converted block by block, in cache: no fp32 copy of either side.
+    const auto s = s_in.contiguous(), t = t_in.contiguous();
     const int64_t N = s.size(0), V = s.size(1);
     const int64_t block = std::max<int64_t>(1, (256 << 10) / (V * 4));  // rows per block: ~256 KB per side
     const int64_t blocks = (N + block - 1) / block;
-    auto grad_kl = torch::empty_like(s);
+    auto grad_kl = torch::empty({N, V}, s.options().dtype(torch::kFloat));
     std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t r0 = b * block, n = std::min(block, N - r0);
-        auto ls = torch::log_softmax(s.narrow(0, r0, n) / T, 1);
-        auto lt = torch::log_softmax(t.narrow(0, r0, n) / T, 1);
+        auto ls = torch::log_softmax(s.narrow(0, r0, n).to(torch::kFloat) / T, 1);
+        auto lt = torch::log_softmax(t.narrow(0, r0, n).to(torch::kFloat) / T, 1);
         auto pt = lt.exp();
         partial[static_cast<size_t>(b)] = torch::dot(pt.view({-1}), lt.sub_(ls).view({-1})).item<double>();
         auto g = grad_kl.narrow(0, r0, n);
@@ -61,10 +62,10 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
 
     const auto target_rows = labels.ne(-100).nonzero().squeeze(1);
     const int64_t M = target_rows.size(0);
-    torch::Tensor ce = torch::zeros({}, s.options()), grad_ce;
+    torch::Tensor ce = torch::zeros({}, grad_kl.options()), grad_ce;
     if (M > 0) {
       const auto tl = labels.index_select(0, target_rows).unsqueeze(1);
-      auto ls1 = torch::log_softmax(s.index_select(0, target_rows), 1);
+      auto ls1 = torch::log_softmax(s.index_select(0, target_rows).to(torch::kFloat), 1);
       ce = -ls1.gather(1, tl).sum() / static_cast<double>(M);
       grad_ce = ls1.exp_();  // softmax - one-hot
       grad_ce.scatter_add_(1, tl, torch::full({M, 1}, -1.0, grad_ce.options()));
@@ -73,7 +74,7 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
     ctx->saved_data["kl_scale"] = T / static_cast<double>(N);  // d(KL*T^2/N)/ds = (T/N)(p_s - p_t)
     ctx->saved_data["ce_scale"] = M > 0 ? 1.0 / static_cast<double>(M) : 0.0;
     ctx->saved_data["dtype"] = static_cast<int64_t>(s_in.scalar_type());
-    return {torch::full({}, kl, s.options()), ce};
+    return {torch::full({}, kl, grad_kl.options()), ce};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
