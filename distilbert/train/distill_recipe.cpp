@@ -159,6 +159,10 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
     t.require(s.nan_policy == "skip" || s.nan_policy == "stop", "nan_policy", "must be skip or stop");
     t.get("progress", s.progress);
     t.get("tensorboard", s.tensorboard);
+    t.get("profile_steps", s.profile_steps);
+    t.require(s.profile_steps >= 0, "profile_steps", "must be >= 0 (0: no profile)");
+    t.get("profile_start", s.profile_start);
+    t.require(s.profile_start >= 0, "profile_start", "must be >= 0");
     t.finish();
   }
   {

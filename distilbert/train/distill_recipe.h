@@ -54,6 +54,8 @@ struct TrainerSettings {
   std::string nan_policy = "skip";  // skip | stop
   bool progress = true;          // live progress line on stderr
   bool tensorboard = true;
+  int64_t profile_steps = 0;     // > 0: operator profile of that many optimizer steps (profile.json, profile.txt)
+  int64_t profile_start = 1;     // optimizer steps done before profiling starts (1 skips the warm-up step)
 };
 
 struct DistillRecipe {

@@ -29,6 +29,7 @@
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
 #include "distilbert/train/run_log.h"
+#include "distilbert/train/step_profile.h"
 
 namespace distilbert {
 
@@ -487,6 +488,18 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   };
   // nan_policy skip: a run whose every micro-batch is non-finite (diverged weights, broken data) must stop, not
   // skip forever (found by the fault tests: a NaN student looped with zero steps until killed).
+  // Operator profile of trainer.profile_steps optimizer steps (rank 0), from step profile_start on.
+  const bool profile_on = main_rank && r.trainer.profile_steps > 0;
+  std::unique_ptr<StepProfiler> profiler;
+  auto finish_profile = [&]() {
+    const int64_t first = r.trainer.profile_start;
+    const std::string table = profiler->finish(25);
+    profiler.reset();
+    write_file_atomic((out / "profile.txt").string(), "optimizer steps " + std::to_string(first) + " to " +
+                                                          std::to_string(step - 1) + " (0-based)\n" + table);
+    std::cerr << "\n" << tag << "profile of steps " << first << ".." << step - 1 << " -> " << (out / "profile.json").string()
+              << " (Chrome trace) and profile.txt:\n" << table;
+  };
   int64_t bad_in_a_row = 0;
   const int64_t max_bad_in_a_row = std::max<int64_t>(100, 2 * accum);
   while (!done) {
@@ -505,6 +518,8 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       loader.set_epoch(epoch);
       continue;
     }
+    if (profile_on && !profiler && step == r.trainer.profile_start && micro % accum == 0)
+      profiler = std::make_unique<StepProfiler>((out / "profile.json").string());
     auto b = data::to_device(*batch, device);
     auto [parts, keep_alive] = compute(b);
     const int64_t batch_tokens = b.attention_mask.sum().item<int64_t>();
@@ -556,6 +571,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     optimizer->zero_grad();
     ++step;
     window.grad_norm = last_grad_norm;
+    if (profiler && step == r.trainer.profile_start + r.trainer.profile_steps) finish_profile();
 
     if (step % r.trainer.log_every == 0 || step == total_steps) {
       const double secs = std::chrono::duration<double>(Clock::now() - window.start).count();
@@ -602,6 +618,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     done = step >= total_steps;
   }
   if (r.trainer.progress && main_rank) std::cerr << "\n";
+  if (profiler) finish_profile();  // the run ended inside the profiled steps
   if (eval_loader && !summary.interrupted) evaluate();  // the final model's held-out metrics
   if (comm->active()) {  // throughput of the whole job
     auto t = torch::tensor({static_cast<double>(run_tokens)}, torch::kDouble);

@@ -145,6 +145,35 @@ TEST_CASE("distill: a tiny run logs every term, saves checkpoints and a final HF
   CHECK(read_metrics(out).size() == 8);
 }
 
+TEST_CASE("distill: trainer.profile_steps writes a Chrome trace and an operator table of those steps",
+          "[integration][distill_run][profile]") {
+  auto w = make_workspace("profile", 100);
+  if (!w.ok) {
+    WARN("shared data not found: skipped");
+    return;
+  }
+  const auto out = w.dir / "run";
+  auto r = base_recipe(w, out.string());
+  r["trainer"]["max_steps"] = 4;
+  r["trainer"]["save_every"] = 0;
+  r["trainer"]["profile_steps"] = 2;
+  run_distillation(DistillRecipe::from_tree(r, "test", "distill"), false);
+  REQUIRE(fs::exists(out / "profile.json"));
+  std::ifstream txt(out / "profile.txt");
+  const std::string table((std::istreambuf_iterator<char>(txt)), std::istreambuf_iterator<char>());
+  INFO(table);
+  CHECK(table.rfind("optimizer steps 1 to 2", 0) == 0);  // profile_start 1 skips the warm-up step
+  CHECK_THAT(table, Contains("aten::"));
+  const auto trace = json::parse(std::ifstream(out / "profile.json"));
+  REQUIRE(trace.is_array());
+  bool saw_backward = false;
+  for (const auto& e : trace)
+    if (e.value("name", "").find("Backward") != std::string::npos) saw_backward = true;
+  CHECK(saw_backward);
+  r["trainer"]["profile_steps"] = -1;
+  CHECK_THROWS_WITH(DistillRecipe::from_tree(r, "test", "distill"), Contains("profile_steps"));
+}
+
 TEST_CASE("distill: resuming from a checkpoint reproduces the uninterrupted losses exactly", "[integration][distill_run]") {
   auto w = make_workspace("resume");
   if (!w.ok) {
