@@ -486,8 +486,6 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     comm->all_reduce_max(f, "run-control flags at step " + std::to_string(step));
     return std::make_pair(f[0].item<float>() > 0, f[1].item<float>() > 0);
   };
-  // nan_policy skip: a run whose every micro-batch is non-finite (diverged weights, broken data) must stop, not
-  // skip forever (found by the fault tests: a NaN student looped with zero steps until killed).
   // Operator profile of trainer.profile_steps optimizer steps (rank 0), from step profile_start on.
   const bool profile_on = main_rank && r.trainer.profile_steps > 0;
   std::unique_ptr<StepProfiler> profiler;
@@ -497,9 +495,11 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     profiler.reset();
     write_file_atomic((out / "profile.txt").string(), "optimizer steps " + std::to_string(first) + " to " +
                                                           std::to_string(step - 1) + " (0-based)\n" + table);
-    std::cerr << "\n" << tag << "profile of steps " << first << ".." << step - 1 << " -> " << (out / "profile.json").string()
-              << " (Chrome trace) and profile.txt:\n" << table;
+    std::cerr << "\n" << tag << "profile of steps " << first << ".." << step - 1 << " -> "
+              << (out / "profile.json").string() << " (Chrome trace) and profile.txt:\n" << table;
   };
+  // nan_policy skip: a run whose every micro-batch is non-finite (diverged weights, broken data) must stop, not
+  // skip forever (found by the fault tests: a NaN student looped with zero steps until killed).
   int64_t bad_in_a_row = 0;
   const int64_t max_bad_in_a_row = std::max<int64_t>(100, 2 * accum);
   while (!done) {

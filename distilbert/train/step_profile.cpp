@@ -46,7 +46,8 @@ std::string summarize_trace(const std::string& trace_path, int top) {
   double total = 0;
   for (auto& [tid, evs] : by_thread) {
     // Parents first: earlier start, and at the same start the longer one.
-    std::sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) { return a.ts != b.ts ? a.ts < b.ts : a.dur > b.dur; });
+    std::sort(evs.begin(), evs.end(),
+              [](const Ev& a, const Ev& b) { return a.ts != b.ts ? a.ts < b.ts : a.dur > b.dur; });
     std::vector<size_t> open;  // indices of the enclosing events
     std::vector<double> child(evs.size(), 0.0);
     auto close_until = [&](double t) {
@@ -71,8 +72,9 @@ std::string summarize_trace(const std::string& trace_path, int top) {
   std::snprintf(line, sizeof line, "%-44s %10s %8s %7s\n", "operator (self time)", "ms", "calls", "share");
   out << line;
   for (size_t i = 0; i < rows.size() && static_cast<int>(i) < top; ++i) {
-    std::snprintf(line, sizeof line, "%-44.44s %10.1f %8lld %6.1f%%\n", rows[i].first.c_str(), rows[i].second.self / 1e3,
-                  static_cast<long long>(rows[i].second.calls), total > 0 ? 100.0 * rows[i].second.self / total : 0.0);
+    const auto& [name, st] = rows[i];
+    std::snprintf(line, sizeof line, "%-44.44s %10.1f %8lld %6.1f%%\n", name.c_str(), st.self / 1e3,
+                  static_cast<long long>(st.calls), total > 0 ? 100.0 * st.self / total : 0.0);
     out << line;
   }
   std::snprintf(line, sizeof line, "%-44s %10.1f\n", "traced operators, total", total / 1e3);
