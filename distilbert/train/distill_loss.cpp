@@ -28,8 +28,10 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // KL(softmax(t/T) || softmax(s/T)) * T^2 / rows and the masked-LM cross-entropy, with their gradient made in the
-// forward pass. Per block of a few rows (a few hundred KB, so it stays in cache) one log_softmax of each side, the KL
-// partial sum, and d KL / d s = (softmax(s/T) - softmax(t/T)) written once; autograd's version of the same math
+// forward pass. Per block of rows (about 4 MB of fp32 logits per side: 34 rows at V = 30,522) one log_softmax of
+// each side, the KL partial sum, and d KL / d s = (softmax(s/T) - softmax(t/T)) written once. Blocks of 256 KB
+// (2 rows) spent their time dispatching ATen operators: 4 MB blocks ran the small pair's step 1.5x (fp32) to 1.7x
+// (bf16) as fast (scripts/bench_distill.sh's small pair, side by side). Autograd's version of the same math
 // makes about ten full passes over the (rows, V) logits, and at V = 30,522 those passes, not the matrix products,
 // are what a small model's step spends its time on (about 2x the step rate for a 2 x 64 student, measured by
 // scripts/bench_distill.sh). The cross-entropy runs over the labelled rows alone (15% of them), gathered first.
@@ -41,7 +43,7 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
     // bf16/fp16 logits are read as they are and converted block by block, in cache: no fp32 copy of either side.
     const auto s = s_in.contiguous(), t = t_in.contiguous();
     const int64_t N = s.size(0), V = s.size(1);
-    const int64_t block = std::max<int64_t>(1, (256 << 10) / (V * 4));  // rows per block: ~256 KB per side
+    const int64_t block = std::max<int64_t>(1, (4 << 20) / (V * 4));  // rows per block: ~4 MB per side
     const int64_t blocks = (N + block - 1) / block;
     auto grad_kl = torch::empty({N, V}, s.options().dtype(torch::kFloat));
     std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
@@ -51,7 +53,8 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
         auto ls = torch::log_softmax(s.narrow(0, r0, n).to(torch::kFloat) / T, 1);
         auto lt = torch::log_softmax(t.narrow(0, r0, n).to(torch::kFloat) / T, 1);
         auto pt = lt.exp();
-        partial[static_cast<size_t>(b)] = torch::dot(pt.view({-1}), lt.sub_(ls).view({-1})).item<double>();
+        // ATen's cascade sum, not a BLAS dot: a 1M-element block summed in one running fp32 total drifts by 1e-5.
+        partial[static_cast<size_t>(b)] = lt.sub_(ls).mul_(pt).sum().item<double>();
         auto g = grad_kl.narrow(0, r0, n);
         torch::sub_out(g, ls.exp_(), pt);
       }
