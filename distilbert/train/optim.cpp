@@ -87,31 +87,27 @@ void fused_update(float* p, const float* g, float* m, float* v, int64_t n, float
 }  // namespace
 
 void adamw_step(torch::optim::AdamW& optimizer) {
-  bool fast = true;
-  for (auto& group : optimizer.param_groups()) {
-    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
-    if (o.amsgrad()) fast = false;
-    for (const auto& p : group.params())
-      if (p.grad().defined() && !(fusable(p) && fusable(p.grad()))) fast = false;
-  }
-  if (!fast) {
-    optimizer.step();
-    return;
-  }
   torch::NoGradGuard no_grad;
   auto& state = optimizer.state();
-  // Existing state of another kind or shape (a hand-edited checkpoint): LibTorch's step decides, before any update.
-  for (auto& group : optimizer.param_groups())
+  // Anything the fused pass does not cover (amsgrad, CUDA or non-fp32 tensors, existing state of another kind or
+  // shape from a hand-edited checkpoint): LibTorch's step decides, before any update.
+  for (auto& group : optimizer.param_groups()) {
+    bool fast = !static_cast<const torch::optim::AdamWOptions&>(group.options()).amsgrad();
     for (const auto& p : group.params()) {
+      if (!fast) break;
+      if (!p.grad().defined()) continue;
+      fast = fusable(p) && fusable(p.grad());
       auto it = state.find(state_key(state, p));
-      if (!p.grad().defined() || it == state.end()) continue;
+      if (!fast || it == state.end()) continue;
       const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
-      if (!fusable(s.exp_avg()) || !fusable(s.exp_avg_sq()) || s.exp_avg().numel() != p.numel() ||
-          s.exp_avg_sq().numel() != p.numel()) {
-        optimizer.step();
-        return;
-      }
+      fast = fusable(s.exp_avg()) && fusable(s.exp_avg_sq()) && s.exp_avg().numel() == p.numel() &&
+             s.exp_avg_sq().numel() == p.numel();
     }
+    if (!fast) {
+      optimizer.step();
+      return;
+    }
+  }
   for (auto& group : optimizer.param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
     const double lr = o.lr();
