@@ -36,7 +36,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const 
     x = x + token_type_embeddings->forward(token_type_ids);
   else
     x = x + token_type_embeddings->weight[0];  // token_type_ids default to zeros
-  return dropout->forward(layer_norm(LayerNorm, x));
+  return apply_dropout(dropout, layer_norm(LayerNorm, x));
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const ModelConfig& c) : n_heads(c.num_heads) {
@@ -53,7 +53,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
   auto q = shape(query->forward(x)), k = shape(key->forward(x)), v = shape(value->forward(x));
   auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
-  auto w = dropout->forward(torch::softmax(scores, -1));
+  auto w = apply_dropout(dropout, torch::softmax(scores, -1));
   if (weights_out) *weights_out = w;
   return torch::matmul(w, v).transpose(1, 2).reshape({B, T, H});
 }
@@ -65,7 +65,7 @@ BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, int64_t out, const Mo
 }
 
 torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return layer_norm(LayerNorm, dropout->forward(dense->forward(x)) + residual);
+  return layer_norm(LayerNorm, apply_dropout(dropout, dense->forward(x)) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const ModelConfig& c) {
@@ -198,7 +198,7 @@ BertForSequenceClassification::BertForSequenceClassification(const ModelConfig& 
 
 ModelOutput BertForSequenceClassification::forward(const ModelInputs& in) {
   auto out = bert->forward(in);
-  out.logits = classifier->forward(dropout->forward(out.pooler_output));  // (B, N)
+  out.logits = classifier->forward(apply_dropout(dropout, out.pooler_output));  // (B, N)
   if (in.labels.defined()) out.loss = sequence_classification_loss(out.logits, in.labels, config_);
   return out;
 }
@@ -227,7 +227,7 @@ BertForTokenClassification::BertForTokenClassification(const ModelConfig& c) : B
 
 ModelOutput BertForTokenClassification::forward(const ModelInputs& in) {
   auto out = bert->forward(in);
-  out.logits = classifier->forward(dropout->forward(out.last_hidden_state));  // (B, T, N)
+  out.logits = classifier->forward(apply_dropout(dropout, out.last_hidden_state));  // (B, T, N)
   if (in.labels.defined()) out.loss = token_classification_loss(out.logits, in.labels);
   return out;
 }
@@ -248,7 +248,7 @@ ModelOutput BertForMultipleChoice::forward(const ModelInputs& in) {
   if (in.attention_mask.defined()) flat.attention_mask = in.attention_mask.reshape({B * C, T});
   if (in.token_type_ids.defined()) flat.token_type_ids = in.token_type_ids.reshape({B * C, T});
   auto out = bert->forward(flat);
-  out.logits = classifier->forward(dropout->forward(out.pooler_output)).view({B, C});  // (B*C, 1) -> (B, C)
+  out.logits = classifier->forward(apply_dropout(dropout, out.pooler_output)).view({B, C});  // (B*C, 1) -> (B, C)
   if (in.labels.defined())
     out.loss = torch::nn::functional::cross_entropy(out.logits, in.labels.view({-1}).to(torch::kLong));
   return out;

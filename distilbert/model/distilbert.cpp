@@ -47,7 +47,7 @@ torch::Tensor DistilBertEmbeddingsImpl::forward(const torch::Tensor& input_ids) 
   const int64_t T = input_ids.size(1);
   auto pos = position_embeddings->weight.narrow(0, 0, T);         // (T, H)
   auto x = word_embeddings->forward(input_ids) + pos.unsqueeze(0);  // (B, T, H)
-  return dropout->forward(layer_norm(LayerNorm, x));
+  return apply_dropout(dropout, layer_norm(LayerNorm, x));
 }
 
 MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(const ModelConfig& c) : n_heads(c.num_heads) {
@@ -67,7 +67,7 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x, const 
   auto v = shape(v_lin->forward(x));
   auto scores = torch::matmul(q, k.transpose(2, 3));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
-  auto w = dropout->forward(torch::softmax(scores, -1));
+  auto w = apply_dropout(dropout, torch::softmax(scores, -1));
   if (weights_out) *weights_out = w;
   auto ctx = torch::matmul(w, v).transpose(1, 2).reshape({B, T, H});  // (B, T, H)
   return out_lin->forward(ctx);
@@ -80,7 +80,7 @@ FFNImpl::FFNImpl(const ModelConfig& c) : activation(c.activation) {
 }
 
 torch::Tensor FFNImpl::forward(const torch::Tensor& x) {
-  return dropout->forward(lin2->forward(apply_activation(lin1->forward(x), activation)));
+  return apply_dropout(dropout, lin2->forward(apply_activation(lin1->forward(x), activation)));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const ModelConfig& c) {
@@ -202,7 +202,7 @@ DistilBertForSequenceClassification::DistilBertForSequenceClassification(const M
 ModelOutput DistilBertForSequenceClassification::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));
   auto pooled = out.last_hidden_state.select(1, 0);  // (B, H): the [CLS] position
-  pooled = dropout->forward(torch::relu(pre_classifier->forward(pooled)));
+  pooled = apply_dropout(dropout, torch::relu(pre_classifier->forward(pooled)));
   out.logits = classifier->forward(pooled);  // (B, N)
   if (in.labels.defined()) out.loss = sequence_classification_loss(out.logits, in.labels, config_);
   return out;
@@ -225,7 +225,7 @@ ModelOutput DistilBertForMultipleChoice::forward(const ModelInputs& in) {
   if (in.attention_mask.defined()) flat.attention_mask = in.attention_mask.reshape({B * C, T});
   auto out = from_encoder(encode(flat));
   auto pooled = out.last_hidden_state.select(1, 0);  // (B*C, H)
-  pooled = dropout->forward(torch::relu(pre_classifier->forward(pooled)));
+  pooled = apply_dropout(dropout, torch::relu(pre_classifier->forward(pooled)));
   out.logits = classifier->forward(pooled).view({B, C});  // (B, C)
   if (in.labels.defined())
     out.loss = torch::nn::functional::cross_entropy(out.logits, in.labels.view({-1}).to(torch::kLong));
@@ -240,7 +240,7 @@ DistilBertForTokenClassification::DistilBertForTokenClassification(const ModelCo
 
 ModelOutput DistilBertForTokenClassification::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));
-  out.logits = classifier->forward(dropout->forward(out.last_hidden_state));  // (B, T, N)
+  out.logits = classifier->forward(apply_dropout(dropout, out.last_hidden_state));  // (B, T, N)
   if (in.labels.defined()) out.loss = token_classification_loss(out.logits, in.labels);
   return out;
 }
@@ -255,7 +255,7 @@ DistilBertForQuestionAnswering::DistilBertForQuestionAnswering(const ModelConfig
 
 ModelOutput DistilBertForQuestionAnswering::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));
-  auto logits = qa_outputs->forward(dropout->forward(out.last_hidden_state));  // (B, T, 2)
+  auto logits = qa_outputs->forward(apply_dropout(dropout, out.last_hidden_state));  // (B, T, 2)
   auto parts = logits.split(1, -1);
   out.start_logits = parts[0].squeeze(-1).contiguous();  // (B, T)
   out.end_logits = parts[1].squeeze(-1).contiguous();

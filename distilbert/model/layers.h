@@ -5,6 +5,7 @@
 #include <string>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/types.h>
 
@@ -25,6 +26,16 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarT
 /// LayerNorm in the weights' dtype: under autocast a bf16/fp16 activation meets fp32 weights, which LibTorch 1.13's
 /// CPU layer_norm rejects (it is on no autocast list). Normalising in fp32 is also the numerically right choice.
 torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
+
+/// Dropout with the semantics of torch::dropout (zero with probability p, survivors scaled by 1 / (1 - p); identity
+/// when not training or p == 0), computed for CPU tensors by a multi-threaded counter-based kernel (dropout.cpp) whose
+/// mask does not depend on the thread count and is kept as one byte per element for backward. Other devices use
+/// torch::dropout. The seed comes from LibTorch's default CPU generator, so torch::manual_seed makes it reproducible.
+torch::Tensor dropout_cpu(const torch::Tensor& x, double p, bool training);
+
+/// dropout_cpu with the probability and training flag of the module `d` (the modules keep their nn::Dropout so that
+/// module trees and printouts look as LibTorch's).
+torch::Tensor apply_dropout(const torch::nn::Dropout& d, const torch::Tensor& x);
 
 /// SPEC.md §2.4: out[p, 2i] = sin(p / 10000^(2i/dim)), out[p, 2i+1] = cos(p / 10000^(2i/dim)); computed in float64.
 torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim);

@@ -389,15 +389,20 @@ TEST_CASE("finetune QA, NER and multiple choice on 2 processes x batch 4 equal 1
     const auto a = weights(dir / "one" / "best"), b = weights(dir / "two" / "best"), init = weights(dir / "model");
     REQUIRE(a.size() == b.size());
     double worst = 0, moved = 0;
+    std::string worst_key;
     for (const auto& [k, t] : a) {
       REQUIRE(b.count(k));
       // The QA bias adds the same constant to every position's start (end) score, which a softmax over positions
       // ignores: its exact gradient is 0, its computed one rounding noise that Adam's normalisation scales up to lr.
-      if (k == "qa_outputs.bias") continue;
-      worst = std::max(worst, (t - b.at(k)).abs().max().item<double>());
+      // The multiple-choice classifier's one bias likewise adds the same constant to every choice's score. Whether
+      // that noise happens to agree between the two runs depends on the machine's BLAS kernels (it did on an
+      // earlier machine; on an AMD EPYC running OpenBLAS's Haswell kernels it differed by 1.5e-4 after 6 steps).
+      if (k == "qa_outputs.bias" || (family == "swag" && k == "classifier.bias")) continue;
+      const double d = (t - b.at(k)).abs().max().item<double>();
+      if (d > worst) worst = d, worst_key = k;
       if (init.count(k)) moved = std::max(moved, (t - init.at(k)).abs().max().item<double>());
     }
-    INFO("max |w1 - w2| = " << worst << ", max |w1 - w0| = " << moved);
+    INFO("max |w1 - w2| = " << worst << " (" << worst_key << "), max |w1 - w0| = " << moved);
     CHECK(moved > 1e-2);  // training changed the weights ...
     CHECK(worst < 2e-5);  // ... identically on 1 and 2 processes
     // Dev metrics (computed on every rank's full dev set) agree too.
