@@ -28,7 +28,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // KL(softmax(t/T) || softmax(s/T)) * T^2 / rows and the masked-LM cross-entropy, with their gradient made in the
-// forward pass. Per block of rows (about 4 MB of fp32 logits per side: 34 rows at V = 30,522) one log_softmax of
+// forward pass. Per block of rows (about 4 MB of fp32 logits per side: 34 rows at V = 30,522) one softmax of
 // each side, the KL partial sum, and d KL / d s = (softmax(s/T) - softmax(t/T)) written once. Blocks of 256 KB
 // (2 rows) spent their time dispatching ATen operators: 4 MB blocks ran the small pair's step 1.5x (fp32) to 1.7x
 // (bf16) as fast (scripts/bench_distill.sh's small pair, side by side). Autograd's version of the same math
@@ -50,13 +50,26 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t r0 = b * block, n = std::min(block, N - r0);
-        auto ls = torch::log_softmax(s.narrow(0, r0, n).to(torch::kFloat) / T, 1);
-        auto lt = torch::log_softmax(t.narrow(0, r0, n).to(torch::kFloat) / T, 1);
-        auto pt = lt.exp();
-        // ATen's cascade sum, not a BLAS dot: a 1M-element block summed in one running fp32 total drifts by 1e-5.
-        partial[static_cast<size_t>(b)] = lt.sub_(ls).mul_(pt).sum().item<double>();
+        auto sb = s.narrow(0, r0, n).to(torch::kFloat) / T;
+        auto tb = t.narrow(0, r0, n).to(torch::kFloat) / T;
+        auto ps = torch::softmax(sb, 1);
+        auto pt = torch::softmax(tb, 1);
+        // With lse = log sum exp of a row, log p = x - lse, so sum p_t (log p_t - log p_s) =
+        // sum p_t (t - s) / sum p_t + lse_s - lse_t. softmax gives the row's largest p as exactly 1 / S, S its fp32
+        // sum of exp(x - max), and sum p (summed in double) as S_exact / S, so lse = max - log(max p) + log(sum p):
+        // no log_softmax, whose CPU kernel in LibTorch 1.13 runs 4x slower than softmax's, and no exp of
+        // log-probabilities. Row constants in double: for a student close to its teacher the KL is a small difference
+        // of log-probabilities of size ~10.
+        // ATen's cascade sums, not a BLAS dot: a 1M-element block summed in one running fp32 total drifts by 1e-5.
+        auto lse = [](const torch::Tensor& x, const torch::Tensor& p, const torch::Tensor& mass) {
+          return x.amax(1).to(torch::kDouble) - p.amax(1).to(torch::kDouble).log() + mass.log();
+        };
+        const auto mass_s = ps.sum(1, false, torch::kDouble), mass_t = pt.sum(1, false, torch::kDouble);
+        const auto shift = lse(sb, ps, mass_s) - lse(tb, pt, mass_t);
+        const auto cross = tb.sub_(sb).mul_(pt).sum(1, false, torch::kDouble);
+        partial[static_cast<size_t>(b)] = (cross / mass_t + shift).sum().item<double>();
         auto g = grad_kl.narrow(0, r0, n);
-        torch::sub_out(g, ls.exp_(), pt);
+        torch::sub_out(g, ps, pt);
       }
     });
     double kl = 0.0;
@@ -68,9 +81,13 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
     torch::Tensor ce = torch::zeros({}, grad_kl.options()), grad_ce;
     if (M > 0) {
       const auto tl = labels.index_select(0, target_rows).unsqueeze(1);
-      auto ls1 = torch::log_softmax(s.index_select(0, target_rows).to(torch::kFloat), 1);
-      ce = -ls1.gather(1, tl).sum() / static_cast<double>(M);
-      grad_ce = ls1.exp_();  // softmax - one-hot
+      const auto rows = s.index_select(0, target_rows).to(torch::kFloat);
+      grad_ce = torch::softmax(rows, 1);  // softmax - one-hot, below
+      // -log p[label] = lse - x[label], lse as in the KL blocks above.
+      const auto lse = rows.amax(1).to(torch::kDouble) - grad_ce.amax(1).to(torch::kDouble).log() +
+                       grad_ce.sum(1, false, torch::kDouble).log();
+      ce = ((lse - rows.gather(1, tl).squeeze(1).to(torch::kDouble)).sum() / static_cast<double>(M))
+               .to(torch::kFloat);
       grad_ce.scatter_add_(1, tl, torch::full({M, 1}, -1.0, grad_ce.options()));
     }
     ctx->save_for_backward({grad_kl, grad_ce, target_rows});
