@@ -43,6 +43,10 @@ while [ $# -gt 0 ]; do
     *) sed -n '2,22p' "$0" >&2; exit 2 ;;
   esac
 done
+case "$REF_HEAP" in
+  default|kept|both) ;;
+  *) echo "error: --ref-heap must be default, kept or both, got '$REF_HEAP'" >&2; exit 2 ;;
+esac
 for f in "$DATA/bert-base-uncased/vocab.txt" "$DATA/text/wikitext-2/valid.txt"; do
   [ -f "$f" ] || { echo "error: '$f' not found: pass --data DIR with bert-base-uncased/ and text/wikitext-2/" >&2; exit 1; }
 done

@@ -20,6 +20,14 @@ namespace {
 torch::Tensor non_pad_rows(const torch::Tensor& h, const torch::Tensor& pad_rows) {
   return h.reshape({-1, h.size(-1)}).index_select(0, pad_rows);
 }
+
+// Row-wise log-sum-exp of fp32 `x` (N, V) from p = softmax(x, 1) and mass = sum p per row (in double), without a
+// log_softmax (LibTorch 1.13's CPU kernel runs 4x slower than softmax's): softmax gives a row's largest p as exactly
+// 1 / S, S its fp32 sum of exp(x - max), and the row's sum of p as S_exact / S, so lse = max - log(max p) + log(mass).
+// (N) in double.
+torch::Tensor row_logsumexp(const torch::Tensor& x, const torch::Tensor& p, const torch::Tensor& mass) {
+  return x.amax(1).to(torch::kDouble) - p.amax(1).to(torch::kDouble).log() + mass.log();
+}
 }  // namespace
 
 namespace {
@@ -55,17 +63,11 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
         auto ps = torch::softmax(sb, 1);
         auto pt = torch::softmax(tb, 1);
         // With lse = log sum exp of a row, log p = x - lse, so sum p_t (log p_t - log p_s) =
-        // sum p_t (t - s) / sum p_t + lse_s - lse_t. softmax gives the row's largest p as exactly 1 / S, S its fp32
-        // sum of exp(x - max), and sum p (summed in double) as S_exact / S, so lse = max - log(max p) + log(sum p):
-        // no log_softmax, whose CPU kernel in LibTorch 1.13 runs 4x slower than softmax's, and no exp of
-        // log-probabilities. Row constants in double: for a student close to its teacher the KL is a small difference
-        // of log-probabilities of size ~10.
+        // sum p_t (t - s) / sum p_t + lse_s - lse_t: no exp of log-probabilities. Row constants in double: for a
+        // student close to its teacher the KL is a small difference of log-probabilities of size ~10.
         // ATen's cascade sums, not a BLAS dot: a 1M-element block summed in one running fp32 total drifts by 1e-5.
-        auto lse = [](const torch::Tensor& x, const torch::Tensor& p, const torch::Tensor& mass) {
-          return x.amax(1).to(torch::kDouble) - p.amax(1).to(torch::kDouble).log() + mass.log();
-        };
-        const auto mass_s = ps.sum(1, false, torch::kDouble), mass_t = pt.sum(1, false, torch::kDouble);
-        const auto shift = lse(sb, ps, mass_s) - lse(tb, pt, mass_t);
+        const auto mass_t = pt.sum(1, false, torch::kDouble);
+        const auto shift = row_logsumexp(sb, ps, ps.sum(1, false, torch::kDouble)) - row_logsumexp(tb, pt, mass_t);
         const auto cross = tb.sub_(sb).mul_(pt).sum(1, false, torch::kDouble);
         partial[static_cast<size_t>(b)] = (cross / mass_t + shift).sum().item<double>();
         auto g = grad_kl.narrow(0, r0, n);
@@ -83,9 +85,8 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
       const auto tl = labels.index_select(0, target_rows).unsqueeze(1);
       const auto rows = s.index_select(0, target_rows).to(torch::kFloat);
       grad_ce = torch::softmax(rows, 1);  // softmax - one-hot, below
-      // -log p[label] = lse - x[label], lse as in the KL blocks above.
-      const auto lse = rows.amax(1).to(torch::kDouble) - grad_ce.amax(1).to(torch::kDouble).log() +
-                       grad_ce.sum(1, false, torch::kDouble).log();
+      // -log p[label] = lse - x[label].
+      const auto lse = row_logsumexp(rows, grad_ce, grad_ce.sum(1, false, torch::kDouble));
       ce = ((lse - rows.gather(1, tl).squeeze(1).to(torch::kDouble)).sum() / static_cast<double>(M))
                .to(torch::kFloat);
       grad_ce.scatter_add_(1, tl, torch::full({M, 1}, -1.0, grad_ce.options()));
