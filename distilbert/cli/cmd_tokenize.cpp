@@ -14,6 +14,7 @@
 #include "distilbert/cli/commands.h"
 #include "distilbert/core/error.h"
 #include "distilbert/core/runtime.h"
+#include "distilbert/core/text.h"
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/tokenizer/unicode.h"
@@ -28,18 +29,9 @@ struct Input {
   std::size_t line;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 /// "text", "tsv", "csv" or "jsonl" for --format auto.
 std::string detect(const std::string& path) {
-  const std::string p = lower(path);
+  const std::string p = ascii_lower(path);
   if (ends_with(p, ".tsv") || ends_with(p, ".tab")) return "tsv";
   if (ends_with(p, ".csv")) return "csv";
   if (ends_with(p, ".jsonl") || ends_with(p, ".json") || ends_with(p, ".ndjson")) return "jsonl";

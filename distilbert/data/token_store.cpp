@@ -27,6 +27,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/core/runtime.h"
+#include "distilbert/core/text.h"
 #include "distilbert/data/bounded_queue.h"
 #include "distilbert/tokenizer/thread_pool.h"
 
@@ -520,9 +521,6 @@ void TokenStore::verify() const {
 
 namespace {
 constexpr std::size_t kRawBlock = 1 << 20;
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 LineReader::LineReader(const std::string& path) : path_(path), raw_(kRawBlock) {

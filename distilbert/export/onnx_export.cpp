@@ -34,7 +34,7 @@ std::string scope_of(const std::string& key_prefix) {
   return out;
 }
 
-std::string join(const std::string& prefix, const std::string& name) {
+std::string dotted_name(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
 }
 
@@ -230,9 +230,9 @@ class Exporter {
   std::string distil_encoder(const std::string& ids, const std::string& mask, const std::string& prefix) {
     const double eps = 1e-12;  // DistilBERT hard-codes it (SPEC.md §2.1)
     const std::string bias = mask_bias(mask);
-    std::string x = embeddings(ids, "", join(prefix, "embeddings"), eps);
+    std::string x = embeddings(ids, "", dotted_name(prefix, "embeddings"), eps);
     for (int64_t i = 0; i < c_.num_layers; ++i) {
-      const std::string L = join(prefix, "transformer.layer." + std::to_string(i));
+      const std::string L = dotted_name(prefix, "transformer.layer." + std::to_string(i));
       const std::string A = L + ".attention";
       b_.set_scope(scope_of(A));
       auto ctx = attention_core(linear(x, A + ".q_lin"), linear(x, A + ".k_lin"), linear(x, A + ".v_lin"), bias,
@@ -255,9 +255,9 @@ class Exporter {
           c_.position_embedding_type, "' is not supported (only absolute)");
     const double eps = c_.layer_norm_eps;
     const std::string bias = mask_bias(mask);
-    std::string x = embeddings(ids, types, join(prefix, "embeddings"), eps);
+    std::string x = embeddings(ids, types, dotted_name(prefix, "embeddings"), eps);
     for (int64_t i = 0; i < c_.num_layers; ++i) {
-      const std::string L = join(prefix, "encoder.layer." + std::to_string(i));
+      const std::string L = dotted_name(prefix, "encoder.layer." + std::to_string(i));
       const std::string S = L + ".attention.self";
       b_.set_scope(scope_of(S));
       auto ctx = attention_core(linear(x, S + ".query"), linear(x, S + ".key"), linear(x, S + ".value"), bias,

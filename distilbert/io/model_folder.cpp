@@ -12,6 +12,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/safe_path.h"
 #include "distilbert/core/fs.h"
+#include "distilbert/core/text.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/io/torch_pickle.h"
 
@@ -20,12 +21,6 @@ namespace distilbert {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::string list(const std::vector<std::string>& keys, size_t max_items = 20) {
   std::string out;

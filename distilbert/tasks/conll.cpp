@@ -5,6 +5,7 @@
 #include <set>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/tasks/delimited.h"
 
 namespace distilbert::tasks {
@@ -32,12 +33,6 @@ std::vector<std::string> split_columns(const std::string& line) {
     while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
     if (i > j) out.push_back(line.substr(j, i - j));
   }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
   return out;
 }
 

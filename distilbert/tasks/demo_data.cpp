@@ -70,7 +70,7 @@ const Words kOpinionSubjects = {"i", "we", "my wife", "my friends", "everyone", 
                                 "my brother"};
 const Words kReviewPrefixes = {"overall ,", "honestly ,", "to be fair ,", "in the end ,", "for me ,", "as a whole ,"};
 
-std::string join(const Words& w) {
+std::string join_words(const Words& w) {
   std::string s;
   for (const auto& x : w) {
     if (x.empty()) continue;
@@ -97,7 +97,7 @@ std::string review_clause(DemoRng& rng, int target, int& negations) {
       case 2: copula = negate ? "did not feel" : "felt"; break;
       default: copula = negate ? (plural ? "were never" : "was never") : "seemed"; break;
     }
-    return join({aspect, copula, intens, adj});
+    return join_words({aspect, copula, intens, adj});
   }
   // "<subject> [really] <verb> <aspect>" / "<subject> did not [really] <verb> <aspect>"
   std::vector<const OpinionVerb*> verbs;
@@ -107,8 +107,8 @@ std::string review_clause(DemoRng& rng, int target, int& negations) {
   const std::string subject = rng.pick(kOpinionSubjects);
   const std::string really = rng.chance(0.3) ? "really" : "";
   const std::string aspect = rng.pick(rng.chance(0.25) ? kAspectsPlural : kAspectsSingular);
-  if (negate) return join({subject, "did not", really, v.base, aspect});
-  return join({subject, really, v.past, aspect});
+  if (negate) return join_words({subject, "did not", really, v.base, aspect});
+  return join_words({subject, really, v.past, aspect});
 }
 
 // ---- the general corpus ---------------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ NP noun_phrase(DemoRng& rng, const Noun& n, bool allow_plural = true, bool defin
     det = rng.pick(Words{"the", "the", "a", "a", "this", "that", "my", "his", "her", "our", "every"});
     if (det == "a" && starts_with_vowel(adj.empty() ? n.sg : adj)) det = "an";
   }
-  np.text = join({det, adj, np.plural ? n.pl : n.sg});
+  np.text = join_words({det, adj, np.plural ? n.pl : n.sg});
   return np;
 }
 
@@ -245,7 +245,7 @@ std::string predicate(DemoRng& rng, const NP& subject, bool past) {
   const auto sound = kSounds.find(subject.noun->sg);
   if (sound != kSounds.end() && rng.chance(0.35)) {
     const auto& f = sound->second;
-    return join({verb_form(f[0], f[1], f[2], past, subject.plural), rng.chance(0.3) ? rng.pick(kAdverbs) : ""});
+    return join_words({verb_form(f[0], f[1], f[2], past, subject.plural), rng.chance(0.3) ? rng.pick(kAdverbs) : ""});
   }
   std::vector<const Verb*> c;
   for (const auto& v : kVerbs)
@@ -258,13 +258,13 @@ std::string predicate(DemoRng& rng, const NP& subject, bool past) {
     w.push_back(noun_phrase(rng, *o).text);
   }
   if (rng.chance(v.motion ? 0.8 : 0.3))
-    w.push_back(join({rng.pick(v.motion ? kMotionPreps : kRestPreps), noun_phrase(rng, pick_noun(rng, 1 << Place)).text}));
+    w.push_back(join_words({rng.pick(v.motion ? kMotionPreps : kRestPreps), noun_phrase(rng, pick_noun(rng, 1 << Place)).text}));
   if (rng.chance(0.25)) {
     std::string adv = rng.pick(kAdverbs);
     if (subject.plural && rng.chance(0.3)) adv = "together";  // only a group does things together
     w.push_back(adv);
   }
-  return join(w);
+  return join_words(w);
 }
 
 std::string general_sentence(DemoRng& rng, const Noun& topic, bool past) {
@@ -277,17 +277,17 @@ std::string general_sentence(DemoRng& rng, const Noun& topic, bool past) {
   switch (rng.below(6)) {
     case 0: {  // "when S , S"
       const NP a = subject_np(), b = subject_np();
-      return join({"when", a.text, predicate(rng, a, past), ",", b.text, predicate(rng, b, past), "."});
+      return join_words({"when", a.text, predicate(rng, a, past), ",", b.text, predicate(rng, b, past), "."});
     }
     case 1: {  // "S and VP"
       const NP a = subject_np();
-      return join({time, a.text, predicate(rng, a, past), "and", predicate(rng, a, past), "."});
+      return join_words({time, a.text, predicate(rng, a, past), "and", predicate(rng, a, past), "."});
     }
     case 2: {  // "<NP> was / were <adjective>"
       const NP a = rng.chance(0.3) ? noun_phrase(rng, pick_noun(rng, ~0)) : subject_np();
       const std::string be = past ? (a.plural ? "were" : "was") : (a.plural ? "are" : "is");
       const std::string deg = rng.chance(0.3) ? rng.pick(Words{"very", "quite", "so", "rather"}) : "";
-      return join({time, a.text, be, deg, rng.pick(kAdjectives.at(a.noun->cls)), "."});
+      return join_words({time, a.text, be, deg, rng.pick(kAdjectives.at(a.noun->cls)), "."});
     }
     case 3: {  // "there was / were <NP> in the <place>"
       const Noun& n = pick_noun(rng, ~(1 << Place));
@@ -297,12 +297,12 @@ std::string general_sentence(DemoRng& rng, const Noun& topic, bool past) {
       else if (n.pl == nullptr) det = "some";
       else det = starts_with_vowel(n.sg) ? "an" : "a";
       const std::string be = past ? (plural ? "were" : "was") : (plural ? "are" : "is");
-      return join({time, "there", be, det, plural ? n.pl : n.sg, rng.pick(kRestPreps),
+      return join_words({time, "there", be, det, plural ? n.pl : n.sg, rng.pick(kRestPreps),
                    noun_phrase(rng, pick_noun(rng, 1 << Place)).text, "."});
     }
     default: {
       const NP a = subject_np();
-      return join({time, a.text, predicate(rng, a, past), "."});
+      return join_words({time, a.text, predicate(rng, a, past), "."});
     }
   }
 }
@@ -323,17 +323,17 @@ DemoReview demo_review(DemoRng& rng, int label) {
   } else if (u < 60) {
     r.form = ReviewForm::And;
     const std::string a = review_clause(rng, t, r.negations);
-    body = join({a, "and", review_clause(rng, t, r.negations)});
+    body = join_words({a, "and", review_clause(rng, t, r.negations)});
   } else if (u < 85) {
     r.form = ReviewForm::But;
     const std::string a = review_clause(rng, -t, r.negations);
-    body = join({a, "but", review_clause(rng, t, r.negations)});
+    body = join_words({a, "but", review_clause(rng, t, r.negations)});
   } else {
     r.form = ReviewForm::Although;
     const std::string a = review_clause(rng, -t, r.negations);
-    body = join({"although", a, ",", review_clause(rng, t, r.negations)});
+    body = join_words({"although", a, ",", review_clause(rng, t, r.negations)});
   }
-  r.text = join({prefix, body, "."});
+  r.text = join_words({prefix, body, "."});
   return r;
 }
 
@@ -346,7 +346,7 @@ std::string demo_corpus_line(DemoRng& rng) {
     if (rng.chance(0.3)) sentences.push_back(demo_review(rng, static_cast<int>(rng.below(2))).text);
     else sentences.push_back(general_sentence(rng, topic, past));
   }
-  return join(sentences);
+  return join_words(sentences);
 }
 
 DemoData make_demo_data(const DemoDataOptions& o) {

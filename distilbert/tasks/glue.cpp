@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/tasks/delimited.h"
 
 namespace distilbert::tasks {
@@ -43,17 +44,6 @@ const TaskInfo& info(GlueTask task) {
   fail("unknown GlueTask value ", static_cast<int>(task));
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-
 // Column names CoLA's header-less train/dev files are given in messages.
 const std::vector<std::string> kColaColumns = {"source", "label", "original_mark", "sentence"};
 
@@ -78,10 +68,10 @@ const std::vector<GlueTask>& all_glue_tasks() {
 }
 
 GlueTask parse_glue_task(const std::string& name) {
-  const std::string key = lower(name);
+  const std::string key = ascii_lower(name);
   std::vector<std::string> names;
   for (const auto& t : kTasks) {
-    if (key == t.name || key == lower(t.dir)) return t.task;
+    if (key == t.name || key == ascii_lower(t.dir)) return t.task;
     names.emplace_back(t.name);
   }
   fail("unknown GLUE task '", name, "': expected one of ", join(names));
@@ -131,7 +121,7 @@ std::vector<std::string> glue_splits(GlueTask task) {
 }
 
 std::string glue_split_file(GlueTask task, const std::string& split) {
-  const std::string s = lower(split);
+  const std::string s = ascii_lower(split);
   if (task == GlueTask::AX) {
     if (s == "test") return "diagnostic.tsv";
   } else if (task == GlueTask::MNLI) {

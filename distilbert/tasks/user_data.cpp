@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/tasks/delimited.h"
 
 namespace distilbert::tasks {
@@ -28,12 +29,6 @@ std::string extension_of(const std::string& path) {
   std::string ext = path.substr(dot + 1);
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return ext;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
 }
 
 /// Sort label names as run_glue's label_list.sort(): numbers numerically when all are integers.

@@ -11,6 +11,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/safe_path.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"  // clean_up_tokenization
+#include "distilbert/tokenizer/config_json.h"
 #include "distilbert/tokenizer/sentencepiece_runtime.h"
 #include "distilbert/tokenizer/unicode.h"
 
@@ -55,22 +56,12 @@ json parse_config(const fs::path& path) {
   return cfg;
 }
 
-/// A special token in tokenizer_config.json: "[CLS]" or {"content": "[CLS]", ...}.
-std::optional<std::string> token_content(const json& cfg, const char* key, const std::string& source) {
-  const auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null()) return std::nullopt;
-  if (it->is_string()) return it->get<std::string>();
-  check(it->is_object() && it->contains("content") && (*it)["content"].is_string(), source, ": key ", key,
-        " must be a string or an object with a string \"content\", found ", it->dump());
-  return (*it)["content"].get<std::string>();
-}
-
 void apply_config(const json& cfg, const std::string& source, SentencePieceConfig& config) {
-  if (auto t = token_content(cfg, "unk_token", source)) config.unk_token = *t;
-  if (auto t = token_content(cfg, "sep_token", source)) config.sep_token = *t;
-  if (auto t = token_content(cfg, "pad_token", source)) config.pad_token = *t;
-  if (auto t = token_content(cfg, "cls_token", source)) config.cls_token = *t;
-  if (auto t = token_content(cfg, "mask_token", source)) config.mask_token = *t;
+  if (auto t = special_token_content(cfg, "unk_token", source)) config.unk_token = *t;
+  if (auto t = special_token_content(cfg, "sep_token", source)) config.sep_token = *t;
+  if (auto t = special_token_content(cfg, "pad_token", source)) config.pad_token = *t;
+  if (auto t = special_token_content(cfg, "cls_token", source)) config.cls_token = *t;
+  if (auto t = special_token_content(cfg, "mask_token", source)) config.mask_token = *t;
   if (const auto it = cfg.find("model_max_length"); it != cfg.end() && !it->is_null()) {
     check(it->is_number() && it->get<double>() >= 0, source, ": key model_max_length must be a non-negative number, found ",
           it->dump());

@@ -7,6 +7,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"
+#include "distilbert/tokenizer/config_json.h"
 
 namespace distilbert::tokenizer {
 
@@ -74,16 +75,6 @@ std::size_t get_size(const json& obj, std::string_view key, std::size_t fallback
   return v->get<std::size_t>();
 }
 
-/// A special token in tokenizer_config.json: "[CLS]" or {"content": "[CLS]", ...}.
-std::optional<std::string> token_content(const json& obj, std::string_view key, std::string_view source) {
-  const json* v = find_key(obj, key);
-  if (!v || v->is_null()) return std::nullopt;
-  if (v->is_string()) return v->get<std::string>();
-  check(v->is_object() && v->contains("content") && (*v)["content"].is_string(), source, ": key ", key,
-        " must be a string or an object with a string \"content\", found ", v->dump());
-  return (*v)["content"].get<std::string>();
-}
-
 AddedToken parse_added_token(const json& v, std::int64_t id, std::string_view source, std::string_view path) {
   check(v.is_object(), source, ": ", path, " must be an object, found ", type_name(v));
   AddedToken a;
@@ -134,11 +125,11 @@ void apply_tokenizer_config(const json& cfg, std::string_view source, TokenizerC
           "' (expected BertTokenizer or DistilBertTokenizer, optionally with the Fast suffix)");
     config.tokenizer_class = cls;
   }
-  if (auto t = token_content(cfg, "unk_token", source)) config.unk_token = *t;
-  if (auto t = token_content(cfg, "sep_token", source)) config.sep_token = *t;
-  if (auto t = token_content(cfg, "pad_token", source)) config.pad_token = *t;
-  if (auto t = token_content(cfg, "cls_token", source)) config.cls_token = *t;
-  if (auto t = token_content(cfg, "mask_token", source)) config.mask_token = *t;
+  if (auto t = special_token_content(cfg, "unk_token", source)) config.unk_token = *t;
+  if (auto t = special_token_content(cfg, "sep_token", source)) config.sep_token = *t;
+  if (auto t = special_token_content(cfg, "pad_token", source)) config.pad_token = *t;
+  if (auto t = special_token_content(cfg, "cls_token", source)) config.cls_token = *t;
+  if (auto t = special_token_content(cfg, "mask_token", source)) config.mask_token = *t;
 
   auto upsert = [&](AddedToken a) {
     for (AddedToken& existing : added) {
@@ -380,6 +371,15 @@ std::string dump_json(const ordered_json& j, int indent, std::string_view what) 
 }
 
 }  // namespace
+
+std::optional<std::string> special_token_content(const json& cfg, std::string_view key, std::string_view source) {
+  const auto it = cfg.find(std::string(key));
+  if (it == cfg.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  check(it->is_object() && it->contains("content") && (*it)["content"].is_string(), source, ": key ", key,
+        " must be a string or an object with a string \"content\", found ", it->dump());
+  return (*it)["content"].get<std::string>();
+}
 
 // ---- public loaders --------------------------------------------------------------------------------------
 

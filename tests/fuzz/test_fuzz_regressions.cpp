@@ -10,16 +10,14 @@
 
 #include "fuzz/fuzz_target.h"
 #include "test_paths.h"
+#include "support/scratch_files.h"
 
 namespace fs = std::filesystem;
 using distilbert::fuzz::registry;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using distilbert::testing::read_file;
 
 int replay(const std::string& target, const std::string& bytes) {
   return registry().at(target)(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
@@ -39,7 +37,7 @@ TEST_CASE("fuzz regressions: every saved input passes its target", "[fuzz]") {
     for (const auto& f : fs::directory_iterator(dir.path())) {
       if (!f.is_regular_file() || f.path().filename().string()[0] == '.' || f.path().extension() == ".md") continue;
       INFO("input " << f.path().string());
-      CHECK_NOTHROW(replay(target, slurp(f.path())));
+      CHECK_NOTHROW(replay(target, read_file(f.path())));
       ++n;
     }
   }

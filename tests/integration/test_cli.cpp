@@ -8,49 +8,34 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/json_lines.h"
 #include "support/run_command.h"
+#include "support/scratch_files.h"
 #include "test_paths.h"
 
+using distilbert::testing::read_jsonl;
 using distilbert::testing::run_command;
+using distilbert::testing::write_file;
 using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string kCli = DISTILBERT_CLI;
-const std::string kSource = DISTILBERT_SOURCE_DIR;
-
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / "distilbert_cli_tests" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+std::string cli_dir(const std::string& name) { return distilbert::testing::fresh_dir("cli_tests", name).string(); }
 
 bool python_reference_available() {
   return run_command("/usr/bin/python3 -c 'import torch, numpy'").exit_code == 0;
-}
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
 }
 
 // init a random model with `head`, run predict with a tensor dump, and have the Python reference check it.
 std::vector<nlohmann::json> init_predict_check(const std::string& name, const std::string& config,
                                                const std::string& head, const std::string& inputs,
                                                const std::string& extra_init = "") {
-  const std::string dir = temp_dir(name);
+  const std::string dir = cli_dir(name);
   auto init = run_command(kCli + " init --config " + config + " --head " + head + " --seed 3 --output " + dir +
                           "/model " + extra_init);
   INFO(init.output);
   REQUIRE(init.exit_code == 0);
-  write(dir + "/in.jsonl", inputs);
+  write_file(dir + "/in.jsonl", inputs);
   auto pred = run_command(kCli + " predict --model " + dir + "/model --input " + dir + "/in.jsonl --output " + dir +
                           "/out.jsonl --dump-tensors " + dir + "/dump.safetensors --threads 1");
   INFO(pred.output);
@@ -134,7 +119,7 @@ TEST_CASE("cli: info describes a folder", "[integration][cli]") {
 }
 
 TEST_CASE("cli: errors exit non-zero with a message naming the problem", "[integration][cli]") {
-  const std::string dir = temp_dir("errors");
+  const std::string dir = cli_dir("errors");
   SECTION("--help works for every command") {
     for (const char* cmd : {"init", "predict", "info"}) {
       auto r = run_command(kCli + " " + cmd + " --help");
@@ -144,7 +129,7 @@ TEST_CASE("cli: errors exit non-zero with a message naming the problem", "[integ
   }
   SECTION("unknown command") { CHECK(run_command(kCli + " frobnicate").exit_code != 0); }
   SECTION("CUDA on a CPU-only build") {
-    write(dir + "/in.jsonl", "{\"input_ids\": [1, 2]}\n");
+    write_file(dir + "/in.jsonl", "{\"input_ids\": [1, 2]}\n");
     auto r = run_command(kCli + " predict --model " + kSource + "/tests/data/golden/distilbert_mlm --input " + dir +
                          "/in.jsonl --device cuda:0");
     if (r.output.find("no CUDA support") != std::string::npos) {
@@ -157,19 +142,19 @@ TEST_CASE("cli: errors exit non-zero with a message naming the problem", "[integ
               .exit_code == 1);
   }
   SECTION("bad input lines name file and line") {
-    write(dir + "/bad.jsonl", "{\"input_ids\": [1, 2]}\n{\"input_ids\": [1, 99999]}\n");
+    write_file(dir + "/bad.jsonl", "{\"input_ids\": [1, 2]}\n{\"input_ids\": [1, 99999]}\n");
     auto r = run_command(kCli + " predict --model " + kSource + "/tests/data/golden/distilbert_mlm --input " + dir +
                          "/bad.jsonl");
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.output, Contains("bad.jsonl:2") && Contains("99999"));
-    write(dir + "/bad2.jsonl", "{\"input_ids\": [1, 2}\n");
+    write_file(dir + "/bad2.jsonl", "{\"input_ids\": [1, 2}\n");
     auto r2 = run_command(kCli + " predict --model " + kSource + "/tests/data/golden/distilbert_mlm --input " + dir +
                           "/bad2.jsonl");
     CHECK(r2.exit_code == 1);
     CHECK_THAT(r2.output, Contains("bad2.jsonl:1") && Contains("not valid JSON"));
   }
   SECTION("init refuses to overwrite a non-empty folder") {
-    write(dir + "/keep.txt", "precious");
+    write_file(dir + "/keep.txt", "precious");
     auto r = run_command(kCli + " init --config " + kTinyDistil + " --output " + dir);
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.output, Contains("--overwrite"));

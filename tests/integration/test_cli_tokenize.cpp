@@ -9,42 +9,30 @@
 #include <nlohmann/json.hpp>
 
 #include "distilbert/tokenizer/tokenizer.h"
+#include "support/json_lines.h"
 #include "support/run_command.h"
+#include "support/scratch_files.h"
 #include "test_paths.h"
 
+using distilbert::testing::read_jsonl;
 using distilbert::testing::run_command;
+using distilbert::testing::write_file;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 namespace tk = distilbert::tokenizer;
 
 namespace {
 
-const std::string kCli = DISTILBERT_CLI;
+std::string tokenize_dir(const std::string& name) {
+  return distilbert::testing::fresh_dir("cli_tokenize_tests", name).string();
+}
+
 const std::string kCorpus = std::string(DISTILBERT_SOURCE_DIR) + "/tests/data/tokenizer/tiny_corpus.txt";
 
 bool have_cli() {
   if (fs::exists(kCli)) return true;
   WARN("SKIPPED: " << kCli << " is not built (cmake --build <dir> --target distilbert)");
   return false;
-}
-
-std::string temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / "distilbert_cli_tokenize_tests" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
 }
 
 /// One output line against the library's encoding of the same input.
@@ -64,7 +52,7 @@ void check_line(const nlohmann::json& j, const tk::Encoding& e) {
 /// A WordPiece tokenizer trained once from the test corpus by the CLI.
 const std::string& wordpiece_dir() {
   static const std::string dir = [] {
-    const std::string d = temp_dir("wordpiece") + "/tok";
+    const std::string d = tokenize_dir("wordpiece") + "/tok";
     const auto r = run_command(kCli + " train-tokenizer --input " + kCorpus + " " + kCorpus +
                                " --type wordpiece --vocab-size 300 --min-frequency 1 --output " + d);
     INFO(r.output);
@@ -87,7 +75,7 @@ TEST_CASE("cli: train-tokenizer wordpiece writes a folder BertTokenizer loads", 
   CHECK(tok->id_to_token(0) == "[PAD]");
   CHECK(tok->id_to_token(4) == "[MASK]");
   // Same input twice -> the same files (deterministic), and an existing folder needs --overwrite.
-  const std::string again = temp_dir("wordpiece_again") + "/tok";
+  const std::string again = tokenize_dir("wordpiece_again") + "/tok";
   auto r = run_command(kCli + " train-tokenizer --input " + kCorpus + " " + kCorpus +
                        " --type wordpiece --vocab-size 300 --min-frequency 1 --quiet --output " + again);
   REQUIRE(r.exit_code == 0);
@@ -100,10 +88,10 @@ TEST_CASE("cli: train-tokenizer wordpiece writes a folder BertTokenizer loads", 
 TEST_CASE("cli: tokenize plain text, TSV and JSONL match the library", "[integration][cli][tokenizer]") {
   if (!have_cli()) return;
   const auto tok = tk::load_tokenizer(wordpiece_dir());
-  const std::string work = temp_dir("tokenize");
+  const std::string work = tokenize_dir("tokenize");
 
   // Plain text: one text per line, blank lines skipped; "line" is the input line number.
-  write(work + "/in.txt", "The quick brown fox.\n\nHello, world! caf\xC3\xA9\r\nStudents distil \"knowledge\"\tnow\n");
+  write_file(work + "/in.txt", "The quick brown fox.\n\nHello, world! caf\xC3\xA9\r\nStudents distil \"knowledge\"\tnow\n");
   auto r = run_command(kCli + " tokenize --tokenizer " + wordpiece_dir() + " --input " + work + "/in.txt --output " +
                        work + "/out.jsonl --threads 2");
   INFO(r.output);
@@ -120,7 +108,7 @@ TEST_CASE("cli: tokenize plain text, TSV and JSONL match the library", "[integra
   CHECK(out[0].contains("type_ids"));  // BertTokenizer returns token_type_ids
 
   // TSV with named columns and pairs, truncated to 12 tokens, character offsets.
-  write(work + "/in.tsv", "id\tfirst\tsecond\n1\tthe teacher model\tthe student model learns quickly\n"
+  write_file(work + "/in.tsv", "id\tfirst\tsecond\n1\tthe teacher model\tthe student model learns quickly\n"
                           "2\tcaf\xC3\xA9 na\xC3\xAFve\tok\n");
   r = run_command(kCli + " tokenize --tokenizer " + wordpiece_dir() + " --input " + work +
                   "/in.tsv --text-column first --pair-column second --max-length 12 --char-offsets --output " + work +
@@ -139,7 +127,7 @@ TEST_CASE("cli: tokenize plain text, TSV and JSONL match the library", "[integra
   CHECK(out[1].at("line") == 3);
 
   // JSONL fields by name, written to stdout.
-  write(work + "/in.jsonl", "{\"sentence\": \"Hello world\", \"x\": 1}\n{\"sentence\": \"the [MASK] sat\"}\n");
+  write_file(work + "/in.jsonl", "{\"sentence\": \"Hello world\", \"x\": 1}\n{\"sentence\": \"the [MASK] sat\"}\n");
   r = run_command(kCli + " tokenize --quiet --tokenizer " + wordpiece_dir() + " --input " + work +
                   "/in.jsonl --text-column sentence --no-special-tokens > " + work + "/out_stdout.jsonl");
   REQUIRE(r.exit_code == 0);
@@ -161,7 +149,7 @@ TEST_CASE("cli: train-tokenizer unigram -> tokenize with the sentencepiece folde
   WARN("SKIPPED under AddressSanitizer: sentencepiece needs RTLD_DEEPBIND in a process that links protobuf");
   return;
 #endif
-  const std::string work = temp_dir("unigram");
+  const std::string work = tokenize_dir("unigram");
   auto r = run_command(kCli + " train-tokenizer --input " + kCorpus + " --type unigram --vocab-size 200 --output " +
                        work + "/tok");
   INFO(r.output);
@@ -170,7 +158,7 @@ TEST_CASE("cli: train-tokenizer unigram -> tokenize with the sentencepiece folde
   const auto tok = tk::load_tokenizer(work + "/tok");
   CHECK(tok->vocab_size() == 200);
   CHECK(tok->special_ids().cls == 2);
-  write(work + "/in.txt", "The student learns from the teacher.\nA second line\n");
+  write_file(work + "/in.txt", "The student learns from the teacher.\nA second line\n");
   r = run_command(kCli + " tokenize --tokenizer " + work + "/tok --input " + work + "/in.txt --output " + work +
                   "/out.jsonl");
   INFO(r.output);
@@ -187,14 +175,14 @@ TEST_CASE("cli: train-tokenizer unigram -> tokenize with the sentencepiece folde
 
 TEST_CASE("cli: tokenize and train-tokenizer errors name the problem", "[integration][cli][tokenizer]") {
   if (!have_cli()) return;
-  const std::string work = temp_dir("errors");
-  write(work + "/in.tsv", "sentence\tlabel\nhello\t1\n");
+  const std::string work = tokenize_dir("errors");
+  write_file(work + "/in.tsv", "sentence\tlabel\nhello\t1\n");
   auto r = run_command(kCli + " tokenize --tokenizer " + wordpiece_dir() + " --input " + work +
                        "/in.tsv --text-column text");
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Contains("text"));
   CHECK_THAT(r.output, Contains("in.tsv"));
-  write(work + "/in.txt", "hello\n");
+  write_file(work + "/in.txt", "hello\n");
   r = run_command(kCli + " tokenize --tokenizer " + wordpiece_dir() + " --input " + work + "/in.txt --pair-column b");
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Contains("--pair-column"));

@@ -28,6 +28,8 @@
 #include "support/char_vocab.h"
 #include "support/run_command.h"
 #include "test_paths.h"
+#include "support/json_lines.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert;
 using json = nlohmann::json;
@@ -37,8 +39,10 @@ using testing::run_command;
 
 namespace {
 
-const std::string kSource = DISTILBERT_SOURCE_DIR;
-const std::string kCli = DISTILBERT_CLI;
+using distilbert::testing::read_json;
+fs::path dp_dir(const std::string& name) { return distilbert::testing::fresh_dir("dp_tests", name); }
+using distilbert::testing::read_jsonl;
+
 
 dist::DistEnv env_of(const std::map<std::string, std::string>& vars) {
   return dist::DistEnv::from_lookup([&](const char* name) -> const char* {
@@ -57,28 +61,6 @@ int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / "distilbert_dp_tests" / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in.good());
-  return json::parse(in);
-}
-
-std::vector<json> read_jsonl(const fs::path& p) {
-  std::vector<json> out;
-  std::ifstream in(p);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
 }
 
 // The step of the newest complete checkpoint folder (checkpoints/step-N; temporary folders have a '.').
@@ -151,7 +133,7 @@ TEST_CASE("data parallel: torchrun and Slurm variables are read and checked", "[
 }
 
 TEST_CASE("data parallel: collectives and bucketed gradient averaging match a single-process reference", "[dist]") {
-  const auto dir = fresh_dir("collectives");
+  const auto dir = dp_dir("collectives");
   const auto r = run_command(kCli + " launch --nproc-per-node 2 -- " + DISTILBERT_DIST_WORKER + " " + dir.string() +
                              " collectives");
   INFO(r.output);
@@ -182,7 +164,7 @@ TEST_CASE("data parallel: a rank that dies or hangs fails the others with a clea
           "[dist]") {
   for (const std::string mode : {"die", "hang"}) {
     INFO(mode);
-    const auto dir = fresh_dir("fault_" + mode);
+    const auto dir = dp_dir("fault_" + mode);
     const int port = free_port();
     const std::string common = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " +
                                DISTILBERT_DIST_WORKER + " " + dir.string() + " " + mode + " 3";
@@ -200,7 +182,7 @@ TEST_CASE("data parallel: a rank that dies or hangs fails the others with a clea
 }
 
 TEST_CASE("data parallel: fine-tuning on 2 processes x batch 4 equals 1 process x batch 8", "[dist][finetune]") {
-  const auto dir = fresh_dir("finetune");
+  const auto dir = dp_dir("finetune");
   const std::vector<std::string> words = {"the", "movie", "was", "film", "good", "great", "bad", "awful", "very"};
   write_vocab(dir / "vocab.txt", words);
   copy_golden("distilbert_mlm", dir / "vocab.txt", dir / "model");
@@ -261,7 +243,7 @@ namespace {
 fs::path distill_workspace(const std::string& name) {
   const fs::path text = fs::path(DISTILBERT_SHARED_DATA) / "text/wikitext-2/valid.txt";
   if (!fs::exists(text)) return {};
-  const auto dir = fresh_dir(name);
+  const auto dir = dp_dir(name);
   testing::write_char_vocab(dir / "vocab.txt");
   copy_golden("bert_mlm", dir / "vocab.txt", dir / "teacher");
   copy_golden("distilbert_mlm", dir / "vocab.txt", dir / "student");

@@ -29,7 +29,6 @@ namespace {
 
 using testing::write_char_vocab;
 
-const std::string kSource = DISTILBERT_SOURCE_DIR;
 
 // A workspace with teacher, student (copies of the golden folders plus the char tokenizer) and a token store.
 struct Workspace {

@@ -64,7 +64,7 @@ Run run_cli(const fs::path& dir, const std::string& prefix, const std::string& a
 }
 
 // Teacher, student and a 300-line token store in a fresh folder; empty dir when the shared data is missing.
-fs::path make_workspace(const std::string& name) {
+fs::path fault_workspace(const std::string& name) {
   const fs::path text = fs::path(DISTILBERT_SHARED_DATA) / "text/wikitext-2/valid.txt";
   if (!fs::exists(text)) return {};
   const fs::path dir = fs::temp_directory_path() / "distilbert_fault_tests" / name;
@@ -149,7 +149,7 @@ fs::path reference_run(const fs::path& dir) {
 
 TEST_CASE("faults: kill -9 in the middle of a checkpoint write; resume: auto continues from the previous one",
           "[integration][faults]") {
-  const auto dir = make_workspace("kill9");
+  const auto dir = fault_workspace("kill9");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -181,7 +181,7 @@ TEST_CASE("faults: kill -9 in the middle of a checkpoint write; resume: auto con
 
 TEST_CASE("faults: kill -9 just before a checkpoint's rename also leaves the previous checkpoint in charge",
           "[integration][faults]") {
-  const auto dir = make_workspace("kill9_rename");
+  const auto dir = fault_workspace("kill9_rename");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -200,7 +200,7 @@ TEST_CASE("faults: kill -9 just before a checkpoint's rename also leaves the pre
 
 TEST_CASE("faults: SIGTERM in the middle of an accumulation cycle checkpoints, exits cleanly, resumes exactly",
           "[integration][faults]") {
-  const auto dir = make_workspace("sigterm");
+  const auto dir = fault_workspace("sigterm");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -247,7 +247,7 @@ TEST_CASE("faults: SIGTERM in the middle of an accumulation cycle checkpoints, e
 
 TEST_CASE("faults: a full disk during a checkpoint is a clear error and the previous checkpoint survives",
           "[integration][faults]") {
-  const auto dir = make_workspace("disk_full");
+  const auto dir = fault_workspace("disk_full");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -274,7 +274,7 @@ TEST_CASE("faults: a full disk during a checkpoint is a clear error and the prev
 
 TEST_CASE("faults: a corrupt newest checkpoint is skipped by the CLI, which says so and resumes from the one before",
           "[integration][faults]") {
-  const auto dir = make_workspace("corrupt");
+  const auto dir = fault_workspace("corrupt");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -292,7 +292,7 @@ TEST_CASE("faults: a corrupt newest checkpoint is skipped by the CLI, which says
 
 TEST_CASE("faults: a NaN loss follows trainer.nan_policy (skip the micro-batch, or stop naming the term)",
           "[integration][faults]") {
-  const auto dir = make_workspace("nan");
+  const auto dir = fault_workspace("nan");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -317,7 +317,7 @@ TEST_CASE("faults: a NaN loss follows trainer.nan_policy (skip the micro-batch, 
 
 TEST_CASE("faults: a student whose every loss is NaN stops under nan_policy skip instead of looping forever",
           "[integration][faults]") {
-  const auto dir = make_workspace("nan_all");
+  const auto dir = fault_workspace("nan_all");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;
@@ -340,7 +340,7 @@ TEST_CASE("faults: a student whose every loss is NaN stops under nan_policy skip
 
 TEST_CASE("resources: an absurd batch size or sequence length is refused up front with the memory it needs",
           "[integration][faults]") {
-  const auto dir = make_workspace("memory");
+  const auto dir = fault_workspace("memory");
   if (dir.empty()) {
     WARN("shared data not found: skipped");
     return;

@@ -20,6 +20,7 @@
 #include "distilbert/train/finetune.h"
 #include "support/run_command.h"
 #include "test_paths.h"
+#include "support/json_lines.h"
 
 using namespace distilbert;
 using json = nlohmann::json;
@@ -28,7 +29,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string kSource = DISTILBERT_SOURCE_DIR;
+using distilbert::testing::read_json;
 
 const std::vector<std::string> kFiller = {"the", "a", "of", "and", "to", "in", "was", "is", "it", "on", "at", "by",
                                           "with", "from", "he", "she", "they", "went", "saw", "said", "old", "new",
@@ -107,8 +108,6 @@ json base_recipe(const fs::path& model, const fs::path& out) {
   r["output_dir"] = out.string();
   return r;
 }
-
-json read_json(const fs::path& p) { return json::parse(std::ifstream(p)); }
 
 }  // namespace
 

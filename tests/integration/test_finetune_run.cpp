@@ -22,7 +22,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string kSource = DISTILBERT_SOURCE_DIR;
 
 // A model folder: the golden tiny DistilBERT MLM weights plus the bert-base-uncased tokenizer is too big a vocab
 // (128 ids): use a word-level vocabulary of 128 tokens instead.

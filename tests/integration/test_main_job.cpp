@@ -13,6 +13,7 @@
 
 #include "support/run_command.h"
 #include "test_paths.h"
+#include "support/scratch_files.h"
 
 using distilbert::testing::run_command;
 using json = nlohmann::json;
@@ -21,29 +22,16 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string kSource = DISTILBERT_SOURCE_DIR;
-const std::string kShared = DISTILBERT_SHARED_DATA;
+fs::path main_job_dir(const std::string& name) { return distilbert::testing::fresh_dir("main_job_tests", name); }
+using distilbert::testing::read_file;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / "distilbert_main_job_tests" / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace
 
 TEST_CASE("main job: the quick pipeline runs every stage and writes a sane report", "[integration][main_job]") {
-  const fs::path dir = fresh_dir("pipeline");
+  const fs::path dir = main_job_dir("pipeline");
   const fs::path run = dir / "run";
   const auto r = run_command("cd " + q(kSource) + " && OMP_WAIT_POLICY=passive scripts/pipeline.sh --quick --bin " +
                              q(DISTILBERT_CLI) + " --out " + q(run) + " --threads 2");
@@ -57,10 +45,10 @@ TEST_CASE("main job: the quick pipeline runs every stage and writes a sane repor
   }
   for (const char* f : {"pretrain_loss.svg", "distill_losses.svg", "learning_rate.svg", "tokens_per_s.svg",
                         "finetune.svg"})
-    CHECK_THAT(slurp(rep / f), Contains("<polyline"));
-  CHECK_THAT(slurp(rep / "accuracy.svg"), Contains("class=\"bar\""));
+    CHECK_THAT(read_file(rep / f), Contains("<polyline"));
+  CHECK_THAT(read_file(rep / "accuracy.svg"), Contains("class=\"bar\""));
 
-  const json s = json::parse(slurp(rep / "summary.json"));
+  const json s = json::parse(read_file(rep / "summary.json"));
   // Parameter counts computed by hand from configs/demo-*.json (hidden 128, FFN 512, 128 positions) with the
   // vocabulary V the run learned and a 2-label head: BERT embeddings 128 V + 16384 + 256 + 256, 4 layers x 198272,
   // pooler 16512, classifier 258; DistilBERT embeddings 128 V + 16384 + 256, 2 layers x 198272, pre_classifier
@@ -107,7 +95,7 @@ TEST_CASE("main job: the quick pipeline runs every stage and writes a sane repor
   } else {
     WARN("SKIPPED: ONNX Runtime check did not run: " << onnx.value("skipped", std::string("?")));
   }
-  const std::string md = slurp(rep / "README.md");
+  const std::string md = read_file(rep / "README.md");
   CHECK_THAT(md, Contains("| layers | 4 | 2 | 0.50 |"));
   CHECK_THAT(md, Contains("Majority-class baseline on dev: 50.00%"));
 
@@ -133,7 +121,7 @@ TEST_CASE("main job: download_glue.sh lays out GLUE zips and raw MRPC exactly as
     WARN("SKIPPED: curl or /usr/bin/python3 missing");
     return;
   }
-  const fs::path dir = fresh_dir("glue");
+  const fs::path dir = main_job_dir("glue");
   const fs::path home = dir / "home", out = dir / "out";
   fs::create_directories(home / "stage");
   // The public home's files, rebuilt from the published task files: <TASK>.zip holding <TASK>/*.tsv, and SentEval's
@@ -160,13 +148,13 @@ TEST_CASE("main job: download_glue.sh lays out GLUE zips and raw MRPC exactly as
   for (const std::string t : {"SST-2", "MRPC", "RTE"})
     for (const char* f : {"train.tsv", "dev.tsv", "test.tsv"}) {
       INFO(t << "/" << f);
-      CHECK(slurp(out / t / f) == slurp(glue / t / f));
+      CHECK(read_file(out / t / f) == read_file(glue / t / f));
     }
   // A plain folder as the source works the same way.
   const auto r2 = run_command("cd " + q(kSource) + " && scripts/download_glue.sh --source " + q(home) +
                               " --tasks RTE --output " + q(dir / "out2"));
   CHECK(r2.exit_code == 0);
-  CHECK(slurp(dir / "out2" / "RTE" / "dev.tsv") == slurp(glue / "RTE" / "dev.tsv"));
+  CHECK(read_file(dir / "out2" / "RTE" / "dev.tsv") == read_file(glue / "RTE" / "dev.tsv"));
   // A task the source lacks names what was fetched; an unknown task name lists the valid ones; a wrong layout is
   // named with the expected header.
   const auto missing = run_command("cd " + q(kSource) + " && scripts/download_glue.sh --source file://" + home.string() +
@@ -200,7 +188,7 @@ TEST_CASE("main job: download_model.sh fetches a hub folder (file:// endpoint) t
     WARN("SKIPPED: curl missing");
     return;
   }
-  const fs::path dir = fresh_dir("model");
+  const fs::path dir = main_job_dir("model");
   // A hub with <name>/resolve/main/<file>: a tiny BERT with the real vocabulary.
   const fs::path files = dir / "hub" / "bert-base-uncased" / "resolve" / "main";
   REQUIRE(run_command(q(DISTILBERT_CLI) + " init --config " + q(fs::path(kSource) / "configs/tiny-bert.json") +
@@ -218,7 +206,7 @@ TEST_CASE("main job: download_model.sh fetches a hub folder (file:// endpoint) t
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(files)) {
     INFO(e.path().filename().string());
-    CHECK(slurp(out / e.path().filename()) == slurp(e.path()));
+    CHECK(read_file(out / e.path().filename()) == read_file(e.path()));
     ++n;
   }
   CHECK(n >= 3);

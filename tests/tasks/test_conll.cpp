@@ -19,9 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch() { return distilbert::testing::scratch_dir("conll"); }
-
-std::string write(const std::string& name, const std::string& text) {
+std::string conll_file(const std::string& name, const std::string& text) {
   return distilbert::testing::write_scratch("conll", name, text);
 }
 
@@ -51,7 +49,7 @@ ConllReadOptions conll2003() {
 }  // namespace
 
 TEST_CASE("CoNLL-2003 reader: sentences, HF tag ids, document markers", "[tasks][conll]") {
-  const auto r = read_conll_file(write("train.txt", kConll), conll2003());
+  const auto r = read_conll_file(conll_file("train.txt", kConll), conll2003());
   REQUIRE(r.sentences.size() == 3);
   CHECK(r.sentences[0].words == std::vector<std::string>{"EU", "rejects", "German", "call", "."});
   // O 0, B-PER 1, I-PER 2, B-ORG 3, I-ORG 4, B-LOC 5, I-LOC 6, B-MISC 7, I-MISC 8.
@@ -69,7 +67,7 @@ TEST_CASE("CoNLL reader: malformed lines name file and line, a bad sentence is s
   std::string text = kConll;
   text.replace(text.find("EU NNP B-NP B-ORG"), 17, "EU NNP B-ORG");              // line 3: 3 columns
   text.replace(text.find("Peter NNP B-NP B-PER"), 20, "Peter NNP B-NP B-PERSON");  // line 9: unknown tag
-  const auto path = write("bad.txt", text);
+  const auto path = conll_file("bad.txt", text);
   CHECK_THROWS_WITH(read_conll_file(path, conll2003()),
                     Contains(path + ":3: expected 4 columns") && Contains("found 3"));
   auto skip = conll2003();
@@ -81,14 +79,14 @@ TEST_CASE("CoNLL reader: malformed lines name file and line, a bad sentence is s
   REQUIRE(r.messages.size() == 2);
   CHECK_THAT(r.messages[1], Contains(path + ":9:") && Contains("'B-PERSON'"));
   // Without a tag list the tags are discovered and sorted bytewise (run_ner's get_label_list).
-  const auto d = read_conll_file(write("own.txt", "a B-X\nb I-X\nc O\n\nd B-A\n"));
+  const auto d = read_conll_file(conll_file("own.txt", "a B-X\nb I-X\nc O\n\nd B-A\n"));
   CHECK(d.label_names == std::vector<std::string>{"B-A", "B-X", "I-X", "O"});
   CHECK(d.sentences[0].tags == std::vector<int>{1, 2, 3});
   CHECK(d.sentences[1].tags == std::vector<int>{0});
 }
 
 TEST_CASE("token labels: the tag on each word's first sub-word, -100 elsewhere, truncation", "[tasks][conll]") {
-  const auto vocab = scratch() / "vocab.txt";
+  const auto vocab = distilbert::testing::scratch_dir("conll") / "vocab.txt";
   distilbert::testing::write_char_vocab(vocab);
   const auto tok = distilbert::tokenizer::load_tokenizer(vocab);
   TokenExample s;

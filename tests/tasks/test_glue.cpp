@@ -12,23 +12,15 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tasks/glue.h"
 #include "test_paths.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
 
 namespace {
 
-/// A per-process scratch folder, removed when the test binary exits.
-std::filesystem::path scratch_dir() {
-  struct Cleanup {
-    std::filesystem::path path;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  };
-  static const Cleanup dir{std::filesystem::temp_directory_path() / ("distilbert_test_glue_" + std::to_string(::getpid()))};
-  return dir.path;
+std::string glue_file(const std::string& name, const std::string& contents) {
+  return distilbert::testing::write_scratch("glue", name, contents);
 }
 
 const std::string kData = std::string(DISTILBERT_SOURCE_DIR) + "/tests/data/tasks";
@@ -38,14 +30,6 @@ bool have_shared_glue() {
   if (std::filesystem::exists(kGlue + "/SST-2/dev.tsv")) return true;
   WARN("shared GLUE data not found at " << kGlue << ": skipping the real-file checks");
   return false;
-}
-
-std::string temp_file(const std::string& name, const std::string& contents) {
-  const auto dir = scratch_dir();
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path, std::ios::binary) << contents;
-  return path;
 }
 
 }  // namespace
@@ -247,7 +231,7 @@ TEST_CASE("WNLI and AX layouts", "[glue]") {
   CHECK(ax.label_names.size() == 3);
   CHECK(*ax.examples[1].text_b == "The cat sat on the mat.");
   // HF datasets downloads the diagnostic set as AX.tsv
-  const auto ax_file = temp_file("AX.tsv", "index\tsentence1\tsentence2\n0\tA b.\tC d.\n");
+  const auto ax_file = glue_file("AX.tsv", "index\tsentence1\tsentence2\n0\tA b.\tC d.\n");
   const auto ax2 = read_glue_split(GlueTask::AX, std::filesystem::path(ax_file).parent_path().string(), "test");
   REQUIRE(ax2.examples.size() == 1);
   CHECK(ax2.examples[0].text_a == "A b.");
@@ -286,16 +270,16 @@ TEST_CASE("malformed rows: Fail names file:line and column, Skip counts", "[glue
                           Contains("found [index, sentence1, sentence2, label]"));
   }
   SECTION("bad STS-B score and CoLA column count") {
-    const auto sts = temp_file("sts.tsv",
+    const auto sts = glue_file("sts.tsv",
                                "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
                                "0\tg\tf\t2012\t0\tnone\tnone\tA.\tB.\tfive\n");
     CHECK_THROWS_WITH(read_glue_file(GlueTask::STSB, sts), Contains("sts.tsv:2: column 10 ('score')") &&
                                                               Contains("found 'five'"));
-    const auto cola = temp_file("cola.tsv", "gj04\t1\t\tGood sentence.\ngj04\t1\tToo few columns.\n");
+    const auto cola = glue_file("cola.tsv", "gj04\t1\t\tGood sentence.\ngj04\t1\tToo few columns.\n");
     CHECK_THROWS_WITH(read_glue_file(GlueTask::CoLA, cola), Contains("cola.tsv:2: expected 4"));
   }
   SECTION("byte-order mark, CRLF line ends and a missing final newline") {
-    const auto mrpc = temp_file("mrpc.tsv",
+    const auto mrpc = glue_file("mrpc.tsv",
                                 "\xEF\xBB\xBFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\r\n"
                                 "1\t11\t12\tA b.\tC d.\r\n\r\n0\t13\t14\tE f.\tG h.");
     const auto r = read_glue_file(GlueTask::MRPC, mrpc);
@@ -305,7 +289,7 @@ TEST_CASE("malformed rows: Fail names file:line and column, Skip counts", "[glue
     CHECK(r.examples[1].line == 4);
   }
   SECTION("empty and missing files") {
-    CHECK_THROWS_WITH(read_glue_file(GlueTask::RTE, temp_file("empty.tsv", "")), Contains("is empty"));
+    CHECK_THROWS_WITH(read_glue_file(GlueTask::RTE, glue_file("empty.tsv", "")), Contains("is empty"));
     CHECK_THROWS_WITH(read_glue_file(GlueTask::RTE, kData + "/missing.tsv"), Contains("missing.tsv"));
   }
 }

@@ -22,15 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch() { return distilbert::testing::scratch_dir("squad"); }
-
-std::string write(const std::string& name, const std::string& text) {
+std::string squad_file(const std::string& name, const std::string& text) {
   return distilbert::testing::write_scratch("squad", name, text);
 }
 
 /// The character vocabulary: [CLS] 2, [SEP] 3, 'a' .. 'z' = 5 .. 30, '##a' .. = 41 ...
 std::shared_ptr<distilbert::tokenizer::Tokenizer> char_tokenizer() {
-  const auto path = scratch() / "vocab.txt";
+  const auto path = distilbert::testing::scratch_dir("squad") / "vocab.txt";
   distilbert::testing::write_char_vocab(path);
   return distilbert::tokenizer::load_tokenizer(path);
 }
@@ -51,7 +49,7 @@ QaExample example(const std::string& question, const std::string& context, const
 
 TEST_CASE("SQuAD reader: answers in bytes, v2 unanswerable questions", "[tasks][squad]") {
   // "café" has a 2-byte é: answer_start 11 (code points) is byte 12.
-  const auto v1 = write("v1.json", R"({"version": "1.1", "data": [{"title": "Cafe", "paragraphs": [
+  const auto v1 = squad_file("v1.json", R"({"version": "1.1", "data": [{"title": "Cafe", "paragraphs": [
     {"context": "café is in paris", "qas": [
       {"id": "q1", "question": "where is the café?", "answers": [{"text": "paris", "answer_start": 11},
                                                                 {"text": "in paris", "answer_start": 8}]}]}]}]})");
@@ -67,7 +65,7 @@ TEST_CASE("SQuAD reader: answers in bytes, v2 unanswerable questions", "[tasks][
   CHECK(e.answers[1].start == 9);
   CHECK(e.line == 3);
 
-  const auto v2 = write("v2.json", R"({"version": "v2.0", "data": [{"title": "T", "paragraphs": [
+  const auto v2 = squad_file("v2.json", R"({"version": "v2.0", "data": [{"title": "T", "paragraphs": [
     {"context": "the cat sat", "qas": [
       {"id": "a", "question": "who?", "answers": [{"text": "the cat", "answer_start": 0}], "is_impossible": false},
       {"id": "b", "question": "why?", "answers": [], "plausible_answers": [{"text": "sat", "answer_start": 8}],
@@ -80,7 +78,7 @@ TEST_CASE("SQuAD reader: answers in bytes, v2 unanswerable questions", "[tasks][
 }
 
 TEST_CASE("SQuAD reader: malformed questions name file and line, fail or skip", "[tasks][squad]") {
-  const auto path = write("bad.json",
+  const auto path = squad_file("bad.json",
                           "{\"version\": \"1.1\", \"data\": [\n"                                                  // 1
                           " {\"title\": \"T\", \"paragraphs\": [\n"                                                // 2
                           "  {\"context\": \"the cat sat on the mat\", \"qas\": [\n"                               // 3
@@ -106,8 +104,8 @@ TEST_CASE("SQuAD reader: malformed questions name file and line, fail or skip", 
   CHECK_THAT(r.messages[2], Contains(path + ":7:") && Contains("at least one answer"));
   CHECK_THAT(r.messages[3], Contains(path + ":8:") && Contains("\"id\""));
   CHECK_THAT(r.messages[4], Contains(path + ":10:") && Contains("context"));
-  CHECK_THROWS_WITH(read_squad_file(write("notsquad.json", "{\"data\": 3}")), Contains("\"data\" array"));
-  CHECK_THROWS_WITH(read_squad_file(write("broken.json", "{\"data\": [")), Contains("invalid JSON"));
+  CHECK_THROWS_WITH(read_squad_file(squad_file("notsquad.json", "{\"data\": 3}")), Contains("\"data\" array"));
+  CHECK_THROWS_WITH(read_squad_file(squad_file("broken.json", "{\"data\": [")), Contains("invalid JSON"));
 }
 
 TEST_CASE("SQuAD windows: only_second truncation with doc_stride, offsets and labels by hand", "[tasks][squad]") {

@@ -11,37 +11,15 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/tasks/submission.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
 
 namespace {
 
-/// A per-process scratch folder, removed when the test binary exits.
-std::filesystem::path scratch_dir() {
-  struct Cleanup {
-    std::filesystem::path path;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  };
-  static const Cleanup dir{std::filesystem::temp_directory_path() / ("distilbert_test_sub_" + std::to_string(::getpid()))};
-  return dir.path;
-}
-
-std::string temp_dir() {
-  const auto dir = scratch_dir();
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string submission_dir() { return distilbert::testing::scratch_dir("sub").string(); }
+using distilbert::testing::read_file;
 
 }  // namespace
 
@@ -78,23 +56,23 @@ TEST_CASE("prediction cells: label names, integers, clipped scores", "[submissio
 }
 
 TEST_CASE("written files", "[submission]") {
-  const std::string dir = temp_dir();
+  const std::string dir = submission_dir();
   SECTION("RTE: text labels") {
     const auto path = write_class_submission(dir, SubmissionFile::RTE, {0, 1, 0});
     CHECK(path == dir + "/RTE.tsv");
-    CHECK(slurp(path) == "index\tprediction\n0\tentailment\n1\tnot_entailment\n2\tentailment\n");
+    CHECK(read_file(path) == "index\tprediction\n0\tentailment\n1\tnot_entailment\n2\tentailment\n");
   }
   SECTION("MNLI-mm: three text labels") {
     const auto path = write_class_submission(dir, SubmissionFile::MNLIMismatched, {2, 1, 0});
-    CHECK(slurp(path) == "index\tprediction\n0\tcontradiction\n1\tneutral\n2\tentailment\n");
+    CHECK(read_file(path) == "index\tprediction\n0\tcontradiction\n1\tneutral\n2\tentailment\n");
   }
   SECTION("CoLA: integers") {
-    CHECK(slurp(write_class_submission(dir, SubmissionFile::CoLA, {1, 0})) == "index\tprediction\n0\t1\n1\t0\n");
+    CHECK(read_file(write_class_submission(dir, SubmissionFile::CoLA, {1, 0})) == "index\tprediction\n0\t1\n1\t0\n");
   }
   SECTION("STS-B: clipped floats") {
     const auto path = write_score_submission(dir, {-0.5, 2.34567, 5.7, 3});
     CHECK(path == dir + "/STS-B.tsv");
-    CHECK(slurp(path) == "index\tprediction\n0\t0.000\n1\t2.346\n2\t5.000\n3\t3.000\n");
+    CHECK(read_file(path) == "index\tprediction\n0\t0.000\n1\t2.346\n2\t5.000\n3\t3.000\n");
   }
   SECTION("errors leave no file behind") {
     std::filesystem::remove(dir + "/SST-2.tsv");
@@ -109,6 +87,6 @@ TEST_CASE("written files", "[submission]") {
   }
   SECTION("the folder is created") {
     const auto path = write_class_submission(dir + "/nested/out", SubmissionFile::WNLI, {1});
-    CHECK(slurp(path) == "index\tprediction\n0\t1\n");
+    CHECK(read_file(path) == "index\tprediction\n0\t1\n");
   }
 }

@@ -18,9 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch() { return distilbert::testing::scratch_dir("swag"); }
-
-std::string write(const std::string& name, const std::string& text) {
+std::string swag_file(const std::string& name, const std::string& text) {
   return distilbert::testing::write_scratch("swag", name, text);
 }
 
@@ -29,7 +27,7 @@ const std::string kHeader = ",video-id,fold-ind,startphrase,sent1,sent2,gold-sou
 }  // namespace
 
 TEST_CASE("SWAG reader: the published CSV layout", "[tasks][swag]") {
-  const auto path = write("train.csv", kHeader +
+  const auto path = swag_file("train.csv", kHeader +
       "0,anetv_jkn6uvmqwh4,3416,\"Members of the procession walk down the street holding small horn brass "
       "instruments. A drum line\",Members of the procession walk down the street holding small horn brass "
       "instruments.,A drum line,gold,passes by walking down the street playing their instruments.,has heard "
@@ -51,14 +49,14 @@ TEST_CASE("SWAG reader: the published CSV layout", "[tasks][swag]") {
   CHECK(r.examples[1].label == 3);
   CHECK(r.examples[1].endings[3] == "turns.");
   // SWAG's test.csv has no label column.
-  const auto t = read_swag_file(write("test.csv", ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,"
+  const auto t = read_swag_file(swag_file("test.csv", ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,"
                                                   "ending1,ending2,ending3\n0,v,1,s,a b,c,gold,d,e,f,g\n"));
   CHECK_FALSE(t.has_labels);
   CHECK(t.examples[0].label == -1);
 }
 
 TEST_CASE("SWAG reader: malformed rows name file and line, fail or skip", "[tasks][swag]") {
-  const auto path = write("bad.csv", kHeader +
+  const auto path = swag_file("bad.csv", kHeader +
                                          "0,v,1,s,a b,c,gold,d,e,f,g,1\n"      // 2: fine
                                          "1,v,1,s,a b,c,gold,d,e,f,2\n"        // 3: 11 columns
                                          "2,v,1,s,a b,c,gold,d,e, ,g,0\n"      // 4: empty ending2
@@ -74,11 +72,11 @@ TEST_CASE("SWAG reader: malformed rows name file and line, fail or skip", "[task
   CHECK_THAT(r.messages[1], Contains(path + ":4: column 10 ('ending2')") && Contains("empty"));
   CHECK_THAT(r.messages[2], Contains(path + ":5: column 12 ('label'): expected a choice 0 .. 3, found '4'"));
   CHECK_THAT(r.messages[3], Contains(path + ":6: column 5 ('sent1')"));
-  CHECK_THROWS_WITH(read_swag_file(write("nohead.csv", "a,b\n1,2\n")), Contains("'sent1'"));
+  CHECK_THROWS_WITH(read_swag_file(swag_file("nohead.csv", "a,b\n1,2\n")), Contains("'sent1'"));
 }
 
 TEST_CASE("SWAG encoding: (sent1, sent2 + ' ' + ending) per choice, longest_first truncation", "[tasks][swag]") {
-  const auto vocab = scratch() / "vocab.txt";
+  const auto vocab = distilbert::testing::scratch_dir("swag") / "vocab.txt";
   distilbert::testing::write_char_vocab(vocab);
   const auto tok = distilbert::tokenizer::load_tokenizer(vocab);
   ChoiceExample e;

@@ -11,34 +11,18 @@
 #include "distilbert/tasks/delimited.h"
 #include "distilbert/tasks/user_data.h"
 #include "test_paths.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
 
 namespace {
 
-/// A per-process scratch folder, removed when the test binary exits.
-std::filesystem::path scratch_dir() {
-  struct Cleanup {
-    std::filesystem::path path;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  };
-  static const Cleanup dir{std::filesystem::temp_directory_path() / ("distilbert_test_user_" + std::to_string(::getpid()))};
-  return dir.path;
+std::string user_file(const std::string& name, const std::string& contents) {
+  return distilbert::testing::write_scratch("user", name, contents);
 }
 
 const std::string kUser = std::string(DISTILBERT_SOURCE_DIR) + "/tests/data/tasks/user";
-
-std::string temp_file(const std::string& name, const std::string& contents) {
-  const auto dir = scratch_dir();
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path, std::ios::binary) << contents;
-  return path;
-}
 
 }  // namespace
 
@@ -130,7 +114,7 @@ TEST_CASE("JSONL with integer labels sorted numerically", "[user_data]") {
 
 TEST_CASE("malformed user rows", "[user_data]") {
   SECTION("invalid JSON names file:line:column") {
-    const auto p = temp_file("bad.jsonl", "{\"text\": \"ok\", \"label\": \"a\"}\n{\"text\": oops}\n");
+    const auto p = user_file("bad.jsonl", "{\"text\": \"ok\", \"label\": \"a\"}\n{\"text\": oops}\n");
     CHECK_THROWS_WITH(read_user_data(p), Contains("bad.jsonl:2:10: expected a JSON object, found invalid JSON"));
     UserDataOptions options;
     options.read.policy = BadRowPolicy::Skip;
@@ -139,7 +123,7 @@ TEST_CASE("malformed user rows", "[user_data]") {
     CHECK(r.skipped == 1);
   }
   SECTION("JSON with a missing key, a non-string text or a float class label") {
-    const auto p = temp_file("keys.jsonl",
+    const auto p = user_file("keys.jsonl",
                              "{\"label\": \"a\"}\n{\"text\": 3, \"label\": \"a\"}\n{\"text\": \"x\", \"label\": 0.5}\n"
                              "{\"text\": \"x\"}\n[1]\n");
     UserDataOptions options;
@@ -154,7 +138,7 @@ TEST_CASE("malformed user rows", "[user_data]") {
     CHECK_THAT(r.messages[4], Contains(":5: expected a JSON object, found a array"));
   }
   SECTION("CSV column count, empty text, bad regression value") {
-    const auto p = temp_file("bad.csv", "text,label\nfine,1.5\nshort\n\"\",2\nx,abc\n");
+    const auto p = user_file("bad.csv", "text,label\nfine,1.5\nshort\n\"\",2\nx,abc\n");
     UserDataOptions options;
     options.regression = true;
     options.read.policy = BadRowPolicy::Skip;
@@ -178,7 +162,7 @@ TEST_CASE("malformed user rows", "[user_data]") {
 TEST_CASE("user data: JSONL labels that are no usable number are malformed rows, not undefined casts", "[tasks][user]") {
   // Found by fuzzing: an integral float past 2^63 was cast to long long (undefined behaviour; UBSan trapped it), and
   // a number like 1e99999 escaped the reader as a raw JSON exception.
-  const auto p = temp_file("huge.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 4.3e19}\n"
+  const auto p = user_file("huge.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 4.3e19}\n"
                                          "{\"text\": \"c\", \"label\": 1e99999}\n");
   CHECK_THROWS_WITH(read_user_data(p), Contains(":2:") && Contains("too large to be a class id"));
   UserDataOptions o;

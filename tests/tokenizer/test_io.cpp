@@ -3,6 +3,7 @@
 
 #include "distilbert/core/error.h"
 #include "tok_test_util.h"
+#include "support/scratch_files.h"
 
 using namespace tok_test;
 using json = nlohmann::json;
@@ -10,12 +11,7 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "distilbert_tok_tests" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path io_dir(const std::string& name) { return distilbert::testing::fresh_dir("tok_tests", name); }
 
 json read_json(const fs::path& p) {
   std::ifstream in(p);
@@ -77,7 +73,7 @@ TEST_CASE("save_pretrained -> load round trip for both file forms", "[tokenizer]
   const BertTokenizer tok = have_shared_uncased()
                                 ? BertTokenizer(uncased_json().vocab(), cfg)
                                 : small_tokenizer(cfg);
-  const fs::path dir = fresh_dir("saved");
+  const fs::path dir = io_dir("saved");
   tok.save_pretrained(dir);
   for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
     CHECK(fs::is_regular_file(dir / f));
@@ -113,20 +109,20 @@ TEST_CASE("save_pretrained -> load round trip for both file forms", "[tokenizer]
   // The shared tokenizer saved as is (scripts/tokenizer/make_cases.mjs --check-saved loads both folders
   // with HF tokenizers and transformers.js).
   if (have_shared_uncased()) {
-    const fs::path plain = fresh_dir("saved_default");
+    const fs::path plain = io_dir("saved_default");
     uncased_json().save_pretrained(plain);
     check_same_encodings(uncased_json(), BertTokenizer::from_pretrained(plain));
   }
 
   // A folder with only vocab.txt (+ config) loads through from_pretrained too.
-  const fs::path only_vocab = fresh_dir("only_vocab");
+  const fs::path only_vocab = io_dir("only_vocab");
   fs::copy_file(dir / "vocab.txt", only_vocab / "vocab.txt");
   fs::copy_file(dir / "tokenizer_config.json", only_vocab / "tokenizer_config.json");
   check_same_encodings(tok, BertTokenizer::from_pretrained(only_vocab));
 }
 
 TEST_CASE("tokenizer_config.json options are applied to vocab.txt", "[tokenizer][io]") {
-  const fs::path dir = fresh_dir("config_opts");
+  const fs::path dir = io_dir("config_opts");
   std::ofstream(dir / "vocab.txt") << small_vocab_text() << "Hello\n##llo\nH\n";
   std::ofstream(dir / "tokenizer_config.json")
       << R"({"do_lower_case": false, "tokenize_chinese_chars": false, "model_max_length": 1e30,
@@ -143,7 +139,7 @@ TEST_CASE("tokenizer_config.json options are applied to vocab.txt", "[tokenizer]
 }
 
 TEST_CASE("bad tokenizer files give clear errors", "[tokenizer][io]") {
-  const fs::path dir = fresh_dir("bad");
+  const fs::path dir = io_dir("bad");
   // vocab.txt problems
   CHECK_THROWS_WITH(BertTokenizer::from_vocab_file(dir / "nope.txt"), Catch::Contains("nope.txt") && Catch::Contains("cannot open"));
   std::ofstream(dir / "no_unk.txt") << "[PAD]\n[CLS]\n[SEP]\nhello\n";

@@ -10,27 +10,21 @@
 #include "distilbert/tokenizer/sentencepiece_tokenizer.h"
 #include "distilbert/tokenizer/trainer.h"
 #include "tok_test_util.h"
+#include "support/tiny_corpus.h"
 
 using namespace tok_test;
 using Catch::Matchers::Contains;
 
 namespace {
 
-std::vector<std::string> corpus_lines() {
-  std::ifstream in(fs::path(DISTILBERT_SOURCE_DIR) / "tests/data/tokenizer/tiny_corpus.txt");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  REQUIRE(lines.size() >= 50);
-  return lines;
-}
+using distilbert::testing::tiny_corpus_lines;
 
 const SentencePieceTokenizer& unigram() {
   static const SentencePieceTokenizer tok = [] {
     TrainerOptions o;
     o.type = TokenizerType::unigram;
     o.vocab_size = 250;
-    return train_sentencepiece(corpus_lines(), o);
+    return train_sentencepiece(tiny_corpus_lines(), o);
   }();
   return tok;
 }
@@ -41,7 +35,7 @@ const SentencePieceTokenizer& bpe_cased() {
     o.type = TokenizerType::bpe;
     o.vocab_size = 300;
     o.lowercase = false;
-    return train_sentencepiece(corpus_lines(), o);
+    return train_sentencepiece(tiny_corpus_lines(), o);
   }();
   return tok;
 }
@@ -206,7 +200,7 @@ TEST_CASE("sentencepiece: truncation with stride, overflowing windows and paddin
 
 TEST_CASE("sentencepiece: encode_batch equals encode whatever the thread count; padding longest", "[tokenizer][spm]") {
   const auto& tok = unigram();
-  const auto lines = corpus_lines();
+  const auto lines = tiny_corpus_lines();
   std::vector<TextInput> inputs;
   for (std::size_t i = 0; i + 1 < lines.size(); i += 2) inputs.push_back({lines[i], std::string_view(lines[i + 1])});
   inputs.push_back({lines[0], std::nullopt});
@@ -256,7 +250,7 @@ TEST_CASE("sentencepiece: specials typed in the text, unknown characters, invali
 
 TEST_CASE("sentencepiece: decode restores the (normalised) text, specials as in AlbertTokenizer", "[tokenizer][spm]") {
   const auto& tok = unigram();
-  for (const std::string& line : corpus_lines()) {
+  for (const std::string& line : tiny_corpus_lines()) {
     const Encoding e = tok.encode(line);
     const std::string back = tok.decode(e.ids, true);
     if (std::find(e.ids.begin(), e.ids.end(), 1) != e.ids.end()) continue;  // lines with [UNK]

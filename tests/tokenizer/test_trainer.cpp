@@ -7,11 +7,14 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/trainer.h"
 #include "tok_test_util.h"
+#include "support/tiny_corpus.h"
 
 using namespace tok_test;
 using Catch::Matchers::Contains;
 
 namespace {
+
+using distilbert::testing::tiny_corpus_lines;
 
 const std::vector<std::string> kHugCorpus = {"hug hug hug pug pun", "bun hugs hug", "The hugging pug"};
 
@@ -20,15 +23,6 @@ TrainerOptions wordpiece_options(std::size_t vocab_size, std::uint64_t min_frequ
   o.vocab_size = vocab_size;
   o.min_frequency = min_frequency;
   return o;
-}
-
-std::vector<std::string> corpus_lines() {
-  std::ifstream in(fs::path(DISTILBERT_SOURCE_DIR) / "tests/data/tokenizer/tiny_corpus.txt");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  REQUIRE(lines.size() >= 50);
-  return lines;
 }
 
 std::string strip_spaces(const std::string& s) {
@@ -94,7 +88,7 @@ TEST_CASE("trainer: a merge inside a repeated pair updates the counts like word.
 TEST_CASE("trainer: the incremental pair counts give the merges of a naive full recount", "[tokenizer][trainer]") {
   // Reference: recount every pair over all words before each merge, take the highest count (ties: the
   // smallest (left id, right id)), merge it everywhere. Same word order and initial ids as the trainer.
-  const WordCounts counts = count_words(corpus_lines(), true, 1);
+  const WordCounts counts = count_words(tiny_corpus_lines(), true, 1);
   TrainerOptions o = wordpiece_options(100000, 1);
   const auto trained = train_wordpiece_vocab(counts, o);
 
@@ -161,7 +155,7 @@ TEST_CASE("trainer: the incremental pair counts give the merges of a naive full 
 }
 
 TEST_CASE("trainer: WordPiece training is deterministic and independent of the thread count", "[tokenizer][trainer]") {
-  const auto lines = corpus_lines();
+  const auto lines = tiny_corpus_lines();
   TrainerOptions o = wordpiece_options(400, 1);
   o.num_threads = 1;
   const BertTokenizer a = train_wordpiece(lines, o);
@@ -173,7 +167,7 @@ TEST_CASE("trainer: WordPiece training is deterministic and independent of the t
 }
 
 TEST_CASE("trainer: a trained WordPiece tokenizer saves, reloads and encodes its text", "[tokenizer][trainer]") {
-  const auto lines = corpus_lines();
+  const auto lines = tiny_corpus_lines();
   TrainerOptions o = wordpiece_options(500, 1);
   const BertTokenizer tok = train_wordpiece(lines, o);
   const SpecialTokenIds s = tok.special_ids();
@@ -222,7 +216,7 @@ TEST_CASE("trainer: option errors name the problem", "[tokenizer][trainer]") {
 }
 
 TEST_CASE("trainer: sentencepiece unigram and BPE are deterministic and hold the specials", "[tokenizer][trainer][spm]") {
-  const auto lines = corpus_lines();
+  const auto lines = tiny_corpus_lines();
   for (const TokenizerType type : {TokenizerType::unigram, TokenizerType::bpe}) {
     TrainerOptions o;
     o.type = type;

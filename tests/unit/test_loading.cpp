@@ -13,18 +13,14 @@
 #include "distilbert/model/distilbert.h"
 #include "support/tensor_match.h"
 #include "test_paths.h"
+#include "support/scratch_files.h"
 
 using namespace distilbert;
 using Catch::Matchers::Contains;
 
 namespace {
+std::string loading_dir(const std::string& name) { return distilbert::testing::fresh_dir("tests", name).string(); }
 std::string golden(const std::string& name) { return std::string(DISTILBERT_SOURCE_DIR) + "/tests/data/golden/" + name; }
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / "distilbert_tests" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 NamedTensors without(NamedTensors ts, const std::string& key) {
   ts.erase(std::remove_if(ts.begin(), ts.end(), [&](const auto& kv) { return kv.first == key; }), ts.end());
   return ts;
@@ -161,7 +157,7 @@ TEST_CASE("base checkpoints load into heads and head checkpoints into base model
   auto base = build_model(c, Head::None);
   auto r = load_state_dict(*base, head_weights, "mlm");
   CHECK(r.unused.size() == 5);
-  const std::string dir = temp_dir("base_model");
+  const std::string dir = loading_dir("base_model");
   save_model_folder(*base, dir);
   auto saved = read_weights(dir);
   for (const auto& [k, t] : saved) CHECK(k.rfind("distilbert.", 0) == std::string::npos);
@@ -191,7 +187,7 @@ TEST_CASE("old pytorch_model.bin with gamma/beta names, tied copies and a pooler
 
 TEST_CASE("save_model_folder writes what HF expects and reloads identically", "[unit][loading]") {
   auto loaded = load_model_folder(golden("bert_mlm"), quiet());
-  const std::string dir = temp_dir("bert_save");
+  const std::string dir = loading_dir("bert_save");
   save_model_folder(*loaded.model, dir);
   auto f = load_safetensors(dir + "/model.safetensors");
   CHECK(f.metadata.at("format") == "pt");  // transformers refuses files without it
@@ -214,7 +210,7 @@ TEST_CASE("save_model_folder writes what HF expects and reloads identically", "[
 
 TEST_CASE("folder errors name the folder and what is missing", "[unit][loading]") {
   CHECK_THROWS_WITH(load_model_folder("/nonexistent/model", quiet()), Contains("/nonexistent/model"));
-  const std::string dir = temp_dir("no_weights");
+  const std::string dir = loading_dir("no_weights");
   std::filesystem::copy_file(golden("bert_mlm") + "/config.json", dir + "/config.json");
   CHECK_THROWS_WITH(load_model_folder(dir, quiet()), Contains(dir) && Contains("model.safetensors"));
   // An architecture we do not build: named, with the supported ones listed.
