@@ -49,10 +49,11 @@ void check_line(const nlohmann::json& j, const tk::Encoding& e) {
   }
 }
 
-/// A WordPiece tokenizer trained once from the test corpus by the CLI.
+/// A WordPiece tokenizer trained once per process from the test corpus by the CLI, in this process's scratch folder:
+/// ctest runs test cases as concurrent processes, and a shared folder would be replaced under another one's feet.
 const std::string& wordpiece_dir() {
   static const std::string dir = [] {
-    const std::string d = tokenize_dir("wordpiece") + "/tok";
+    const std::string d = (distilbert::testing::scratch_dir("cli_tokenize") / "wordpiece").string();
     const auto r = run_command(kCli + " train-tokenizer --input " + kCorpus + " " + kCorpus +
                                " --type wordpiece --vocab-size 300 --min-frequency 1 --output " + d);
     INFO(r.output);
