@@ -43,7 +43,6 @@ using distilbert::testing::read_json;
 fs::path dp_dir(const std::string& name) { return distilbert::testing::fresh_dir("dp_tests", name); }
 using distilbert::testing::read_jsonl;
 
-
 dist::DistEnv env_of(const std::map<std::string, std::string>& vars) {
   return dist::DistEnv::from_lookup([&](const char* name) -> const char* {
     auto it = vars.find(name);

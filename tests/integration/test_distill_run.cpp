@@ -29,7 +29,6 @@ namespace {
 
 using testing::write_char_vocab;
 
-
 // A workspace with teacher, student (copies of the golden folders plus the char tokenizer) and a token store.
 struct Workspace {
   fs::path dir;

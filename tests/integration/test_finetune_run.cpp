@@ -22,7 +22,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-
 // A model folder: the golden tiny DistilBERT MLM weights plus the bert-base-uncased tokenizer is too big a vocab
 // (128 ids): use a word-level vocabulary of 128 tokens instead.
 fs::path make_model(const std::string& name, const std::vector<std::string>& words) {

@@ -25,7 +25,6 @@ namespace {
 fs::path main_job_dir(const std::string& name) { return distilbert::testing::fresh_dir("main_job_tests", name); }
 using distilbert::testing::read_file;
 
-
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace
