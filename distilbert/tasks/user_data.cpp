@@ -26,9 +26,7 @@ std::string extension_of(const std::string& path) {
   const auto slash = path.find_last_of('/');
   const auto dot = path.find_last_of('.');
   if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-  std::string ext = path.substr(dot + 1);
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext;
+  return ascii_lower(path.substr(dot + 1));
 }
 
 /// Sort label names as run_glue's label_list.sort(): numbers numerically when all are integers.

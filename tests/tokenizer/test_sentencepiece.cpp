@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/tokenizer/sentencepiece_tokenizer.h"
 #include "distilbert/tokenizer/trainer.h"
 #include "tok_test_util.h"
@@ -44,11 +45,6 @@ const std::string kSpace = "\xE2\x96\x81";
 
 bool starts_with_space_mark(const std::string& piece) { return piece.compare(0, kSpace.size(), kSpace) == 0; }
 
-std::string lower_ascii(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 /// Each piece's offsets cover the text it came from: the piece without its leading "▁" equals the covered
 /// text without its leading spaces (ASCII text, case folded when the model lowercases).
 void check_offsets(const Encoding& e, const std::string& text, bool lowercase) {
@@ -61,7 +57,7 @@ void check_offsets(const Encoding& e, const std::string& text, bool lowercase) {
     if (starts_with_space_mark(piece)) piece.erase(0, kSpace.size());
     std::string covered = text.substr(e.offsets[i].begin, e.offsets[i].end - e.offsets[i].begin);
     covered.erase(0, covered.find_first_not_of(' ') == std::string::npos ? covered.size() : covered.find_first_not_of(' '));
-    CHECK((lowercase ? lower_ascii(covered) : covered) == piece);
+    CHECK((lowercase ? distilbert::ascii_lower(covered) : covered) == piece);
   }
 }
 
@@ -254,7 +250,7 @@ TEST_CASE("sentencepiece: decode restores the (normalised) text, specials as in 
     const Encoding e = tok.encode(line);
     const std::string back = tok.decode(e.ids, true);
     if (std::find(e.ids.begin(), e.ids.end(), 1) != e.ids.end()) continue;  // lines with [UNK]
-    CHECK(back == lower_ascii(line));
+    CHECK(back == distilbert::ascii_lower(line));
   }
   const Encoding e = tok.encode("the dog");
   CHECK(tok.decode(e.ids) == "[CLS] the dog[SEP]");
