@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Inference latency and throughput: our LibTorch forward (bench/inference/bench_inference.cpp) against ONNX Runtime
-# (onnxruntime-node, CPU execution provider, graph optimisations on) running the ONNX that `distilbert export`
+# (its Python package from requirements.txt, CPU execution provider, graph optimisations on) running the ONNX that `distilbert export`
 # wrote from the same model folder: a DistilBERT-base-size (6 layers, 768, 12 heads, vocab 30522) sequence
 # classifier with random init, random token ids, full attention mask, sequence length 128, batch 1 and 32, the same
 # thread count for both (intra-op THREADS, inter-op 1). Also the dynamic-int8 ONNX, and (when the shared SST-2 data
@@ -18,17 +18,13 @@ QUANT_N=${QUANT_N:-200}
 WORK=${WORK:-$BUILD_DIR/bench_inference}
 SHARED=${SHARED:-../shared/data}
 
-command -v node >/dev/null || { echo "[bench] node is required (apt-get install nodejs npm)" >&2; exit 1; }
+PY=.venv/bin/python
+scripts/venv.sh
+"$PY" -c "import onnxruntime" || { echo "[bench] ONNX Runtime is required in $PY (scripts/venv.sh)" >&2; exit 1; }
 echo "[bench] building distilbert and bench_inference in $BUILD_DIR"
 cmake --build "$BUILD_DIR" --target distilbert bench_inference -j "$(nproc)" >/dev/null
 CLI=$BUILD_DIR/bin/distilbert
 BENCH=$BUILD_DIR/bin/bench_inference
-
-# onnxruntime-node ships its CPU binary inside the npm package: --ignore-scripts skips only the CUDA download.
-if [ ! -f tests/js/node_modules/.distilbert-ready ]; then
-  echo "[bench] installing tests/js node packages (npm ci --ignore-scripts)"
-  (cd tests/js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules/.distilbert-ready)
-fi
 
 MODEL=$WORK/model
 EXPORT=$WORK/export
@@ -58,27 +54,26 @@ echo "[bench] LibTorch $(basename "$CLI") forward, $THREADS thread(s)"
 for v in model:fp32 model_quantized:int8; do
   f=${v%%:*}
   echo "[bench] ONNX Runtime $f.onnx, $THREADS thread(s)"
-  node tests/js/bench_ort.mjs "$EXPORT/onnx/$f.onnx" --batch "$BATCHES" --seq "$SEQ" --threads "$THREADS" \
-    --min-seconds "$MIN_SECONDS" | sed "s/\"runtime\":\"onnxruntime-node\"/\"runtime\":\"ONNX Runtime ${v#*:}\"/" \
+  "$PY" tests/py/bench_ort.py "$EXPORT/onnx/$f.onnx" --batch "$BATCHES" --seq "$SEQ" --threads "$THREADS" \
+    --min-seconds "$MIN_SECONDS" | sed -E "s/\"runtime\": \"[^\"]*\"/\"runtime\": \"ONNX Runtime ${v#*:}\"/" \
     >>"$RESULTS"
 done
 
-node - "$RESULTS" "$(nproc)" <<'EOF'
-const fs = require('fs');
-const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map(JSON.parse);
-const base = {};
-for (const r of rows) if (r.runtime === 'LibTorch fp32') base[r.batch] = r.median_ms;
-console.log(`\nDistilBERT-base seq-cls, sequence ${rows[0].seq}, ${rows[0].threads} intra-op thread(s) each ` +
-            `(machine: ${process.argv[3]} CPUs), median of >= 5 s of runs\n`);
-console.log('| runtime | batch | median ms | p90 ms | sequences/s | speed-up vs LibTorch |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of rows)
-  console.log(`| ${r.runtime} | ${r.batch} | ${r.median_ms.toFixed(1)} | ${r.p90_ms.toFixed(1)} | ` +
-              `${r.seq_per_s.toFixed(1)} | ${(base[r.batch] / r.median_ms).toFixed(2)}x |`);
+"$PY" - "$RESULTS" "$(nproc)" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+base = {r["batch"]: r["median_ms"] for r in rows if r["runtime"] == "LibTorch fp32"}
+print(f"\nDistilBERT-base seq-cls, sequence {rows[0]['seq']}, {rows[0]['threads']} intra-op thread(s) each "
+      f"(machine: {sys.argv[2]} CPUs), median of >= 5 s of runs\n")
+print("| runtime | batch | median ms | p90 ms | sequences/s | speed-up vs LibTorch |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['runtime']} | {r['batch']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | {r['seq_per_s']:.1f} | "
+          f"{base[r['batch']] / r['median_ms']:.2f}x |")
 EOF
 
 if [ -f "$SHARED/glue/SST-2/dev.tsv" ] && [ -f "$EXPORT/tokenizer.json" ]; then
   echo
   echo "[bench] accuracy cost against fp32 ONNX on the first $QUANT_N SST-2 dev sentences (random-init model):"
-  node tests/js/quant_accuracy.mjs "$EXPORT" "$SHARED/glue/SST-2/dev.tsv" "$QUANT_N" --threads "$THREADS"
+  "$PY" tests/py/quant_accuracy.py "$EXPORT" "$SHARED/glue/SST-2/dev.tsv" "$QUANT_N" --threads "$THREADS"
 fi

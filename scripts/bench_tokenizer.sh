@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Tokenizer benchmark: encoding throughput (MB/s and tokens/s) of our C++ BertTokenizer (bert-base-uncased,
-# 1 thread and N threads) and of transformers.js's BertTokenizer (JavaScript, 1 thread) on the same real
-# English text in the same run -- GLUE SST-2 train sentences and WikiText-2 valid lines -- and the ratios.
+# 1 thread and N threads) and of HF tokenizers (the Rust fast tokenizer, through its Python binding: encode on 1
+# thread, encode_batch on N) on the same real English text in the same run -- GLUE SST-2 train sentences and
+# WikiText-2 valid lines -- and the ratios.
 # Each side is timed --repeat times (default 3) and the best run is kept (the machine may be shared).
 #   scripts/bench_tokenizer.sh [--data DIR] [--threads N] [--repeat R]
-# Needs: a configured build (scripts/setup.sh), node >= 18 and scripts/tokenizer/node_modules
-# (cd scripts/tokenizer && npm install --ignore-scripts); without node the C++ numbers are still printed.
+# Needs: a configured build (scripts/setup.sh) and the project's Python environment (scripts/venv.sh); without it
+# the C++ numbers are still printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=../shared/data
@@ -33,17 +34,17 @@ cpu=$(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')
 echo "[bench_tokenizer] $(nproc) CPUs ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg); best of $REPEAT runs"
 echo "[bench_tokenizer] C++ BertTokenizer (encode on 1 thread; encode_batch on $THREADS threads)"
 "$BUILD_DIR/bin/bench_tokenizer" --data "$DATA" --threads "$THREADS" --repeat "$REPEAT" | tee -a "$OUT" | grep -v '^RESULT'
-if command -v node >/dev/null && [ -d scripts/tokenizer/node_modules/@huggingface/transformers ]; then
-  echo "[bench_tokenizer] transformers.js BertTokenizer (node $(node --version), 1 thread)"
-  node scripts/tokenizer/bench_tjs.mjs --data "$DATA" --repeat "$REPEAT" | tee -a "$OUT" | grep -v '^RESULT'
+PY=.venv/bin/python
+if "$PY" -c "import tokenizers" 2>/dev/null; then
+  echo "[bench_tokenizer] HF tokenizers (encode on 1 thread; encode_batch on $THREADS threads)"
+  "$PY" scripts/tokenizer/bench_hf.py --data "$DATA" --repeat "$REPEAT" --threads "$THREADS" | tee -a "$OUT" | grep -v '^RESULT'
 else
-  echo "[bench_tokenizer] transformers.js not found (needs node and: cd scripts/tokenizer && npm install --ignore-scripts);" \
-       "C++ numbers only"
+  echo "[bench_tokenizer] HF tokenizers not found in $PY (scripts/venv.sh installs it); C++ numbers only"
 fi
 
 echo
 echo "[bench_tokenizer] summary: MB/s of UTF-8 text and million tokens/s (incl. [CLS]/[SEP]) in wall-clock time of the"
-echo "  best run; ratio = C++ / transformers.js (1 thread); cpu-ratio = the same per CPU-second (robust on a busy machine)"
+echo "  best run; ratio = against HF tokenizers with the same thread count; cpu-ratio = the same per CPU-second (robust on a busy machine)"
 awk '
   function ratio(x, base) { return base > 0 ? sprintf("%.1fx", x / base) : "-" }
   $1 == "RESULT" {
@@ -60,13 +61,16 @@ awk '
     printf "%-16s %-34s %8s %8s %7s %10s %9s\n", "data", "implementation", "MB/s", "Mtok/s", "ratio", "MB/CPU-s", "cpu-ratio"
     for (i = 1; i <= n; i++) {
       ds = order[i]
-      k = "tjs" SUBSEP ds SUBSEP 1
-      base = (k in mbs) ? mbs[k] : 0
-      cbase = (k in mbs) ? cpumbs[k] : 0
-      if (base) row(ds, "transformers.js, 1 thread", k, base, cbase)
-      row(ds, "C++ BertTokenizer, 1 thread", "cpp" SUBSEP ds SUBSEP 1, base, cbase)
-      if (ds in cppth) row(ds, "C++ BertTokenizer, " cppth[ds] " threads", "cpp" SUBSEP ds SUBSEP cppth[ds], base, cbase)
-      if (base && ntok["tjs" SUBSEP ds] != ntok["cpp" SUBSEP ds])
-        printf "%-16s note: token counts differ (C++ %d, transformers.js %d; see scripts/tokenizer/README.md)\n", ds, ntok["cpp" SUBSEP ds], ntok["tjs" SUBSEP ds]
+      for (t = 1; t <= 2; t++) {
+        th = t == 1 ? 1 : cppth[ds]
+        if (t == 2 && !(ds in cppth)) continue
+        k = "hf" SUBSEP ds SUBSEP th
+        base = (k in mbs) ? mbs[k] : 0
+        cbase = (k in mbs) ? cpumbs[k] : 0
+        if (base) row(ds, "HF tokenizers, " th " thread(s)", k, base, cbase)
+        row(ds, "C++ BertTokenizer, " th " thread(s)", "cpp" SUBSEP ds SUBSEP th, base, cbase)
+      }
+      if (("hf" SUBSEP ds) in ntok && ntok["hf" SUBSEP ds] != ntok["cpp" SUBSEP ds])
+        printf "%-16s note: token counts differ (C++ %d, HF tokenizers %d)\n", ds, ntok["cpp" SUBSEP ds], ntok["hf" SUBSEP ds]
     }
   }' "$OUT"

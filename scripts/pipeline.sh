@@ -189,21 +189,16 @@ if [ "$ORT_N" = 0 ]; then ORT_N=$(($(wc -l < "$TASK/dev.tsv") - 1)); fi
 awk -F'\t' -v n="$ORT_N" 'NR > 1 && NR <= n + 1 { print $1 }' "$TASK/dev.tsv" > "$OUT/ort_sentences.txt"
 run_stage predict_student "$BIN" predict --model "$OUT/finetune_student/best" --input "$OUT/ort_sentences.txt" \
   --batch-size 32 $T --output "$OUT/predictions_student.jsonl"
-JS=$ROOT/tests/js
+PY=$ROOT/.venv/bin/python
 ort_skip() { printf '{"ok": false, "skipped": "%s"}\n' "$1" > "$OUT/onnx_check.json"; echo "  onnx check skipped: $1"; }
-if ! command -v node > /dev/null 2>&1; then
-  ort_skip "node is not installed (apt-get install nodejs npm)"
-elif [ ! -f "$JS/node_modules/.distilbert-ready" ] && ! command -v npm > /dev/null 2>&1; then
-  ort_skip "npm is not installed (apt-get install npm)"
-elif [ ! -f "$JS/node_modules/.distilbert-ready" ] && \
-     ! (cd "$JS" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error > "$OUT/logs/npm.log" 2>&1 && touch node_modules/.distilbert-ready); then
-  ort_skip "npm ci in tests/js failed (no npm registry?), see logs/npm.log"
+if ! "$PY" -c "import onnxruntime, tokenizers" > /dev/null 2>&1; then
+  ort_skip "ONNX Runtime is not installed in $PY (scripts/venv.sh installs requirements.txt from PyPI)"
 else
   cat > "$OUT/onnx_job.json" <<EOF
 {"model_dir": "$OUT/export", "tsv": "$(cd "$TASK" && pwd)/dev.tsv", "limit": $ORT_N,
  "libtorch": "$OUT/predictions_student.jsonl", "output": "$OUT/onnx_check.json", "quantized": true}
 EOF
-  run_stage onnx_runtime node "$JS/check_classifier.mjs" "$OUT/onnx_job.json"
+  run_stage onnx_runtime "$PY" "$ROOT/tests/py/check_classifier.py" "$OUT/onnx_job.json"
 fi
 
 "$BIN" report --run "$OUT" --output "$OUT/report" > "$OUT/logs/report.log"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the build needs from Debian's packages (only what is missing), then configure and build a Release
-# build in build/. Idempotent: with everything present it only runs an incremental build.
+# Install what the build needs from Debian's packages (only what is missing), the project's Python environment from
+# PyPI (scripts/venv.sh: ONNX Runtime and HF's libraries, pinned in requirements.txt), then configure and build a
+# Release build in build/. Idempotent: with everything present it only runs an incremental build.
 #   scripts/setup.sh                 # packages + build
 #   BUILD_DIR=build-asan CMAKE_ARGS="-DDISTILBERT_SANITIZE=ON" scripts/setup.sh
 # A CUDA LibTorch 2.x: CMAKE_ARGS="-DCMAKE_PREFIX_PATH=/path/to/libtorch" scripts/setup.sh
@@ -16,10 +17,8 @@ PACKAGES=(
   curl unzip                    # scripts/download_model.sh and scripts/download_glue.sh
   libgloo-dev                   # headers of the Gloo library that LibTorch's c10d ProcessGroupGloo uses (data parallel)
   python3-torch python3-numpy   # the Python reference that cross-checks our numbers in the tests
+  python3-venv                  # scripts/venv.sh
 )
-
-# Node.js runs the export checks (ONNX Runtime and transformers.js from the npm registry); keep an existing one.
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -39,6 +38,9 @@ case "$blas" in
   *openblas*) ;;
   *) echo "[setup] warning: libblas.so.3 points to '${blas:-unknown}', not OpenBLAS: fp32 will be slow" >&2 ;;
 esac
+
+# The Python environment; without PyPI the checks that need it skip and say why.
+scripts/venv.sh || echo "[setup] warning: no Python environment (.venv): the ONNX Runtime checks will be skipped" >&2
 
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}

@@ -37,7 +37,7 @@ double process_cpu_seconds() {
 }
 
 /// Non-blank lines of a file; for a TSV, the first column after `skip` header lines. The same selection as
-/// scripts/tokenizer/bench_tjs.mjs.
+/// scripts/tokenizer/bench_hf.py.
 std::vector<std::string> read_lines(const std::string& path, bool tsv_first_column, std::size_t skip) {
   std::ifstream in(path);
   distilbert::check(in.good(), "benchmark data ", path, ": cannot open it (pass --data DIR)");

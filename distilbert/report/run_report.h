@@ -12,7 +12,7 @@
 //   eval_teacher.json, eval_student.json  `distilbert evaluate --output` of the two fine-tuned models
 //   info_teacher.json, info_student.json  `distilbert info --json` of the two fine-tuned models
 //   speed.tsv                           model<TAB>examples<TAB>seconds<TAB>examples_per_s<TAB>threads (batch-1 runs)
-//   onnx_check.json                     the student's ONNX export run in ONNX Runtime (tests/js/check_classifier.mjs)
+//   onnx_check.json                     the student's ONNX export run in ONNX Runtime (tests/py/check_classifier.py)
 #pragma once
 
 #include <map>

@@ -1,5 +1,6 @@
 // Helpers shared by the export tests: small randomised models with the real vocabulary, real SST-2 sentences,
-// LibTorch reference outputs, and the node environment (tests/js) that runs ONNX Runtime and transformers.js.
+// LibTorch reference outputs, the Python environment (tests/py) that runs ONNX Runtime, and the node environment
+// (tests/js) that runs transformers.js where the npm registry can be reached.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -148,36 +149,72 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
-/// tests/js with onnxruntime-node and transformers.js installed (npm ci --ignore-scripts on first use, under a
-/// lock so that parallel test processes install once). `ok` false with `why` when node/npm/the registry is missing.
-struct JsEnv {
+/// Why an environment the checks need is missing ("" when it is there).
+struct Availability {
   bool ok = false;
   std::string why;
-  std::string dir;
 };
 
-inline const JsEnv& js_env() {
-  static const JsEnv env = [] {
-    JsEnv e;
-    e.dir = source_dir() + "/tests/js";
+/// The project's Python environment (scripts/venv.sh from requirements.txt) with ONNX Runtime, HF tokenizers and
+/// safetensors importable: tests/py runs every exported graph in ONNX Runtime through it.
+inline const Availability& py_env() {
+  static const Availability env = [] {
+    Availability e;
+    const std::string py = DISTILBERT_PYTHON;
+    if (!fs::exists(py)) {
+      e.why = py + " does not exist: scripts/venv.sh makes it from requirements.txt (scripts/setup.sh runs it)";
+      return e;
+    }
+    auto r = run_command("'" + py + "' -c 'import onnxruntime, tokenizers, safetensors, numpy'");
+    if (r.exit_code != 0) {
+      e.why = py + " cannot import onnxruntime, tokenizers, safetensors and numpy (rerun scripts/venv.sh):\n" + r.output;
+      return e;
+    }
+    e.ok = true;
+    return e;
+  }();
+  return env;
+}
+
+/// WARN and return false when the Python environment is unavailable.
+inline bool require_ort() {
+  const Availability& e = py_env();
+  if (!e.ok) WARN("SKIPPED: ONNX Runtime checks did not run: " << e.why);
+  return e.ok;
+}
+
+/// Run `python tests/py/<script> <arg>` in the project's environment; returns (exit code, output).
+inline testing::CommandResult run_py(const std::string& script, const std::string& arg) {
+  return run_command("'" + std::string(DISTILBERT_PYTHON) + "' '" + source_dir() + "/tests/py/" + script + "' '" + arg +
+                     "'");
+}
+
+/// tests/js with transformers.js installed from the npm registry (npm ci --ignore-scripts on first use, under a lock
+/// so that parallel test processes install once). Where the registry cannot be reached (this project's machines
+/// reach only Debian's packages and PyPI) `ok` is false and `why` says so; the install gives up after 60 s.
+inline const Availability& js_env() {
+  static const Availability env = [] {
+    Availability e;
+    const std::string dir = source_dir() + "/tests/js";
     if (run_command("command -v node").exit_code != 0) {
       e.why = "node is not installed (apt-get install nodejs npm)";
       return e;
     }
-    const std::string ready = e.dir + "/node_modules/.distilbert-ready";
-    if (!fs::exists(ready)) {
+    // npm ci can exit 0 with empty package folders when the registry is unreachable ("Exit handler never
+    // called!"), so the proof of an install is the package's own package.json.
+    const std::string installed = dir + "/node_modules/@huggingface/transformers/package.json";
+    if (!fs::exists(installed)) {
       if (run_command("command -v npm").exit_code != 0) {
         e.why = "npm is not installed (apt-get install npm)";
         return e;
       }
-      // --ignore-scripts: onnxruntime-node ships its CPU binary in the package; its postinstall only fetches CUDA
-      // binaries from outside the npm registry.
       const std::string lock = std::string(DISTILBERT_BINARY_DIR) + "/npm-install.lock";
-      auto r = run_command("cd '" + e.dir + "' && flock -w 600 '" + lock + "' sh -c 'test -f " + ready +
-                           " || { npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch " + ready +
-                           "; }'");
-      if (r.exit_code != 0 || !fs::exists(ready)) {
-        e.why = "npm ci in tests/js failed (no npm registry?):\n" + r.output;
+      auto r = run_command("cd '" + dir + "' && flock -w 600 '" + lock + "' sh -c 'test -f " + installed +
+                           " || timeout 60 npm ci --ignore-scripts --no-audit --no-fund --fetch-retries=0 "
+                           "--loglevel=error'");
+      if (!fs::exists(installed)) {
+        e.why = "transformers.js could not be installed: npm ci in tests/js (exit " + std::to_string(r.exit_code) +
+                ") left no " + installed + "; the npm registry is not reachable from this machine:\n" + r.output;
         return e;
       }
     }
@@ -187,16 +224,16 @@ inline const JsEnv& js_env() {
   return env;
 }
 
-/// WARN and return false when the node environment is unavailable.
+/// WARN and return false when transformers.js is unavailable.
 inline bool require_js() {
-  const JsEnv& e = js_env();
-  if (!e.ok) WARN("SKIPPED: ONNX Runtime / transformers.js checks did not run: " << e.why);
+  const Availability& e = js_env();
+  if (!e.ok) WARN("SKIPPED: transformers.js checks did not run: " << e.why);
   return e.ok;
 }
 
 /// Run `node tests/js/<script> <arg>`; returns (exit code, output).
 inline testing::CommandResult run_js(const std::string& script, const std::string& arg) {
-  return run_command("node '" + js_env().dir + "/" + script + "' '" + arg + "'");
+  return run_command("node '" + source_dir() + "/tests/js/" + script + "' '" + arg + "'");
 }
 
 }  // namespace distilbert::export_test

@@ -1,4 +1,4 @@
-// Exported ONNX run in ONNX Runtime (onnxruntime-node, tests/js/run_onnx.mjs) against our LibTorch forward on
+// Exported ONNX run in ONNX Runtime (its Python package, tests/py/run_onnx.py) against our LibTorch forward on
 // real SST-2 sentences, for every DistilBERT head and BERT base/MLM/seq-cls (fp32 within 1e-4; fp16 and dynamic
 // int8 measured); the golden folders against the Python reference's outputs; and transformers.js'
 // pipeline('text-classification') on the exported folder against our labels and scores.
@@ -37,12 +37,12 @@ void write_inputs(const std::string& path, const ModelInputs& in, bool bert) {
   save_safetensors(path, t);
 }
 
-/// Run every job in one node process; returns false (with a message) when node failed.
+/// Run every job in one ONNX Runtime process (tests/py/run_onnx.py).
 void run_jobs(const std::vector<Job>& jobs, const std::string& manifest_path) {
   nlohmann::json m = {{"threads", 1}, {"jobs", nlohmann::json::array()}};
   for (const auto& j : jobs) m["jobs"].push_back({{"model", j.model}, {"inputs", j.inputs}, {"outputs", j.outputs}});
   std::ofstream(manifest_path) << m.dump(1);
-  auto r = run_js("run_onnx.mjs", manifest_path);
+  auto r = run_py("run_onnx.py", manifest_path);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
 }
@@ -71,7 +71,7 @@ void report(const Job& j, const std::string& name, double diff, double scale) {
 }  // namespace
 
 TEST_CASE("ONNX Runtime runs the exported graphs of every head like LibTorch on real sentences", "[export][ort]") {
-  if (!have_real_data() || !require_js()) return;
+  if (!have_real_data() || !require_ort()) return;
   TempDir tmp("ort_heads");
   auto tok = tokenizer::load_tokenizer(tokenizer_dir());
   const auto s = sst2_sentences(16);
@@ -172,7 +172,7 @@ TEST_CASE("ONNX Runtime runs the exported graphs of every head like LibTorch on 
 }
 
 TEST_CASE("Golden folders run in ONNX Runtime give the Python reference's outputs", "[export][ort]") {
-  if (!require_js()) return;
+  if (!require_ort()) return;
   TempDir tmp("ort_golden");
   std::vector<Job> jobs;
   for (const char* name : {"bert_mlm", "bert_seqcls", "distilbert_mlm", "distilbert_qa", "distilbert_mc",
