@@ -13,7 +13,7 @@ namespace distilbert::cli {
 namespace {
 struct ExportArgs {
   std::string model, output, format = "all", dtype = "fp32";
-  bool quantize = false, per_tensor = false, reduce_range = false, float_embeddings = false, overwrite = false;
+  bool quantize = false, per_tensor = false, full_range = false, float_embeddings = false, overwrite = false;
   int opset = 17;
 };
 
@@ -32,7 +32,9 @@ Command add_export_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--quantize", a->quantize, "Also write onnx/model_quantized.onnx (dynamic int8 MatMulInteger)");
   cmd->add_flag("--per-tensor", a->per_tensor, "Quantize weights with one scale per tensor (default: per channel)");
-  cmd->add_flag("--reduce-range", a->reduce_range, "Quantize weights to 7 bits (CPUs without VNNI)");
+  cmd->add_flag("--full-range", a->full_range,
+                "Quantize weights to 8 bits instead of 7: more precise where the CPU has VNNI, but ONNX Runtime's "
+                "integer products saturate on CPUs without it (AVX2)");
   cmd->add_flag("--float-embeddings", a->float_embeddings, "Keep the embedding tables float32 when quantizing");
   cmd->add_option("--opset", a->opset, "ONNX opset (14-17; LayerNormalization needs 17, decomposed below)")
       ->check(CLI::Range(14, 17))
@@ -45,7 +47,7 @@ Command add_export_command(CLI::App& app) {
             o.dtype = parse_export_dtype(a->dtype);
             o.quantize = a->quantize;
             o.quantize_options.per_channel = !a->per_tensor;
-            o.quantize_options.reduce_range = a->reduce_range;
+            o.quantize_options.reduce_range = !a->full_range;
             o.quantize_options.quantize_embeddings = !a->float_embeddings;
             o.opset = a->opset;
             ExportResult r = export_model_folder(a->model, a->output, o);

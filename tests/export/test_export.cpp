@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -130,6 +131,33 @@ TEST_CASE("ONNX graphs of every model and head pass the ONNX checker and strict 
     // (fp32 position tables stay: they dominate these tiny models)
     CHECK(rep.weight_bytes_after < rep.weight_bytes_before * 3 / 4);
   }
+}
+
+TEST_CASE("int8 weights are 7-bit by default, 8-bit with reduce_range off (docs/EXPORT.md)", "[export]") {
+  // ONNX Runtime's AVX2 kernel adds two u8 x s8 products in a saturating int16: |w_q| <= 63 keeps
+  // 2 x 255 x 63 = 32130 below 32767; 127 would reach 64770.
+  auto model = random_model(small_config(ModelType::DistilBert, 100), Head::SequenceClassification, 3);
+  const onnx::ModelProto fp32 = onnx_export::build_onnx_model(*model);
+  auto extreme = [](const onnx::ModelProto& m) {
+    int lo = 0, hi = 0, tensors = 0;
+    for (const auto& t : m.graph().initializer()) {
+      if (t.data_type() != onnx::TensorProto::INT8 || t.name().find("_quantized") == std::string::npos) continue;
+      ++tensors;
+      for (const char c : t.raw_data()) lo = std::min(lo, int(int8_t(c))), hi = std::max(hi, int(int8_t(c)));
+    }
+    return std::make_tuple(lo, hi, tensors);
+  };
+  const auto [lo7, hi7, n7] = extreme(onnx_export::quantize_dynamic(fp32));
+  CHECK(n7 > 0);
+  CHECK(lo7 >= -63);
+  CHECK(hi7 <= 63);
+  CHECK(std::max(-lo7, hi7) == 63);  // the scale maps each column's largest |w| to the top of the range
+  CHECK(2 * 255 * std::max(-lo7, hi7) <= 32767);
+  onnx_export::QuantizeOptions full;
+  full.reduce_range = false;
+  const auto [lo8, hi8, n8] = extreme(onnx_export::quantize_dynamic(fp32, full));
+  CHECK(n8 == n7);
+  CHECK(std::max(-lo8, hi8) == 127);
 }
 
 TEST_CASE("ONNX export refuses what it cannot express, naming it", "[export]") {
