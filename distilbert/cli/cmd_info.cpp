@@ -1,24 +1,64 @@
 // `distilbert info`: what a model folder holds: architecture, sizes, parameter counts, stored dtypes, file size.
+// `distilbert info --cpu`: what this machine runs fast: the CPU's flags, LibTorch's version and the measured rate of
+// fp32 and bf16 matrix products (whether bf16 training pays off here, docs/PRECISION.md).
 #include <filesystem>
 #include <iostream>
 #include <map>
 
 #include <torch/torch.h>
 
+#include <torch/version.h>
+
 #include "distilbert/cli/commands.h"
+#include "distilbert/core/cpu_caps.h"
+#include "distilbert/core/error.h"
+#include "distilbert/core/runtime.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
 
 namespace distilbert::cli {
 
 namespace {
+int print_cpu_info(int threads, bool as_json) {
+  const int n_threads = set_threads(threads);
+  const MatmulRates r = measure_matmul_rates(1024);
+  const bool fast = cpu_bf16_is_fast();
+  nlohmann::json j = {{"cpu", cpu_info().model},
+                      {"flags", cpu_info().flags},
+                      {"libtorch", TORCH_VERSION},
+                      {"threads", n_threads},
+                      {"matmul_n", r.n},
+                      {"fp32_gflops", r.fp32_gflops},
+                      {"bf16_gflops", r.bf16_gflops},
+                      {"bf16_fast", fast}};
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "cpu:       " << cpu_summary() << "\n"
+            << "libtorch:  " << TORCH_VERSION << ", " << n_threads << " thread(s)\n"
+            << "matmul:    " << r.n << "^3 products: fp32 " << static_cast<int>(r.fp32_gflops) << " GFLOP/s, bf16 "
+            << static_cast<int>(r.bf16_gflops) << " GFLOP/s\n"
+            << "bf16:      " << (fast ? "fast here: precision bf16 is used as asked"
+                                      : "slow here: precision bf16 runs as fp32 (DISTILBERT_ALLOW_SLOW_BF16=1 keeps it)")
+            << "\n";
+  return 0;
+}
+
 Command add_info_command(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("info", "Describe a model folder: architecture, parameters, dtype, size");
-  cmd->add_option("--model", *dir, "Model folder (config.json + weights)")->required();
+  auto cpu = std::make_shared<bool>(false);
+  auto threads = std::make_shared<int>(0);
+  auto* cmd = app.add_subcommand("info", "Describe a model folder (--model) or what this CPU runs fast (--cpu)");
+  auto* model_opt = cmd->add_option("--model", *dir, "Model folder (config.json + weights)");
+  auto* cpu_opt = cmd->add_flag("--cpu", *cpu, "CPU flags and measured fp32/bf16 matrix-product rates instead");
+  model_opt->excludes(cpu_opt);
+  cmd->add_option("--threads", *threads, "Threads for --cpu (default: every CPU this process may use)");
   cmd->add_flag("--json", *as_json, "Print one JSON object instead of text");
-  return {cmd, [dir, as_json] {
+  return {cmd, [dir, as_json, cpu, threads] {
+            if (*cpu) return print_cpu_info(*threads, *as_json);
+            check(!dir->empty(), "info: give --model DIR (a model folder) or --cpu");
             namespace fs = std::filesystem;
             LoadOptions lo;
             lo.verbose = false;

@@ -6,6 +6,7 @@
 #include "distilbert/config/tree.h"
 #include "distilbert/core/error.h"
 #include "distilbert/train/optim.h"
+#include "distilbert/train/precision.h"
 
 namespace distilbert {
 
@@ -41,6 +42,7 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
   top.get("precision", r.precision);
   top.require(r.precision == "fp32" || r.precision == "bf16" || r.precision == "fp16", "precision",
               "must be fp32, bf16 or fp16, found '" + r.precision + "'");
+  r.precision = resolve_precision(r.precision, r.device, origin, r.resolved);
   top.get("tokenizer", r.tokenizer);
 
   if (mode == "distill") {

@@ -54,6 +54,7 @@ FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& or
   top.get("precision", r.precision);
   top.require(r.precision == "fp32" || r.precision == "bf16" || r.precision == "fp16", "precision",
               "must be fp32, bf16 or fp16");
+  r.precision = resolve_precision(r.precision, r.device, origin, r.resolved);
   top.get("model", r.model);
   top.require(!r.model.empty(), "model", "is required: a model folder (config.json + weights)");
   top.get("tokenizer", r.tokenizer);

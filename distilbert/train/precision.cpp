@@ -5,6 +5,10 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cstdlib>
+#include <iostream>
+
+#include "distilbert/core/cpu_caps.h"
 #include "distilbert/core/error.h"
 
 namespace distilbert {
@@ -37,6 +41,28 @@ void set_autocast_dtype(at::DeviceType d, at::ScalarType t) {
 }
 #endif
 }  // namespace
+
+std::string resolve_precision(const std::string& requested, const std::string& device, const std::string& origin,
+                              nlohmann::json& resolved) {
+  if (device.rfind("cuda", 0) == 0) return requested;
+  check(requested != "fp16", "recipe '", origin, "': precision fp16 needs a CUDA device (device is '", device,
+        "'); on a CPU use bf16 where the CPU has AVX512-BF16 or AMX, else fp32");
+  if (requested != "bf16" || cpu_bf16_is_fast()) return requested;
+  const char* allow = std::getenv("DISTILBERT_ALLOW_SLOW_BF16");
+  const MatmulRates m = measure_matmul_rates(256);
+  const std::string rates = str_cat("bf16 matrix products run at ", static_cast<int>(m.bf16_gflops), " GFLOP/s against ",
+                                    static_cast<int>(m.fp32_gflops), " in fp32 on ", cpu_summary());
+  if (allow && std::string(allow) == "1") {
+    std::cerr << "[precision] warning: recipe '" << origin << "': " << rates
+              << "; keeping bf16 because DISTILBERT_ALLOW_SLOW_BF16=1\n";
+    return requested;
+  }
+  std::cerr << "[precision] warning: recipe '" << origin << "': precision bf16 would be slower than fp32 here ("
+            << rates << "; LibTorch has no fast bf16 kernel for this CPU, see docs/PRECISION.md): running fp32 "
+            << "instead. DISTILBERT_ALLOW_SLOW_BF16=1 keeps bf16\n";
+  if (resolved.is_object()) resolved["precision"] = "fp32";
+  return "fp32";
+}
 
 AutocastScope::AutocastScope(const std::string& precision, torch::Device device) {
   if (precision == "fp32") return;

@@ -6,10 +6,19 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
 namespace distilbert {
+
+/// A recipe's `precision` as the run will use it on `device` (the recipe's device string). bf16 on a CPU whose bf16
+/// matrix products are slow (cpu_bf16_is_fast(): no AVX512-BF16/AMX kernel, or DNNL_MAX_CPU_ISA below it) becomes
+/// fp32, with a warning on stderr that names the recipe, the measured rates and the CPU, because autocast there
+/// runs 20-30x slower than fp32 (docs/PRECISION.md); DISTILBERT_ALLOW_SLOW_BF16=1 keeps bf16. fp16 on a CPU is an
+/// error naming the recipe. `resolved` (the recipe tree saved as recipe.json) gets the precision actually used.
+std::string resolve_precision(const std::string& requested, const std::string& device, const std::string& origin,
+                              nlohmann::json& resolved);
 
 /// Enables autocast to `precision` ("bf16" or "fp16"; "fp32" does nothing) on `device` for its lifetime.
 class AutocastScope {

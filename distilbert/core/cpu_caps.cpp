@@ -1,0 +1,86 @@
+// CPU flags and measured matrix-product rates; see cpu_caps.h.
+#include "distilbert/core/cpu_caps.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <torch/torch.h>
+
+namespace distilbert {
+
+bool CpuInfo::has(const std::string& flag) const {
+  return std::find(flags.begin(), flags.end(), flag) != flags.end();
+}
+
+const CpuInfo& cpu_info() {
+  static const CpuInfo info = [] {
+    CpuInfo c;
+    std::ifstream in("/proc/cpuinfo");
+    std::string line, all_flags;
+    while (std::getline(in, line) && (c.model.empty() || all_flags.empty())) {
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      const std::string key = line.substr(0, line.find_first_of(" \t"));
+      const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+      if (key == "model" && line.rfind("model name", 0) == 0) c.model = value;
+      if (key == "flags") all_flags = " " + value + " ";
+    }
+    for (const char* f : {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16"})
+      if (all_flags.find(std::string(" ") + f + " ") != std::string::npos) c.flags.emplace_back(f);
+    if (c.model.empty()) c.model = "unknown CPU";
+    return c;
+  }();
+  return info;
+}
+
+namespace {
+double best_gflops(const torch::Tensor& a, const torch::Tensor& b, int repeats) {
+  torch::NoGradGuard ng;
+  auto out = torch::mm(a, b);  // warm-up: first-touch pages, oneDNN's kernel generation
+  double best = 1e30;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::mm_out(out, a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 2.0 * static_cast<double>(a.size(0) * a.size(1) * b.size(1)) / best / 1e9;
+}
+}  // namespace
+
+MatmulRates measure_matmul_rates(int64_t n, int repeats) {
+  MatmulRates r;
+  r.n = n;
+  r.threads = torch::get_num_threads();
+  torch::manual_seed(0);
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  r.fp32_gflops = best_gflops(a, b, repeats);
+  try {
+    r.bf16_gflops = best_gflops(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats);
+  } catch (const std::exception&) {
+    // LibTorch 1.13 sends bf16 products to oneDNN when the CPU reports AVX-512; with DNNL_MAX_CPU_ISA below that
+    // oneDNN has no bf16 kernel and the product throws ("could not create a primitive descriptor iterator").
+    r.bf16_gflops = 0;
+  }
+  return r;
+}
+
+bool cpu_bf16_is_fast() {
+  static const bool fast = [] {
+    const MatmulRates r = measure_matmul_rates(256);
+    return r.bf16_gflops >= 0.5 * r.fp32_gflops;
+  }();
+  return fast;
+}
+
+std::string cpu_summary() {
+  const CpuInfo& c = cpu_info();
+  std::ostringstream os;
+  os << c.model << " (";
+  for (size_t i = 0; i < c.flags.size(); ++i) os << (i ? " " : "") << c.flags[i];
+  os << (c.flags.empty() ? "no AVX2" : "") << ")";
+  return os.str();
+}
+
+}  // namespace distilbert

@@ -1,0 +1,38 @@
+// What this CPU and this LibTorch do fast: the instruction-set flags that matter for matrix products, and the
+// measured rate of fp32 and bf16 matrix products. Mixed precision on a CPU is only worth it where bf16 products
+// have a fast kernel (oneDNN's AVX512-BF16 or AMX paths): elsewhere LibTorch 1.13 falls back to a naive
+// single-threaded loop, some 20-30x slower than fp32 (docs/PRECISION.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace distilbert {
+
+/// The CPU's model name (/proc/cpuinfo) and which of avx2, fma, avx512f, avx512_vnni, avx512_bf16, amx_bf16,
+/// amx_tile and avx_vnni it reports.
+struct CpuInfo {
+  std::string model;
+  std::vector<std::string> flags;
+  bool has(const std::string& flag) const;
+};
+const CpuInfo& cpu_info();
+
+/// Measured GFLOP/s of an n x n x n matrix product in fp32 and in bf16 (best of `repeats` after one warm-up) on the
+/// current intra-op threads; what LibTorch actually dispatches to, including ATEN_CPU_CAPABILITY and
+/// DNNL_MAX_CPU_ISA limits. bf16 is 0 where LibTorch cannot run the product at all.
+struct MatmulRates {
+  int64_t n = 0;
+  int threads = 0;
+  double fp32_gflops = 0, bf16_gflops = 0;
+};
+MatmulRates measure_matmul_rates(int64_t n, int repeats = 3);
+
+/// Whether bf16 matrix products run at least half as fast as fp32 ones here (measured once per process with
+/// n = 256, a few milliseconds). Where they do not, bf16 autocast would make training slower, not faster.
+bool cpu_bf16_is_fast();
+
+/// One line for logs and benchmarks: "AMD EPYC ... (avx2 fma avx512f avx512_bf16 ...)".
+std::string cpu_summary();
+
+}  // namespace distilbert
