@@ -19,6 +19,7 @@
 
 #include "distilbert/model/pretrained.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "support/python_env.h"
 #include "support/run_command.h"
 #include "test_paths.h"
 
@@ -155,38 +156,14 @@ struct Availability {
   std::string why;
 };
 
-/// The project's Python environment (scripts/venv.sh from requirements.txt) with ONNX Runtime, HF tokenizers and
-/// safetensors importable: tests/py runs every exported graph in ONNX Runtime through it.
-inline const Availability& py_env() {
-  static const Availability env = [] {
-    Availability e;
-    const std::string py = DISTILBERT_PYTHON;
-    if (!fs::exists(py)) {
-      e.why = py + " does not exist: scripts/venv.sh makes it from requirements.txt (scripts/setup.sh runs it)";
-      return e;
-    }
-    auto r = run_command("'" + py + "' -c 'import onnxruntime, tokenizers, safetensors, numpy'");
-    if (r.exit_code != 0) {
-      e.why = py + " cannot import onnxruntime, tokenizers, safetensors and numpy (rerun scripts/venv.sh):\n" + r.output;
-      return e;
-    }
-    e.ok = true;
-    return e;
-  }();
-  return env;
-}
-
-/// WARN and return false when the Python environment is unavailable.
+/// WARN and return false when the project's Python environment cannot run ONNX Runtime (tests/py).
 inline bool require_ort() {
-  const Availability& e = py_env();
-  if (!e.ok) WARN("SKIPPED: ONNX Runtime checks did not run: " << e.why);
-  return e.ok;
+  return testing::require_python("onnxruntime tokenizers safetensors numpy", "ONNX Runtime checks");
 }
 
 /// Run `python tests/py/<script> <arg>` in the project's environment; returns (exit code, output).
 inline testing::CommandResult run_py(const std::string& script, const std::string& arg) {
-  return run_command("'" + std::string(DISTILBERT_PYTHON) + "' '" + source_dir() + "/tests/py/" + script + "' '" + arg +
-                     "'");
+  return testing::run_python(script, "'" + arg + "'");
 }
 
 /// tests/js with transformers.js installed from the npm registry (npm ci --ignore-scripts on first use, under a lock

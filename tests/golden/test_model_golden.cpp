@@ -9,6 +9,7 @@
 
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
+#include "support/golden_check.h"
 #include "support/tensor_match.h"
 #include "test_paths.h"
 
@@ -20,64 +21,7 @@ std::string golden_dir(const std::string& name) { return std::string(DISTILBERT_
 
 void check_case(const std::string& name) {
   INFO("golden case " << name);
-  const std::string dir = golden_dir(name);
-  LoadOptions lo;
-  lo.allow_new_head = false;  // the golden folders hold every weight
-  lo.verbose = false;
-  LoadedModel loaded = load_model_folder(dir, lo);
-  CHECK(loaded.report.newly_initialized.empty());
-  CHECK(loaded.report.unused.empty());
-  auto& model = *loaded.model;
-  model.train();  // dropout is 0 in the golden configs; train mode exercises the training path
-  const auto io = load_safetensors(dir + "/io.safetensors");
-
-  ModelInputs in;
-  in.input_ids = io.at("input_ids");
-  in.attention_mask = io.at("attention_mask");
-  if (io.contains("token_type_ids")) in.token_type_ids = io.at("token_type_ids");
-  if (io.contains("labels")) in.labels = io.at("labels");
-  if (io.contains("start_positions")) in.start_positions = io.at("start_positions");
-  if (io.contains("end_positions")) in.end_positions = io.at("end_positions");
-  in.output_hidden_states = true;
-  in.output_attentions = true;
-  ModelOutput out = model.forward(in);
-
-  if (io.contains("logits")) CHECK_TENSOR_CLOSE("logits", out.logits, io.at("logits"));
-  if (io.contains("start_logits")) CHECK_TENSOR_CLOSE("start_logits", out.start_logits, io.at("start_logits"));
-  if (io.contains("end_logits")) CHECK_TENSOR_CLOSE("end_logits", out.end_logits, io.at("end_logits"));
-  size_t n_hidden = 0, n_att = 0;
-  while (io.contains("hidden_states." + std::to_string(n_hidden))) ++n_hidden;
-  while (io.contains("attentions." + std::to_string(n_att))) ++n_att;
-  REQUIRE(n_hidden == out.hidden_states.size());
-  REQUIRE(n_att == out.attentions.size());
-  for (size_t i = 0; i < n_hidden; ++i) {
-    const std::string key = "hidden_states." + std::to_string(i);
-    CHECK_TENSOR_CLOSE(key, out.hidden_states[i], io.at(key));
-  }
-  for (size_t i = 0; i < n_att; ++i) {
-    const std::string key = "attentions." + std::to_string(i);
-    CHECK_TENSOR_CLOSE(key, out.attentions[i], io.at(key));
-  }
-  REQUIRE(out.loss.defined());
-  CHECK_TENSOR_CLOSE("loss", out.loss, io.at("loss"));
-
-  out.loss.backward();
-  size_t compared = 0;
-  for (const auto& p : model.named_parameters(true)) {
-    const std::string key = "grad." + p.key();
-    if (!p.value().requires_grad()) {
-      CHECK_FALSE(io.contains(key));  // frozen (sinusoidal) tables get no gradient in the reference either
-      continue;
-    }
-    INFO("parameter " << p.key());
-    REQUIRE(io.contains(key));
-    // Some gradients are exactly zero mathematically (key biases) and float32 noise in the reference: atol matters.
-    CHECK_TENSOR_CLOSE(key, p.value().grad(), io.at(key), 1e-5, 1e-3);
-    ++compared;
-  }
-  size_t expected_grads = 0;
-  for (const auto& [k, t] : io.tensors) expected_grads += k.rfind("grad.", 0) == 0;
-  CHECK(compared == expected_grads);
+  testing::check_golden_folder(golden_dir(name));
 }
 
 }  // namespace

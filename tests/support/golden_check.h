@@ -1,0 +1,89 @@
+// Checking a golden folder (config.json + weights + io.safetensors: inputs, labels, outputs, hidden states,
+// attentions, loss and grad.<key> of every trainable parameter) against our model: forward in train mode with
+// dropout 0, then backward, everything compared by HF key name. Shared by the Python-reference goldens
+// (tests/data/golden, test_model_golden.cpp) and the goldens HF transformers makes at test time (test_hf_golden.cpp).
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "distilbert/io/model_folder.h"
+#include "distilbert/io/safetensors.h"
+#include "support/tensor_match.h"
+
+namespace distilbert::testing {
+
+/// The loss of a folder without labels (a base model): what tests/py/hf_golden.py backpropagates.
+inline torch::Tensor unlabelled_loss(const ModelOutput& out) { return out.last_hidden_state.pow(2).sum() * 1e-2; }
+
+inline void check_golden_folder(const std::string& dir) {
+  LoadOptions lo;
+  lo.allow_new_head = false;  // the golden folders hold every weight
+  lo.verbose = false;
+  LoadedModel loaded = load_model_folder(dir, lo);
+  CHECK(loaded.report.newly_initialized.empty());
+  CHECK(loaded.report.unused.empty());
+  auto& model = *loaded.model;
+  model.train();  // dropout is 0 in the golden configs; train mode exercises the training path
+  const auto io = load_safetensors(dir + "/io.safetensors");
+
+  ModelInputs in;
+  in.input_ids = io.at("input_ids");
+  in.attention_mask = io.at("attention_mask");
+  if (io.contains("token_type_ids")) in.token_type_ids = io.at("token_type_ids");
+  if (io.contains("labels")) in.labels = io.at("labels");
+  if (io.contains("start_positions")) in.start_positions = io.at("start_positions");
+  if (io.contains("end_positions")) in.end_positions = io.at("end_positions");
+  in.output_hidden_states = true;
+  in.output_attentions = true;
+  ModelOutput out = model.forward(in);
+
+  const std::pair<const char*, const torch::Tensor*> outputs[] = {{"logits", &out.logits},
+                                                                   {"start_logits", &out.start_logits},
+                                                                   {"end_logits", &out.end_logits},
+                                                                   {"last_hidden_state", &out.last_hidden_state}};
+  for (const auto& [key, got] : outputs)
+    if (io.contains(key)) CHECK_TENSOR_CLOSE(key, *got, io.at(key));
+  size_t n_hidden = 0, n_att = 0;
+  while (io.contains("hidden_states." + std::to_string(n_hidden))) ++n_hidden;
+  while (io.contains("attentions." + std::to_string(n_att))) ++n_att;
+  REQUIRE(n_hidden == out.hidden_states.size());
+  REQUIRE(n_att == out.attentions.size());
+  for (size_t i = 0; i < n_hidden; ++i) {
+    const std::string key = "hidden_states." + std::to_string(i);
+    CHECK_TENSOR_CLOSE(key, out.hidden_states[i], io.at(key));
+  }
+  for (size_t i = 0; i < n_att; ++i) {
+    const std::string key = "attentions." + std::to_string(i);
+    CHECK_TENSOR_CLOSE(key, out.attentions[i], io.at(key));
+  }
+  const bool labelled = in.labels.defined() || in.start_positions.defined();
+  REQUIRE(out.loss.defined() == labelled);
+  const torch::Tensor loss = labelled ? out.loss : unlabelled_loss(out);
+  CHECK_TENSOR_CLOSE("loss", loss, io.at("loss"));
+
+  loss.backward();
+  size_t compared = 0;
+  for (const auto& p : model.named_parameters(true)) {
+    const std::string key = "grad." + p.key();
+    if (!p.value().requires_grad()) {
+      CHECK_FALSE(io.contains(key));  // frozen (sinusoidal) tables get no gradient in the reference either
+      continue;
+    }
+    INFO("parameter " << p.key());
+    REQUIRE(io.contains(key));
+    // Some gradients are exactly zero mathematically (key biases) and float32 noise in the reference: atol matters.
+    // A parameter the loss does not reach has no gradient here and a zero one in the file.
+    const torch::Tensor grad = p.value().grad().defined() ? p.value().grad() : torch::zeros_like(p.value());
+    CHECK_TENSOR_CLOSE(key, grad, io.at(key), 1e-5, 1e-3);
+    ++compared;
+  }
+  size_t expected_grads = 0;
+  for (const auto& [k, t] : io.tensors) expected_grads += k.rfind("grad.", 0) == 0;
+  CHECK(compared == expected_grads);
+}
+
+}  // namespace distilbert::testing
