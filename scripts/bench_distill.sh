@@ -14,6 +14,10 @@
 #   ~3 ms per MB on some VMs. --ref-heap kept runs the reference again with the same setting through glibc's
 #   environment (MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1 GiB), as "python+heap": the ratio to that one is
 #   what the compute alone gains. Default: both.
+#   The limit: before the runs the script prints `distilbert info --cpu` (this CPU's flags and its measured rate for
+#   a lone 1024^3 product in fp32 and bf16); after each of our rates a "limit" line gives the tokens/s that rate
+#   allows for the pair's matrix products (teacher forward + 3 x student forward, seq 128) and ours as a % of it.
+#   Where bf16 products are slow (docs/PRECISION.md) the bf16 runs are skipped, naming why.
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both]
@@ -70,6 +74,27 @@ awk 'NF { line = line " " $0; if (++n % 40 == 0) { print line; line = "" } } END
 TOTAL_STEPS=$((WARMUP + STEPS))
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')), $THREADS threads, LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), batch 8 x 128, $WARMUP warm-up + $STEPS timed steps"
+# The hardware's limit: this CPU's measured rate for a lone 1024^3 product (distilbert info --cpu) against the
+# matrix-product work of one distillation token (teacher forward + student forward and backward, seq 128).
+$B info --cpu --json --threads "$THREADS" > "$WORK/cpu.json"
+"$B" info --cpu --threads "$THREADS" | sed 's/^/[bench_distill] /'
+rate() { sed -nE "s/.*\"$1_gflops\": ([0-9.eE+-]+).*/\1/p" "$WORK/cpu.json"; }
+if grep -q '"bf16_fast": false' "$WORK/cpu.json" && [[ ",$PRECISIONS," == *,bf16,* ]]; then
+  echo "[bench_distill] skipping bf16: this CPU has no fast bf16 matrix products (distill would run fp32, the reference crawls)"
+  PRECISIONS=$(echo ",$PRECISIONS," | sed 's/,bf16,/,/g; s/^,//; s/,$//')
+fi
+# GFLOP of matrix products per token: 2 x (4 d^2 + 2 d f + 2 T d) per layer, 2 d V (+ 2 d^2 transform) for the vocabulary.
+gflop_per_token() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+def fwd(path, T=128):
+    c = json.load(open(path))
+    d = c.get("dim", c.get("hidden_size")); f = c.get("hidden_dim", c.get("intermediate_size"))
+    L = c.get("n_layers", c.get("num_hidden_layers")); V = c["vocab_size"]
+    return L * 2 * (4 * d * d + 2 * d * f + 2 * T * d) + 2 * d * V + 2 * d * d
+print((fwd(sys.argv[1]) + 3 * fwd(sys.argv[2])) / 1e9)
+PY
+}
 printf "%-6s %-5s %-14s %12s %10s %14s\n" pair prec impl tokens/s step_s peak_RSS_MiB
 for pair in ${PAIRS//,/ }; do
   case "$pair" in
@@ -98,6 +123,9 @@ YAML
       ours_rss=$(( $(tail -1 "$WORK/ours.rss") / 1024 ))
       printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n" "$pair" "$prec" distilbert "$ours" \
         "$(awk -v a="$ours" 'BEGIN { print 1024 / a }')" "$ours_rss"
+      awk -v p="$pair" -v q="$prec" -v a="$ours" -v g="$(gflop_per_token "$TCONF" "$SCONF")" -v r="$(rate "$prec")" 'BEGIN {
+        printf "%-6s %-5s %-14s %12.0f %10s %13.0f%%  (%.3f GFLOP/token at %.0f GFLOP/s, 1024^3 %s product)\n",
+          p, q, "limit", r / g, "", 100 * a * g / r, g, r, q }'
       for heap in default kept; do
         [ "$REF_HEAP" = both ] || [ "$REF_HEAP" = "$heap" ] || continue
         env_heap=()
