@@ -122,6 +122,7 @@ FinetuneRecipe FinetuneRecipe::from_tree(const json& tree, const std::string& or
     t.get("early_stopping_patience", r.early_stopping_patience);
     t.get("log_every", r.log_every);
     t.require(r.log_every >= 1, "log_every", "must be >= 1");
+    t.get("tensorboard", r.tensorboard);
     t.get("progress", r.progress);
     t.finish();
   }
@@ -561,7 +562,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
               << " thread(s), " << r.precision << "\n";
 
   std::unique_ptr<RunLog> log;
-  if (main_rank) log = std::make_unique<RunLog>(r.output_dir, false);
+  if (main_rank) log = std::make_unique<RunLog>(r.output_dir, r.tensorboard);
   const std::string metric = task->main_metric();
   double best = -std::numeric_limits<double>::infinity();
   int64_t since_best = 0, step = 0;

@@ -53,6 +53,7 @@ struct FinetuneRecipe {
   int64_t eval_every = 0;  // optimizer steps; 0 = at the end of each epoch
   int64_t early_stopping_patience = 0;  // evaluations without improvement before stopping; 0 = never
   int64_t log_every = 50;
+  bool tensorboard = true;  // trainer.tensorboard: <output_dir>/tensorboard/ beside metrics.jsonl
   bool progress = true;
   // Task-specific distillation (DistilBERT paper §4.2, HF run_*_w_distillation.py): a fine-tuned teacher's outputs
   // as soft targets. loss = alpha_task * task loss + alpha_ce * (KL(T) * T^2 for classification, MSE for regression;

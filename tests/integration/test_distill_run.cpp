@@ -10,15 +10,16 @@
 #include <torch/torch.h>
 
 #include "distilbert/config/tree.h"
+#include "distilbert/core/cpu_caps.h"
 #include "distilbert/core/error.h"
 #include "distilbert/data/token_store.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/checkpoint.h"
-#include "distilbert/core/cpu_caps.h"
 #include "distilbert/train/distiller.h"
 #include "distilbert/train/optim.h"
 #include "support/char_vocab.h"
+#include "support/tensorboard_check.h"
 #include "test_paths.h"
 
 using namespace distilbert;
@@ -130,6 +131,7 @@ TEST_CASE("distill: a tiny run logs every term, saves checkpoints and a final HF
   CHECK(fs::path(cps.back()).filename() == "step-00000008");
   CHECK(fs::exists(out / "recipe.json"));
   CHECK_FALSE(fs::is_empty(out / "tensorboard"));
+  testing::check_tensorboard_matches_metrics(out, m);
   LoadOptions lo;
   lo.verbose = false;
   auto final_model = load_model_folder((out / "final").string(), lo);

@@ -13,6 +13,7 @@
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/finetune.h"
 #include "support/run_command.h"
+#include "support/tensorboard_check.h"
 #include "test_paths.h"
 
 using namespace distilbert;
@@ -97,6 +98,12 @@ TEST_CASE("finetune: a tiny model learns a clearly learnable custom task", "[int
   INFO("best dev accuracy " << s.best_metrics["accuracy"]);
   CHECK(s.best_metrics.at("accuracy") > 0.9);
   CHECK(fs::exists(dir / "run" / "best" / "model.safetensors"));
+  std::vector<json> metrics;  // fine-tuning writes TensorBoard too: the same scalars as metrics.jsonl
+  std::ifstream jsonl(dir / "run" / "metrics.jsonl");
+  for (std::string line; std::getline(jsonl, line);)
+    if (!line.empty()) metrics.push_back(json::parse(line));
+  REQUIRE(metrics.size() >= 2);
+  testing::check_tensorboard_matches_metrics(dir / "run", metrics);
   auto results = json::parse(std::ifstream(dir / "run" / "eval_results.json"));
   CHECK(results["main_metric"] == "accuracy");
   CHECK(results["accuracy"].get<double>() == Approx(s.best_metrics.at("accuracy")));
