@@ -37,6 +37,14 @@ StudentInit init_student_from_teacher(const NamedTensors& teacher, const ModelCo
     if (k.size() > 6 && k.compare(k.size() - 6, 6, ".gamma") == 0) t[k.substr(0, k.size() - 6) + ".weight"] = v;
     if (k.size() > 5 && k.compare(k.size() - 5, 5, ".beta") == 0) t[k.substr(0, k.size() - 5) + ".bias"] = v;
   }
+  // A base-model checkpoint (BertModel: a sentence encoder, say) stores the encoder without the "bert." prefix and
+  // has no MLM head: the student's vocabulary projector bias then starts fresh.
+  for (auto& [k, v] : std::map<std::string, torch::Tensor>(t))
+    if (k.rfind("embeddings.", 0) == 0 || k.rfind("encoder.", 0) == 0) t["bert." + k] = v;
+  const bool mlm_head = t.count("cls.predictions.bias") || t.count("cls.predictions.decoder.bias");
+  check(mlm_head || !vocab_transform,
+        "init-student: --vocab-transform copies the teacher's MLM transform, but this checkpoint has no MLM head "
+        "(no cls.predictions.* keys: a base BertModel)");
   auto take = [&](const std::string& key) -> torch::Tensor {
     auto it = t.find(key);
     check(it != t.end(), "init-student: the teacher checkpoint has no '", key, "'");
@@ -60,7 +68,10 @@ StudentInit init_student_from_teacher(const NamedTensors& teacher, const ModelCo
         copy(str_cat("distilbert.transformer.layer.", i, ".", s, p),
              str_cat("bert.encoder.layer.", layers[i], ".", b, p));
   // The decoder weight is the (tied) word embedding matrix in both models; only the bias is copied separately.
-  copy("vocab_projector.bias", t.count("cls.predictions.bias") ? "cls.predictions.bias" : "cls.predictions.decoder.bias");
+  if (mlm_head)
+    copy("vocab_projector.bias", t.count("cls.predictions.bias") ? "cls.predictions.bias" : "cls.predictions.decoder.bias");
+  else
+    out.not_copied.push_back("vocab_projector.bias");
   const std::vector<std::pair<std::string, std::string>> head = {
       {"vocab_transform.weight", "cls.predictions.transform.dense.weight"},
       {"vocab_transform.bias", "cls.predictions.transform.dense.bias"},
