@@ -40,16 +40,19 @@ Command add_evaluate_command(CLI::App& app) {
   struct Opts {
     std::string recipe, model, output;
     std::vector<std::string> overrides;
+    bool fresh_head = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("evaluate", "Score a model folder on a recipe's dev data with the task's metrics");
   cmd->add_option("--recipe", o->recipe, "Recipe naming the task and data")->required()->check(CLI::ExistingFile);
   cmd->add_option("--model", o->model, "Model folder (default: the recipe's model)");
   cmd->add_option("--output", o->output, "Also write the metrics to this JSON file");
+  cmd->add_flag("--fresh-head", o->fresh_head,
+                "Score even when the folder lacks the task's trained head (its weights are then random)");
   cmd->add_option("overrides", o->overrides, "key.path=value overrides");
   return {cmd, [o] {
             auto r = FinetuneRecipe::load(o->recipe, o->overrides);
-            const auto m = evaluate_model(r, o->model.empty() ? r.model : o->model);
+            const auto m = evaluate_model(r, o->model.empty() ? r.model : o->model, o->fresh_head);
             const std::string text = nlohmann::json(m).dump(2) + "\n";
             std::cout << text;
             if (!o->output.empty()) write_file_atomic(o->output, text);

@@ -14,6 +14,7 @@
 
 #include "distilbert/cli/commands.h"
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/tokenizer/tokenizer.h"
@@ -283,7 +284,7 @@ Command add_predict_command(CLI::App& app) {
     int batch_size = 32, top_k = 5, max_answer_length = 30;
     int64_t mask_id = -1;
     size_t max_length = 0;
-    bool pairs = false;
+    bool pairs = false, fresh_head = false;
     RuntimeOptions rt;
   };
   auto o = std::make_shared<Opts>();
@@ -304,6 +305,8 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--set", o->overrides, "With --recipe: key.path=value recipe override (repeatable)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer folder for text inputs (default: the model folder's)");
   cmd->add_flag("--pairs", o->pairs, "Plain text input holds 'text<TAB>text_pair' per line");
+  cmd->add_flag("--fresh-head", o->fresh_head,
+                "Run even when the folder lacks its head's trained weights (they are then random)");
   cmd->add_option("--max-length", o->max_length, "Truncate text inputs to this many tokens (default: max positions)");
   cmd->add_option("--output", o->output, "Write JSONL here instead of stdout");
   cmd->add_option("--dump-tensors", o->dump,
@@ -320,13 +323,18 @@ Command add_predict_command(CLI::App& app) {
               auto r = FinetuneRecipe::load(o->recipe, o->overrides);
               if (o->rt.threads > 0) r.threads = o->rt.threads;
               if (o->rt.device != "cpu") r.device = o->rt.device;
-              predict_glue_test(r, o->model, o->submission);
+              predict_glue_test(r, o->model, o->submission, o->fresh_head);
               return 0;
             }
             check(!o->input.empty(), "predict: give --input FILE (or --recipe with --submission for GLUE test sets)");
             const torch::Device device = apply_runtime_options(o->rt);
             check(o->batch_size > 0, "--batch-size must be > 0");
             LoadedModel loaded = load_model_folder(o->model);
+            // A head the folder lacks would answer with random weights: refused, as HF's pipelines refuse.
+            if (!loaded.report.newly_initialized.empty() && !o->fresh_head)
+              fail("predict: model folder '", o->model, "' has no trained weights for its ",
+                   loaded.model->architecture(), " head (missing: ", join(loaded.report.newly_initialized, ", "),
+                   "): fine-tune it first, or pass --fresh-head to run a randomly initialised head");
             auto& model = *loaded.model;
             model.to(device);
             model.eval();
@@ -339,6 +347,9 @@ Command add_predict_command(CLI::App& app) {
               tok = tokenizer::load_tokenizer(o->tokenizer);
             else if (tokenizer::has_tokenizer(o->model))
               tok = tokenizer::load_tokenizer(o->model);
+            if (tok)
+              check_tokenizer_fits(tok->vocab_size(), model.config(), o->tokenizer.empty() ? o->model : o->tokenizer,
+                                   o->model);
             TextSource src;
             src.tok = tok.get();
             src.max_length = o->max_length ? o->max_length

@@ -132,8 +132,10 @@ LoadReport load_state_dict(PretrainedModel& model, const NamedTensors& checkpoin
     auto c = ckpt.find(canonical);
     if (c == ckpt.end()) {
       ckpt.emplace(canonical, it->second);
-    } else if (!(it->second.sizes() == c->second.sizes() &&
-                 torch::equal(it->second.to(torch::kFloat32), c->second.to(torch::kFloat32)))) {
+    } else if (it->second.sizes() != c->second.sizes()) {  // HF refuses this as a size mismatch too
+      fail("weights '", origin, "': '", alias, "' has shape ", it->second.sizes(), " but '", canonical,
+           "', the tensor it is tied to, has shape ", c->second.sizes(), ": a damaged or mismatched checkpoint");
+    } else if (!torch::equal(it->second.to(torch::kFloat32), c->second.to(torch::kFloat32))) {
       report.notes.push_back(str_cat("'", alias, "' differs from '", canonical, "' it is tied to; using '", canonical,
                                      "'"));
     }
@@ -241,6 +243,14 @@ void save_model_folder(const PretrainedModel& model, const std::string& dir, con
   // transformers refuses safetensors files whose metadata lacks format=pt.
   save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   config.save((fs::path(dir) / "config.json").string());
+}
+
+void check_tokenizer_fits(std::size_t tokenizer_vocab_size, const ModelConfig& config, const std::string& tokenizer_path,
+                          const std::string& model_path) {
+  check(static_cast<int64_t>(tokenizer_vocab_size) <= config.vocab_size, "tokenizer '", tokenizer_path, "' has ",
+        tokenizer_vocab_size, " tokens but model '", model_path, "' has vocab_size ", config.vocab_size,
+        " (its embedding table): ids past ", config.vocab_size - 1,
+        " would not exist; use the tokenizer the model was trained with");
 }
 
 }  // namespace distilbert

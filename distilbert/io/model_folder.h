@@ -62,4 +62,9 @@ struct SaveOptions {
 /// Write config.json (with architectures) and model.safetensors (metadata format=pt) into `dir`, creating it.
 void save_model_folder(const PretrainedModel& model, const std::string& dir, const SaveOptions& options = {});
 
+/// Before any work: a tokenizer whose ids reach past the model's embedding table (vocab_size) would fail deep in
+/// LibTorch ("index out of range in self"); an Error naming both folders and both sizes instead.
+void check_tokenizer_fits(std::size_t tokenizer_vocab_size, const ModelConfig& config, const std::string& tokenizer_path,
+                          const std::string& model_path);
+
 }  // namespace distilbert

@@ -12,6 +12,7 @@
 
 #include "distilbert/config/tree.h"
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/io/model_folder.h"
@@ -196,24 +197,29 @@ TaskData read_task(const FinetuneRecipe& r, bool need_train, bool need_eval = tr
   d.metric_task = tasks::glue_task_name(task);
   d.regression = tasks::glue_is_regression(task);
   d.label_names = tasks::glue_label_names(task);
+  // Training and scoring need labels: a file without its label column (a test split) would train on label -1 or
+  // score every prediction wrong.
+  auto read = [&](const std::string& split) {
+    auto res = tasks::read_glue_split(task, r.data_dir, split, ro);
+    report(split, res);
+    check(res.has_labels, "task '", r.task, "': ", (fs::path(r.data_dir) / tasks::glue_split_file(task, split)).string(),
+          " has no label column, but the ", split, " split needs its labels (an unlabelled test file?)");
+    return res;
+  };
   if (need_train) {
-    auto train = tasks::read_glue_split(task, r.data_dir, "train", ro);
-    report("train", train);
+    auto train = read("train");
     d.train = limit(std::move(train.examples), r.limit_train);
   }
   if (!need_eval) return d;
   if (task == tasks::GlueTask::MNLI) {
-    auto m = tasks::read_glue_split(task, r.data_dir, "validation_matched", ro);
-    report("validation_matched", m);
+    auto m = read("validation_matched");
     d.evals.emplace_back("", limit(std::move(m.examples), r.limit_eval));
     if (fs::exists(fs::path(r.data_dir) / tasks::glue_split_file(task, "validation_mismatched"))) {
-      auto mm = tasks::read_glue_split(task, r.data_dir, "validation_mismatched", ro);
-      report("validation_mismatched", mm);
+      auto mm = read("validation_mismatched");
       d.evals.emplace_back("_mm", limit(std::move(mm.examples), r.limit_eval));
     }
   } else {
-    auto dev = tasks::read_glue_split(task, r.data_dir, "validation", ro);
-    report("validation", dev);
+    auto dev = read("validation");
     d.evals.emplace_back("", limit(std::move(dev.examples), r.limit_eval));
   }
   return d;
@@ -364,6 +370,7 @@ std::unique_ptr<FinetuneTask> make_task(const FinetuneRecipe& r, bool need_train
 struct Setup {
   std::shared_ptr<tokenizer::Tokenizer> tok;
   ModelPtr model;
+  std::vector<std::string> newly_initialized;  // head weights the folder lacked (random until trained)
   torch::Device device = torch::kCPU;
   int threads = 1;
 };
@@ -382,7 +389,10 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const Finetun
   lo.num_labels = task.num_labels();
   lo.verbose = !quiet;
   torch::manual_seed(r.seed);
-  s.model = load_model_folder(model_dir, lo).model;
+  auto loaded = load_model_folder(model_dir, lo);
+  s.model = loaded.model;
+  s.newly_initialized = loaded.report.newly_initialized;
+  check_tokenizer_fits(s.tok->vocab_size(), s.model->config(), tok_path, model_dir);
   task.configure(s.model->mutable_config());
   s.model->to(s.device);
   return s;
@@ -390,16 +400,26 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const Finetun
 
 }  // namespace
 
-std::map<std::string, double> evaluate_model(const FinetuneRecipe& r, const std::string& model_dir) {
+/// Scoring or predicting with a head the folder lacks reports the accuracy of random weights: refused, as HF's
+/// pipelines refuse, unless the caller asks for a fresh head.
+void require_trained_head(const Setup& s, const std::string& model_dir, const std::string& task, bool fresh_head) {
+  if (s.newly_initialized.empty() || fresh_head) return;
+  fail("model folder '", model_dir, "' has no trained ", s.model->architecture(), " head for task '", task,
+       "' (missing: ", join(s.newly_initialized, ", "), "): fine-tune it first (distilbert finetune), or pass "
+       "--fresh-head to score a randomly initialised head");
+}
+
+std::map<std::string, double> evaluate_model(const FinetuneRecipe& r, const std::string& model_dir, bool fresh_head) {
   const auto task = make_task(r, false);
   auto s = setup(r, model_dir, *task, true);
+  require_trained_head(s, model_dir, r.task, fresh_head);
   const bool types = s.model->config().model_type == ModelType::Bert;
   task->encode(*s.tok, types, types);
   return task->evaluate(*s.model, r, s.device, s.tok->special_ids().pad);
 }
 
 std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::string& model_dir,
-                                           const std::string& out_dir) {
+                                           const std::string& out_dir, bool fresh_head) {
   check(r.task != "custom" && !is_heads_task(r.task), r.origin, ": task '", r.task,
         "': submission files exist for the nine GLUE tasks only (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli)");
   const auto task = tasks::parse_glue_task(r.task);
@@ -407,6 +427,7 @@ std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::s
   const auto& names = tasks::glue_label_names(task);
   ClassificationTask head(r, false, false);  // head, labels and config as fine-tuning made them; no train/dev read
   auto s = setup(r, model_dir, head, true);
+  require_trained_head(s, model_dir, r.task, fresh_head);
   const bool types = s.model->config().model_type == ModelType::Bert;
   const int64_t pad_id = s.tok->special_ids().pad;
   s.model->eval();

@@ -82,14 +82,17 @@ struct FinetuneSummary {
 FinetuneSummary run_finetune(const FinetuneRecipe& recipe, bool overwrite);
 
 /// Evaluate a model folder on a recipe's dev data; returns the metrics (also MNLI's mismatched set, with "_mm";
-/// exact_match / f1 for SQuAD, precision / recall / f1 / accuracy for NER, accuracy for SWAG).
-std::map<std::string, double> evaluate_model(const FinetuneRecipe& recipe, const std::string& model_dir);
+/// exact_match / f1 for SQuAD, precision / recall / f1 / accuracy for NER, accuracy for SWAG). A folder without the
+/// task's trained head is an error naming the missing weights unless `fresh_head` (then the head is random).
+std::map<std::string, double> evaluate_model(const FinetuneRecipe& recipe, const std::string& model_dir,
+                                             bool fresh_head = false);
 
 /// GLUE test-set predictions of a fine-tuned model folder, for the recipe's task and data_dir: the gluebenchmark.com
 /// submission file(s) in `out_dir` (SST-2.tsv, ...; MNLI: MNLI-m.tsv and MNLI-mm.tsv) and, beside each,
 /// predictions-<split>.jsonl with every test example's index, label and class probabilities (STS-B: score).
-/// Returns the paths written. A task other than the nine GLUE tasks is an error naming the recipe's task.
+/// Returns the paths written. A task other than the nine GLUE tasks is an error naming the recipe's task; a folder
+/// without the trained head is refused as in evaluate_model.
 std::vector<std::string> predict_glue_test(const FinetuneRecipe& recipe, const std::string& model_dir,
-                                           const std::string& out_dir);
+                                           const std::string& out_dir, bool fresh_head = false);
 
 }  // namespace distilbert

@@ -1,0 +1,166 @@
+// Bad inputs that used to give wrong answers with exit 0 or raw library errors (the reliability issue): each is now
+// refused before any work, with exit 1 and a message naming the file, key or folder and what was expected against
+// what was found, and never a LibTorch / nlohmann / standard-library message alone.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "distilbert/core/error.h"
+#include "distilbert/io/model_folder.h"
+#include "distilbert/io/safetensors.h"
+#include "support/run_command.h"
+#include "support/scratch_files.h"
+#include "test_paths.h"
+
+using namespace distilbert;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTinyConfig = kSource + "/configs/tiny-distilbert.json";
+
+/// A command's failure: exit 1, our sentence, no raw library message.
+void check_refused(const testing::CommandResult& r) {
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  for (const char* raw : {"error (LibTorch)", "c10::Error", "[json.exception", "std::bad_alloc", "Target -1",
+                          "index out of range in self"})
+    CHECK_THAT(r.output, !Contains(raw));
+}
+
+/// An SST-2-layout task folder of 8 rows per split; `dev_header` lets a test drop the label column.
+fs::path write_task(const fs::path& dir, const std::string& train_header, const std::string& dev_header) {
+  fs::create_directories(dir);
+  const char* rows[] = {"a fine film", "dull and long", "great fun", "awful", "good acting", "bad plot",
+                        "lovely", "boring"};
+  for (const auto& [file, header] : {std::pair{"train.tsv", train_header}, std::pair{"dev.tsv", dev_header}}) {
+    std::ofstream out(dir / file);
+    out << header << "\n";
+    for (int i = 0; i < 8; ++i)
+      out << rows[i] << (header.find("label") != std::string::npos ? "\t" + std::to_string(i % 2) : "") << "\n";
+  }
+  return dir;
+}
+
+/// A tiny DistilBERT with the shared bert-base-uncased tokenizer, `head` as `distilbert init` writes it.
+fs::path tiny_model(const fs::path& dir, const std::string& head) {
+  const auto r = testing::run_command(kCli + " init --config " + kTinyConfig + " --head " + head +
+                                      " --seed 1 --tokenizer " + kShared + "/bert-base-uncased --output '" +
+                                      dir.string() + "'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return dir;
+}
+
+std::string recipe(const fs::path& dir, const fs::path& model, const fs::path& task) {
+  const nlohmann::json j = {{"model", model.string()},
+                            {"output_dir", (dir / "run").string()},
+                            {"threads", 1},
+                            {"task", {{"name", "sst2"}, {"data_dir", task.string()}, {"max_seq_len", 16}}},
+                            {"trainer", {{"epochs", 1}, {"batch_size", 4}, {"progress", false}}}};
+  const fs::path p = dir / "recipe.json";
+  std::ofstream(p) << j.dump(2);
+  return p.string();
+}
+
+bool have_vocab() {
+  if (fs::is_regular_file(kShared + "/bert-base-uncased/vocab.txt")) return true;
+  WARN("SKIPPED: " << kShared << "/bert-base-uncased is missing: the bad-input checks did not run");
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("bad inputs: a GLUE split without its label column is refused for training and scoring",
+          "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_labels");
+  const fs::path model = tiny_model(dir / "model", "seq-cls");
+  // Scoring a dev file without labels printed {"accuracy": 0.0} with exit 0.
+  auto task = write_task(dir / "nodevlabel", "sentence\tlabel", "sentence");
+  auto r = testing::run_command(kCli + " evaluate --recipe " + recipe(dir, model, task));
+  check_refused(r);
+  CHECK_THAT(r.output, Contains((task / "dev.tsv").string()) && Contains("no label column"));
+  // Training on a train file without labels ended in LibTorch's "Target -1 is out of bounds".
+  task = write_task(dir / "notrainlabel", "sentence", "sentence\tlabel");
+  r = testing::run_command(kCli + " finetune --recipe " + recipe(dir, model, task));
+  check_refused(r);
+  CHECK_THAT(r.output, Contains((task / "train.tsv").string()) && Contains("no label column"));
+  CHECK_FALSE(fs::exists(dir / "run" / "best"));
+}
+
+TEST_CASE("bad inputs: evaluate and predict refuse a folder without the trained head unless --fresh-head",
+          "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_head");
+  const fs::path mlm = tiny_model(dir / "mlm", "mlm");
+  const fs::path task = write_task(dir / "task", "sentence\tlabel", "sentence\tlabel");
+  const std::string rec = recipe(dir, mlm, task);
+  auto r = testing::run_command(kCli + " evaluate --recipe " + rec);
+  check_refused(r);
+  CHECK_THAT(r.output, Contains(mlm.string()) && Contains("classifier.weight") && Contains("--fresh-head"));
+  r = testing::run_command(kCli + " evaluate --recipe " + rec + " --fresh-head");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("accuracy"));
+  // A folder whose config names a classifier its weights lack.
+  const fs::path cls = dir / "cls";
+  fs::copy(mlm, cls);
+  auto config = nlohmann::json::parse(std::ifstream(cls / "config.json"));
+  config["architectures"] = {"DistilBertForSequenceClassification"};
+  std::ofstream(cls / "config.json") << config.dump(2);
+  testing::write_file(dir / "in.txt", "a fine film\n");
+  r = testing::run_command(kCli + " predict --model '" + cls.string() + "' --input '" + (dir / "in.txt").string() + "'");
+  check_refused(r);
+  CHECK_THAT(r.output, Contains("classifier.weight") && Contains("--fresh-head"));
+  r = testing::run_command(kCli + " predict --model '" + cls.string() + "' --input '" + (dir / "in.txt").string() +
+                           "' --fresh-head");
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("bad inputs: a tokenizer larger than the model's vocabulary is refused naming both",
+          "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_vocab");
+  auto config = nlohmann::json::parse(std::ifstream(kTinyConfig));
+  config["vocab_size"] = 1000;
+  std::ofstream(dir / "small.json") << config.dump(2);
+  auto r = testing::run_command(kCli + " init --config '" + (dir / "small.json").string() +
+                                "' --head seq-cls --output '" + (dir / "model").string() + "'");
+  REQUIRE(r.exit_code == 0);
+  testing::write_file(dir / "in.txt", "a zebra walked into the quantum bar\n");
+  r = testing::run_command(kCli + " predict --model '" + (dir / "model").string() + "' --input '" +
+                           (dir / "in.txt").string() + "' --tokenizer " + kShared + "/bert-base-uncased --fresh-head");
+  check_refused(r);
+  CHECK_THAT(r.output, Contains("30522 tokens") && Contains("vocab_size 1000") && Contains("bert-base-uncased"));
+  const fs::path task = write_task(dir / "task", "sentence\tlabel", "sentence\tlabel");
+  auto rec = nlohmann::json::parse(std::ifstream(recipe(dir, dir / "model", task)));
+  rec["tokenizer"] = kShared + "/bert-base-uncased";
+  std::ofstream(dir / "recipe2.json") << rec.dump(2);
+  r = testing::run_command(kCli + " finetune --recipe '" + (dir / "recipe2.json").string() + "'");
+  check_refused(r);
+  CHECK_THAT(r.output, Contains("vocab_size 1000"));
+}
+
+TEST_CASE("bad inputs: a tied alias of another shape is a size mismatch, as in HF", "[integration][bad_inputs]") {
+  const fs::path dir = testing::scratch_dir("bad_tied");
+  auto config = ModelConfig::load(kTinyConfig);
+  config.vocab_size = 50;
+  torch::manual_seed(0);
+  auto model = build_model(config, Head::MaskedLM);
+  save_model_folder(*model, dir.string());
+  auto weights = load_safetensors((dir / "model.safetensors").string());
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& [k, t] : weights.tensors) tensors.emplace_back(k, t);
+  tensors.emplace_back("vocab_projector.weight", torch::zeros({50, config.hidden_size / 2}));
+  save_safetensors((dir / "model.safetensors").string(), tensors);
+  LoadOptions lo;
+  lo.verbose = false;
+  CHECK_THROWS_WITH(load_model_folder(dir.string(), lo),
+                    Contains("vocab_projector.weight") && Contains("[50, 32]") && Contains("tied"));
+}
