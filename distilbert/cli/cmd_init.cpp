@@ -10,6 +10,7 @@
 #include "distilbert/model/pretrained.h"
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/memory_estimate.h"
 
 namespace distilbert::cli {
 
@@ -43,9 +44,9 @@ Command add_init_command(CLI::App& app) {
             std::shared_ptr<tokenizer::Tokenizer> tok;
             if (!o->tokenizer.empty()) {
               tok = tokenizer::load_tokenizer(o->tokenizer);
-              check(static_cast<int64_t>(tok->vocab_size()) <= config.vocab_size, "tokenizer '", o->tokenizer,
-                    "' has ", tok->vocab_size(), " tokens but the model's vocab_size is ", config.vocab_size);
+              check_tokenizer_fits(tok->vocab_size(), config, o->tokenizer, o->config);
             }
+            check_model_memory(config, o->config);
             prepare_output_dir(o->output, o->overwrite);
             torch::manual_seed(o->seed);
             ModelPtr model = build_model(config, head);

@@ -9,6 +9,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/tokenizer/tokenizer.h"
+#include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/student_init.h"
 
 namespace distilbert::cli {
@@ -54,6 +55,7 @@ Command add_init_student_command(CLI::App& app) {
             ModelConfig sc = ModelConfig::load(o->config);
             const auto layers = parse_layers(o->layers);
             auto init = init_student_from_teacher(read_weights(o->teacher), tc, sc, layers, o->vocab_transform);
+            check_model_memory(sc, o->config);
             prepare_output_dir(o->output, o->overwrite);
             torch::manual_seed(o->seed);
             ModelPtr student = build_model(sc, Head::MaskedLM);

@@ -256,8 +256,11 @@ std::vector<std::string> train_wordpiece_vocab(const WordCounts& word_counts, co
   const std::string prefix = "##";
   std::vector<std::string> id_to_word;
   std::unordered_map<std::string, std::uint32_t> word_to_id;
-  id_to_word.reserve(options.vocab_size + 16);
-  word_to_id.reserve(options.vocab_size + 16);
+  // Only a hint: a vocab_size beyond what the corpus supports (up to 2^32 - 1 on the command line) ends with the
+  // vocabulary the corpus gives and a warning, as HF's trainer does, not with std::bad_alloc here.
+  const std::size_t expected = std::min<std::size_t>(options.vocab_size, std::size_t{1} << 20) + 16;
+  id_to_word.reserve(expected);
+  word_to_id.reserve(expected);
   auto add = [&](const std::string& s) -> std::uint32_t {
     const auto it = word_to_id.find(s);
     if (it != word_to_id.end()) return it->second;

@@ -20,6 +20,8 @@ namespace {
 
 constexpr double kFloat = 4.0;  // fp32 bytes; bf16 autocast keeps fp32 master weights and fp32 losses
 
+}  // namespace
+
 double parameter_count(const ModelConfig& c) {
   const double H = c.hidden_size, I = c.intermediate_size;
   const double embeddings = (static_cast<double>(c.vocab_size) + c.max_position_embeddings + c.type_vocab_size) * H;
@@ -27,6 +29,8 @@ double parameter_count(const ModelConfig& c) {
   const double mlm_head = H * H + 3 * H + c.vocab_size;
   return embeddings + c.num_layers * layer + mlm_head;
 }
+
+namespace {
 
 uint64_t meminfo_available() {
   std::ifstream in("/proc/meminfo");
@@ -106,6 +110,18 @@ void check_training_memory(const MemoryEstimate& e, const std::string& origin, c
        ", vocabulary logits ", format_bytes(e.logits), ") but only ", format_bytes(static_cast<double>(avail)),
        " is available (MemAvailable, rlimits, cgroup); lower the batch size or the sequence length (with "
        "gradient accumulation to keep the effective batch); DISTILBERT_SKIP_MEMORY_CHECK=1 skips this check");
+}
+
+void check_model_memory(const ModelConfig& c, const std::string& origin) {
+  const char* skip = std::getenv("DISTILBERT_SKIP_MEMORY_CHECK");
+  if (skip && std::string(skip) == "1") return;
+  const double bytes = parameter_count(c) * kFloat * 2;  // the weights, and their copy while they are saved
+  const uint64_t avail = available_memory_bytes();
+  if (avail == 0 || bytes <= static_cast<double>(avail)) return;
+  fail("config '", origin, "': hidden_size ", c.hidden_size, ", num_layers ", c.num_layers, ", intermediate_size ",
+       c.intermediate_size, ", vocab_size ", c.vocab_size, " make about ", parameter_count(c) / 1e6,
+       " million parameters, ", format_bytes(bytes), " to build and save, but only ",
+       format_bytes(static_cast<double>(avail)), " is available; DISTILBERT_SKIP_MEMORY_CHECK=1 skips this check");
 }
 
 void check_distill_memory(const DistillRecipe& r, const ModelConfig& student, const ModelConfig* teacher,

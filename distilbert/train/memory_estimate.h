@@ -24,6 +24,13 @@ struct MemoryEstimate {
 MemoryEstimate estimate_training_memory(const ModelConfig& student, const ModelConfig* teacher, int64_t batch,
                                         int64_t seq_len, int64_t logit_rows, int64_t logit_width);
 
+/// Parameters of a BERT/DistilBERT with `config`'s sizes and an MLM head (within a few percent of the real count).
+double parameter_count(const ModelConfig& config);
+
+/// Before a model is built from a config (init, init-student): an Error naming the config's sizes when its weights
+/// would not fit in the available memory (instead of LibTorch's allocator message or an out-of-memory kill).
+void check_model_memory(const ModelConfig& config, const std::string& origin);
+
 /// Memory this process can still use: MemAvailable from /proc/meminfo, capped by RLIMIT_AS / RLIMIT_DATA and a
 /// cgroup (v2 memory.max) limit when set; 0 when unknown.
 uint64_t available_memory_bytes();

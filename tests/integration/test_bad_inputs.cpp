@@ -164,3 +164,25 @@ TEST_CASE("bad inputs: a tied alias of another shape is a size mismatch, as in H
   CHECK_THROWS_WITH(load_model_folder(dir.string(), lo),
                     Contains("vocab_projector.weight") && Contains("[50, 32]") && Contains("tied"));
 }
+
+TEST_CASE("bad inputs: sizes beyond the machine are refused before any allocation", "[integration][bad_inputs]") {
+  const fs::path dir = testing::scratch_dir("bad_sizes");
+  auto config = nlohmann::json::parse(std::ifstream(kTinyConfig));
+  config["dim"] = 4000000;  // 4M wide: hundreds of TB of weights
+  config["hidden_dim"] = 4000000;
+  std::ofstream(dir / "huge.json") << config.dump(2);
+  auto r = testing::run_command(kCli + " init --config '" + (dir / "huge.json").string() + "' --output '" +
+                                (dir / "model").string() + "'");
+  check_refused(r);
+  CHECK_THAT(r.output, Contains("huge.json") && Contains("hidden_size 4000000") && Contains("available"));
+  CHECK_FALSE(fs::exists(dir / "model"));
+  // A vocabulary size far beyond the corpus: the vocabulary the corpus gives, with a warning (HF's trainer does the
+  // same), not std::bad_alloc.
+  testing::write_file(dir / "corpus.txt", "the cat sat on the mat\nthe dog sat on the log\n");
+  r = testing::run_command(kCli + " train-tokenizer --input '" + (dir / "corpus.txt").string() +
+                           "' --type wordpiece --vocab-size 4294967295 --output '" + (dir / "tok").string() + "'");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("fewer than the 4294967295 asked for"));
+  CHECK(fs::exists(dir / "tok" / "vocab.txt"));
+}
