@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "distilbert/cli/commands.h"
+#include "distilbert/core/staged_folder.h"
 #include "distilbert/core/error.h"
 #include "distilbert/export/export.h"
 
@@ -41,7 +42,7 @@ Command add_export_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--overwrite", a->overwrite, "Write into an existing non-empty output folder");
   return {cmd, [a] {
-            prepare_output_dir(a->output, a->overwrite);
+            StagedFolder out(a->output, a->overwrite);
             ExportOptions o;
             o.format = parse_export_format(a->format);
             o.dtype = parse_export_dtype(a->dtype);
@@ -50,7 +51,8 @@ Command add_export_command(CLI::App& app) {
             o.quantize_options.reduce_range = !a->full_range;
             o.quantize_options.quantize_embeddings = !a->float_embeddings;
             o.opset = a->opset;
-            ExportResult r = export_model_folder(a->model, a->output, o);
+            ExportResult r = export_model_folder(a->model, out.path(), o);
+            out.commit();
             namespace fs = std::filesystem;
             for (const auto& f : r.files) {
               const fs::path p = fs::path(a->output) / f;

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "distilbert/cli/commands.h"
+#include "distilbert/core/staged_folder.h"
 #include "distilbert/config/model_config.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/model/pretrained.h"
@@ -47,11 +48,12 @@ Command add_init_command(CLI::App& app) {
               check_tokenizer_fits(tok->vocab_size(), config, o->tokenizer, o->config);
             }
             check_model_memory(config, o->config);
-            prepare_output_dir(o->output, o->overwrite);
+            StagedFolder out(o->output, o->overwrite);
             torch::manual_seed(o->seed);
             ModelPtr model = build_model(config, head);
-            save_model_folder(*model, o->output);
-            if (tok) tok->save_pretrained(o->output);
+            save_model_folder(*model, out.path());
+            if (tok) tok->save_pretrained(out.path());
+            out.commit();
             std::cout << "wrote " << model->architecture() << " (" << count_parameters(*model)
                       << " parameters, seed " << o->seed << ") to " << o->output << "\n";
             return 0;

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "distilbert/cli/commands.h"
+#include "distilbert/core/staged_folder.h"
 #include "distilbert/core/error.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/tokenizer/tokenizer.h"
@@ -56,12 +57,13 @@ Command add_init_student_command(CLI::App& app) {
             const auto layers = parse_layers(o->layers);
             auto init = init_student_from_teacher(read_weights(o->teacher), tc, sc, layers, o->vocab_transform);
             check_model_memory(sc, o->config);
-            prepare_output_dir(o->output, o->overwrite);
+            StagedFolder out(o->output, o->overwrite);
             torch::manual_seed(o->seed);
             ModelPtr student = build_model(sc, Head::MaskedLM);
             auto report = load_state_dict(*student, init.weights, o->teacher, /*allow_new_head=*/true);
-            save_model_folder(*student, o->output);
-            if (tokenizer::has_tokenizer(o->teacher)) tokenizer::load_tokenizer(o->teacher)->save_pretrained(o->output);
+            save_model_folder(*student, out.path());
+            if (tokenizer::has_tokenizer(o->teacher)) tokenizer::load_tokenizer(o->teacher)->save_pretrained(out.path());
+            out.commit();
             std::cout << "wrote " << student->architecture() << " (" << count_parameters(*student)
                       << " parameters) to " << o->output << ": teacher layers [" << o->layers << "] -> student layers 0.."
                       << layers.size() - 1;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "distilbert/cli/commands.h"
+#include "distilbert/core/staged_folder.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/tasks/demo_data.h"
 
@@ -32,17 +33,18 @@ Command add_make_demo_data_command(CLI::App& app) {
   cmd->add_flag("--overwrite", o->overwrite, "Replace files in a non-empty output folder");
   return {cmd, [o] {
             namespace fs = std::filesystem;
-            prepare_output_dir(o->output, o->overwrite);
+            StagedFolder staged(o->output, o->overwrite);
             const auto d = tasks::make_demo_data(o->data);
-            const fs::path out(o->output), task = out / "sentiment";
+            const fs::path out(staged.path()), task = out / "sentiment";
             fs::create_directories(task);
             write_file_atomic((out / "corpus.txt").string(), tasks::demo_corpus_text(d.corpus));
             write_file_atomic((task / "train.tsv").string(), tasks::demo_task_tsv(d.train, false));
             write_file_atomic((task / "dev.tsv").string(), tasks::demo_task_tsv(d.dev, false));
             write_file_atomic((task / "test.tsv").string(), tasks::demo_task_tsv(d.test, true));
             write_file_atomic((out / "README.md").string(), tasks::demo_data_readme(o->data, d));
+            staged.commit();
             std::cout << "wrote " << o->output << ": corpus.txt (" << d.corpus.size() << " lines, "
-                      << fs::file_size(out / "corpus.txt") << " bytes), sentiment/{train,dev,test}.tsv ("
+                      << fs::file_size(fs::path(o->output) / "corpus.txt") << " bytes), sentiment/{train,dev,test}.tsv ("
                       << d.train.size() << " / " << d.dev.size() << " / " << d.test.size() << " reviews), README.md\n";
             return 0;
           }};

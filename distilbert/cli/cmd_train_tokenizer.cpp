@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "distilbert/cli/commands.h"
+#include "distilbert/core/staged_folder.h"
 #include "distilbert/core/error.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/tokenizer/trainer.h"
@@ -83,12 +84,13 @@ Command add_train_tokenizer_command(CLI::App& app) {
             t.num_threads = static_cast<std::size_t>(o->threads > 0 ? o->threads : available_cpus());
             t.verbose = o->verbose;
             if (!o->quiet) t.log = [](const std::string& line) { std::cerr << "[train-tokenizer] " << line << "\n"; };
-            prepare_output_dir(o->output, o->overwrite);
+            StagedFolder out(o->output, o->overwrite);
 
             std::vector<std::filesystem::path> files(o->inputs.begin(), o->inputs.end());
             const auto t0 = std::chrono::steady_clock::now();
             const auto tok = tk::train_tokenizer(files, t);
-            tok->save_pretrained(o->output);
+            tok->save_pretrained(out.path());
+            out.commit();
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (!o->quiet) {
               char secs[32];

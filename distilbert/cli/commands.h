@@ -26,9 +26,7 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions& options);
 /// Applies threads (printing the count in effect) and returns the parsed device.
 torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet = false);
 
-/// Refuse to write into a non-empty folder unless overwrite is set.
-void prepare_output_dir(const std::string& dir, bool overwrite);
-/// The same for outputs that are files (a token store's PREFIX.ids/.idx/.json): unless overwrite is set, an Error
+/// Output folders: core/staged_folder.h. For outputs that are files (a token store's PREFIX.ids/.idx/.json): unless overwrite is set, an Error
 /// naming `what` and every one of `files` that already exists.
 void refuse_existing_outputs(const std::string& what, const std::vector<std::string>& files, bool overwrite);
 

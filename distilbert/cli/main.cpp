@@ -35,17 +35,6 @@ namespace {
 constexpr const char* kOverwriteHint = "; pass --overwrite to replace its files";
 }  // namespace
 
-void prepare_output_dir(const std::string& dir, bool overwrite) {
-  namespace fs = std::filesystem;
-  if (fs::exists(dir)) {
-    check(fs::is_directory(dir), "output '", dir, "' exists and is not a folder");
-    check(overwrite || fs::is_empty(dir), "output folder '", dir, "' already exists and is not empty", kOverwriteHint);
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  check(!ec, "cannot create output folder '", dir, "': ", ec.message());
-}
-
 void refuse_existing_outputs(const std::string& what, const std::vector<std::string>& files, bool overwrite) {
   if (overwrite) return;
   std::string found;

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/core/fs.h"
 
 namespace distilbert {
@@ -67,32 +68,6 @@ json to_json(const YAML::Node& n, const std::string& origin) {
   return nullptr;
 }
 
-// Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or values past U+10FFFF), or npos.
-size_t invalid_utf8_at(const std::string& s) {
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned c = b[i];
-    size_t len = 0;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) len = 3, lo = 0xA0;
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) len = 3;
-    else if (c == 0xED) len = 3, hi = 0x9F;
-    else if (c == 0xF0) len = 4, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) len = 4, hi = 0x8F;
-    else return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      const unsigned d = b[i + k];
-      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return i;
-    }
-    i += len;
-  }
-  return std::string::npos;
-}
 
 // Every key and string is UTF-8 and every number finite, so the tree can be saved as recipe.json and read back
 // (found by fuzzing: a YAML recipe with a Latin-1 byte made the resolved-recipe dump throw a raw JSON error).

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/tokenizer/thread_pool.h"
@@ -46,7 +47,7 @@ void save_token_counts(const std::string& path, const std::vector<std::int64_t>&
                       {"vocab_size", counts.size()},
                       {"num_tokens", store.num_tokens()},
                       {"tokenizer_fingerprint", store.tokenizer_fingerprint()},
-                      {"store", store.prefix()},
+                      {"store", printable(store.prefix())},
                       {"counts", counts}};
   write_file_atomic(path, j.dump() + "\n");
 }

@@ -258,7 +258,7 @@ void TokenStoreWriter::finish(const std::vector<SourceFile>& sources, const nloh
     const std::uint64_t idx_bytes = (num_sequences_ + 1) * sizeof(std::uint64_t);
     nlohmann::json src = nlohmann::json::array();
     for (const SourceFile& s : sources)
-      src.push_back({{"path", s.path}, {"bytes", s.bytes}, {"sha256", s.sha256}, {"lines", s.lines},
+      src.push_back({{"path", printable(s.path)}, {"bytes", s.bytes}, {"sha256", s.sha256}, {"lines", s.lines},
                      {"sequences", s.sequences}});
     nlohmann::json j = {
         {"format", "distilbert-token-store"},
@@ -271,12 +271,14 @@ void TokenStoreWriter::finish(const std::vector<SourceFile>& sources, const nloh
         {"tokenizer_fingerprint", fingerprint_},
         {"special_ids", special_ids_to_json(specials_)},
         {"files",
-         {{"ids", {{"name", fs::path(ids_path(prefix_)).filename().string()}, {"bytes", ids_bytes},
+         {{"ids", {{"name", printable(fs::path(ids_path(prefix_)).filename().string())}, {"bytes", ids_bytes},
                    {"sha256", ids_sha_.hex_digest()}}},
-          {"idx", {{"name", fs::path(idx_path(prefix_)).filename().string()}, {"bytes", idx_bytes},
+          {"idx", {{"name", printable(fs::path(idx_path(prefix_)).filename().string())}, {"bytes", idx_bytes},
                    {"sha256", idx_sha_.hex_digest()}}}}},
         {"sources", src}};
     for (const auto& [k, v] : extra.items()) j[k] = v;
+    // Everything that can fail comes before the first rename, so a failure leaves an older store whole.
+    const std::string text = j.dump(1) + "\n";
     // An older store under this prefix must not pair its JSON with the new data files.
     std::remove(json_path(prefix_).c_str());
     if (std::rename(ids_tmp_.c_str(), ids_path(prefix_).c_str()) != 0)
@@ -285,7 +287,7 @@ void TokenStoreWriter::finish(const std::vector<SourceFile>& sources, const nloh
     if (std::rename(idx_tmp_.c_str(), idx_path(prefix_).c_str()) != 0)
       fail("cannot rename '", idx_tmp_, "' to '", idx_path(prefix_), "': ", std::strerror(errno));
     idx_tmp_.clear();
-    write_file_atomic(json_path(prefix_), j.dump(1) + "\n");
+    write_file_atomic(json_path(prefix_), text);
     finished_ = true;
   } catch (...) {
     cleanup();
@@ -660,7 +662,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   check(!inputs.empty(), "binarize: no --input given");
   for (const std::string& in : inputs) {
-    if (!fs::exists(in)) fail("input '", in, "' does not exist");
+    if (!fs::exists(in)) fail("input '", printable(in), "' does not exist");
     if (fs::is_directory(in)) {
       std::vector<std::string> found;
       for (const auto& e : fs::directory_iterator(in)) {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 
 namespace distilbert::tokenizer {
 
@@ -67,6 +68,11 @@ Vocab Vocab::from_file(const std::filesystem::path& path) {
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // HF reads vocab.txt as UTF-8 and writes tokenizer.json from it: a token that is not UTF-8 would be accepted
+    // here and fail only when the folder is saved again (after other files were written).
+    const size_t bad = invalid_utf8_at(line);
+    check(bad == std::string::npos, "vocab file ", printable(path.string()), ":", tokens.size() + 1, ": token '",
+          printable(line), "' is not valid UTF-8 (byte ", bad, "); vocab.txt holds one UTF-8 token per line");
     tokens.push_back(line);
   }
   check(!in.bad(), "vocab file ", path.string(), ": read error");

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include <torch/torch.h>
@@ -120,8 +121,8 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
-// The run folder: refuse to clobber a foreign folder or an old run, then record the resolved recipe.
-void prepare_run_folder(const DistillRecipe& r, bool overwrite) {
+// The run folder, before anything is loaded: refuse to clobber a foreign folder or an old run. Writes nothing.
+void check_run_folder(const DistillRecipe& r, bool overwrite) {
   const fs::path out(r.output_dir);
   const bool own_run = fs::exists(out / "recipe.json");
   if (fs::exists(out) && !fs::is_empty(out) && !own_run)
@@ -131,6 +132,13 @@ void prepare_run_folder(const DistillRecipe& r, bool overwrite) {
     check(overwrite, "output folder '", r.output_dir,
           "' holds checkpoints of an earlier run and trainer.resume is 'never'; use resume: auto to continue it or "
           "--overwrite to start over");
+}
+
+// Once the tokenizer, models and data have been checked: clear what --overwrite replaces and record the resolved
+// recipe. Never earlier, so that a refused run leaves an existing run folder (its recipe.json) as it was.
+void record_run_folder(const DistillRecipe& r, bool overwrite) {
+  const fs::path out(r.output_dir);
+  const bool own_run = fs::exists(out / "recipe.json");
   if (overwrite && own_run && r.trainer.resume == "never") {
     fs::remove_all(out / "checkpoints");
     fs::remove(out / "metrics.jsonl");
@@ -163,21 +171,24 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
               << " on this machine), " << comm->backend() << ", rendezvous " << env.master_addr << ":"
               << env.master_port << " (" << env.source << ")\n";
 
-  // ---- run folder (rank 0 prepares it; the others wait for its verdict) -------------------------------------------
+  // ---- run folder (rank 0 checks it, and later records the run; the others wait for its verdict) ----------------
   const fs::path out(r.output_dir);
-  std::string setup_error;
-  if (main_rank) {
-    try {
-      prepare_run_folder(r, overwrite);
-    } catch (const std::exception& e) {
-      setup_error = e.what();
+  auto on_main_rank = [&](const char* what, const std::function<void()>& work) {
+    std::string error;
+    if (main_rank) {
+      try {
+        work();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
     }
-  }
-  setup_error = comm->share_from_main("run-folder", setup_error);
-  if (!setup_error.empty()) {
-    if (main_rank) fail(setup_error);
-    fail("data parallel: rank 0 could not prepare the run folder: ", setup_error);
-  }
+    error = comm->share_from_main(what, error);
+    if (!error.empty()) {
+      if (main_rank) fail(error);
+      fail("data parallel: rank 0 could not prepare the run folder: ", error);
+    }
+  };
+  on_main_rank("run-folder", [&] { check_run_folder(r, overwrite); });
 
   // ---- tokenizer, models --------------------------------------------------------------------------------------
   auto tok = load_run_tokenizer(r);
@@ -256,6 +267,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     vo.prefetch = 0;
     eval_loader = std::make_unique<data::MlmLoader>(vseqs, masker, vo);
   }
+  on_main_rank("run-recorded", [&] { record_run_folder(r, overwrite); });
   const int64_t batches_per_epoch = static_cast<int64_t>(loader.num_batches());
   const int64_t accum = r.trainer.grad_accum_steps;
   // The reference's schedule length: int(len(dataloader) / accum * epochs) + 1.

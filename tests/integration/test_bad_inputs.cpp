@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -185,4 +186,79 @@ TEST_CASE("bad inputs: sizes beyond the machine are refused before any allocatio
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Contains("fewer than the 4294967295 asked for"));
   CHECK(fs::exists(dir / "tok" / "vocab.txt"));
+}
+
+namespace {
+
+/// Every file under `dir` with its bytes, to show that a refused command changed nothing.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = testing::read_file(e.path());
+  return files;
+}
+
+/// No `.<name>.partial-*` sibling of `dir` is left behind.
+bool no_partial_sibling(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir.parent_path()))
+    if (e.path().filename().string().rfind("." + dir.filename().string() + ".partial-", 0) == 0) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("bad inputs: multi-file outputs appear whole or not at all", "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_atomic");
+  const fs::path model = tiny_model(dir / "model", "seq-cls");
+  const auto before = snapshot(model);
+  // A vocab.txt with a Latin-1 byte: refused when read, naming file and line; the existing folder is untouched
+  // (init --overwrite used to rewrite model.safetensors and vocab.txt, then fail writing tokenizer.json).
+  fs::create_directories(dir / "badtok");
+  testing::write_file(dir / "badtok" / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\ncaf\xe9\n");
+  auto r = testing::run_command(kCli + " init --config " + kTinyConfig + " --head seq-cls --tokenizer '" +
+                                (dir / "badtok").string() + "' --output '" + model.string() + "' --overwrite");
+  check_refused(r);
+  CHECK_THAT(r.output, Contains("vocab.txt:6") && Contains("caf\\xE9") && Contains("not valid UTF-8"));
+  CHECK(snapshot(model) == before);
+  // A failure after the output was started (bf16 cannot be ONNX): no folder, no partial sibling.
+  r = testing::run_command(kCli + " export --model '" + model.string() + "' --format onnx --dtype bf16 --output '" +
+                           (dir / "export").string() + "'");
+  check_refused(r);
+  CHECK_FALSE(fs::exists(dir / "export"));
+  CHECK(no_partial_sibling(dir / "export"));
+  // --overwrite into a folder with other files: the command's files replace their namesakes, the rest stay.
+  fs::create_directories(dir / "export2");
+  testing::write_file(dir / "export2" / "notes.txt", "mine");
+  r = testing::run_command(kCli + " export --model '" + model.string() + "' --format hf --output '" +
+                           (dir / "export2").string() + "' --overwrite");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(testing::read_file(dir / "export2" / "notes.txt") == "mine");
+  CHECK(fs::exists(dir / "export2" / "model.safetensors"));
+  CHECK(no_partial_sibling(dir / "export2"));
+}
+
+TEST_CASE("bad inputs: paths that are not UTF-8 work; only their display is escaped", "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_utf8_path");
+  const fs::path latin = dir / "caf\xe9";  // a Latin-1 byte in a folder name: bytes on Linux
+  fs::create_directories(latin);
+  testing::write_file(latin / "text.txt", "the cat sat on the mat .\nthe dog sat on the log .\n");
+  const std::string tok = kShared + "/bert-base-uncased";
+  auto r = testing::run_command(kCli + " binarize --tokenizer " + tok + " --input '" + (latin / "text.txt").string() +
+                                "' --output '" + (latin / "store").string() + "' --quiet");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);  // was a raw "[json.exception.type_error.316] invalid UTF-8 byte"
+  const auto meta = nlohmann::json::parse(testing::read_file(latin / "store.json"));
+  CHECK_THAT(meta["sources"][0]["path"].get<std::string>(), Contains("caf\\xE9"));
+  r = testing::run_command(kCli + " token-counts --data '" + (latin / "store").string() + "' --output '" +
+                           (latin / "counts.json").string() + "'");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  // --overwrite of an existing store from that path: the new store replaces the old one whole.
+  r = testing::run_command(kCli + " binarize --tokenizer " + tok + " --input '" + (latin / "text.txt").string() +
+                           "' --output '" + (latin / "store").string() + "' --quiet --overwrite");
+  CHECK(r.exit_code == 0);
+  for (const char* ext : {".ids", ".idx", ".json"}) CHECK(fs::exists(latin / ("store" + std::string(ext))));
 }
