@@ -57,10 +57,26 @@ int main(int argc, char** argv) {
     Command c = factory(app);
     runners[c.app] = std::move(c.run);
   }
+  // An unknown command is named, with the list (CLI11 alone says "arguments were not expected").
+  if (argc > 1 && argv[1][0] != '-' && !std::any_of(registry.begin(), registry.end(), [&](const auto& c) {
+        return c.first == argv[1];
+      })) {
+    std::string names;
+    for (const auto& [name, factory] : registry) names += (names.empty() ? "" : ", ") + name;
+    std::cerr << "error: unknown command '" << argv[1] << "'; the commands are " << names
+              << "\nusage: distilbert <command> [options]   (distilbert <command> --help for its options)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; an argument error exits 2 with a usage line, as argparse and getopt tools do
+    // (CLI11's own codes are 105-109).
+    if (app.exit(e) == 0) return 0;
+    std::string command = "<command>";
+    for (auto* sub : app.get_subcommands()) command = sub->get_name();
+    std::cerr << "usage: distilbert " << command << " [options]   (distilbert " << command << " --help for them)\n";
+    return 2;
   }
   try {
     for (auto* sub : app.get_subcommands())

@@ -127,7 +127,15 @@ TEST_CASE("cli: errors exit non-zero with a message naming the problem", "[integ
       CHECK_THAT(r.output, Contains("--"));
     }
   }
-  SECTION("unknown command") { CHECK(run_command(kCli + " frobnicate").exit_code != 0); }
+  SECTION("unknown command and argument errors exit 2 with a usage line") {
+    auto r = run_command(kCli + " frobnicate");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Contains("unknown command 'frobnicate'") && Contains("predict") && Contains("usage:"));
+    r = run_command(kCli + " info --no-such-option");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Contains("--no-such-option") && Contains("usage: distilbert info"));
+    CHECK(run_command(kCli + " info --help").exit_code == 0);
+  }
   SECTION("CUDA on a CPU-only build") {
     write_file(dir + "/in.jsonl", "{\"input_ids\": [1, 2]}\n");
     auto r = run_command(kCli + " predict --model " + kSource + "/tests/data/golden/distilbert_mlm --input " + dir +
