@@ -171,6 +171,8 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
               << " on this machine), " << comm->backend() << ", rendezvous " << env.master_addr << ":"
               << env.master_port << " (" << env.source << ")\n";
 
+  // The progress line rewrites itself with \r on a terminal; logs and CI get one plain line per log step.
+  const bool progress_tty = ::isatty(STDERR_FILENO) == 1;
   // ---- run folder (rank 0 checks it, and later records the run; the others wait for its verdict) ----------------
   const fs::path out(r.output_dir);
   auto on_main_rank = [&](const char* what, const std::function<void()>& work) {
@@ -471,7 +473,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     }
     if (log) log->log(step, m, "eval");
     if (main_rank) {
-      std::cerr << (r.trainer.progress ? "\n" : "") << tag << "eval at step " << step << ": mlm loss "
+      std::cerr << (r.trainer.progress && progress_tty ? "\n" : "") << tag << "eval at step " << step << ": mlm loss "
                 << fmt(m["mlm_loss"].get<double>()) << ", perplexity " << fmt(m["perplexity"].get<double>())
                 << ", accuracy " << fmt(m["accuracy"].get<double>(), 3);
       if (teacher)
@@ -616,11 +618,12 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
       if (r.trainer.progress && main_rank) {
         const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
         const double eta = elapsed / std::max<int64_t>(1, step - start_step) * (total_steps - step);
-        std::cerr << "\r" << tag << "step " << step << "/" << total_steps << " | loss " << fmt(summary.last_loss);
+        std::cerr << (progress_tty ? "\r" : "") << tag << "step " << step << "/" << total_steps << " | loss "
+                  << fmt(summary.last_loss);
         for (const char* k : {"loss_ce", "loss_mlm", "loss_cos", "loss_mse"})
           if (rec.contains(k)) std::cerr << " " << (k + 5) << " " << fmt(rec[k].get<double>());
         std::cerr << " | lr " << fmt(lr, 3) << " | " << static_cast<int64_t>(rec["tokens_per_s"].get<double>())
-                  << " tok/s | ETA " << fmt_duration(eta) << "   " << std::flush;
+                  << " tok/s | ETA " << fmt_duration(eta) << (progress_tty ? "   " : "\n") << std::flush;
       }
       window.reset();
     }
@@ -629,7 +632,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     if (r.trainer.save_every > 0 && step % r.trainer.save_every == 0 && step < total_steps) save(false);
     done = step >= total_steps;
   }
-  if (r.trainer.progress && main_rank) std::cerr << "\n";
+  if (r.trainer.progress && main_rank && progress_tty) std::cerr << "\n";
   if (profiler) finish_profile();  // the run ended inside the profiled steps
   if (eval_loader && !summary.interrupted) evaluate();  // the final model's held-out metrics
   if (comm->active()) {  // throughput of the whole job

@@ -2,6 +2,8 @@
 #include "distilbert/train/finetune.h"
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -486,6 +488,7 @@ std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::s
 FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   FinetuneSummary summary;
   const auto t0 = Clock::now();
+  const bool progress_tty = ::isatty(STDERR_FILENO) == 1;
   const fs::path out(r.output_dir);
   const auto env = dist::DistEnv::from_environment();
   const std::string tag = env.enabled() ? "[finetune rank " + std::to_string(env.rank) + "] " : "[finetune] ";
@@ -643,8 +646,13 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
         json rec = {{"loss", loss_sum / loss_n}, {"epoch", epoch}};
         if (teacher) rec["loss_kd"] = kd_sum / loss_n;
         if (log) log->log(step, rec);
-        if (r.progress && main_rank)
-          std::cerr << "\r[finetune] step " << step << "/" << total << " loss " << loss_sum / loss_n << "   ";
+        if (r.progress && main_rank) {  // \r on a terminal; one plain line per log step in logs and CI
+          const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+          const double eta = elapsed / static_cast<double>(std::max<int64_t>(1, step)) * static_cast<double>(total - step);
+          std::cerr << (progress_tty ? "\r" : "") << "[finetune] step " << step << "/" << total << " loss "
+                    << loss_sum / loss_n << " | ETA " << static_cast<int64_t>(eta) << " s"
+                    << (progress_tty ? "   " : "\n") << std::flush;
+        }
         loss_sum = 0;
         kd_sum = 0;
         loss_n = 0;
@@ -655,7 +663,9 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
         json mj(m);
         if (log) log->log(step, mj, "eval");
         const double v = m.at(metric);
-        if (main_rank) std::cerr << "\n[finetune] step " << step << " eval: " << mj.dump() << "\n";
+        if (main_rank)
+          std::cerr << (r.progress && progress_tty ? "\n" : "") << "[finetune] step " << step << " eval: " << mj.dump()
+                    << "\n";
         if (v > best) {
           best = v;
           since_best = 0;
