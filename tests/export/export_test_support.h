@@ -81,12 +81,14 @@ inline ModelConfig small_config(ModelType type, int64_t vocab = 30522) {
   return c;
 }
 
-/// Every tensor random (LayerNorm weights 1 + N(0, 0.1), the rest N(0, 0.1)) so that no bias or LayerNorm
-/// parameter is a neutral 0/1 that a wrong graph could get away with.
+/// Every trainable tensor random (LayerNorm weights 1 + N(0, 0.1), the rest N(0, 0.1)) so that no bias or LayerNorm
+/// parameter is a neutral 0/1 that a wrong graph could get away with. A frozen sinusoidal position table keeps its
+/// formula (other runtimes compute it rather than load it).
 inline void randomize(PretrainedModel& model, uint64_t seed) {
   torch::manual_seed(seed);
   torch::NoGradGuard ng;
   for (auto& p : model.named_parameters(true)) {
+    if (!p.value().requires_grad()) continue;
     const std::string& k = p.key();
     const bool ln = k.find("LayerNorm.weight") != std::string::npos || k.find("layer_norm.weight") != std::string::npos;
     if (ln)
