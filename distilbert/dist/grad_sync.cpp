@@ -3,8 +3,10 @@
 
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <set>
+#include <type_traits>
 
 #include "distilbert/core/error.h"
 
@@ -18,6 +20,49 @@ std::vector<torch::Tensor> unique_params(std::vector<torch::Tensor> params) {
   for (auto& p : params)
     if (p.requires_grad() && seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
   return out;
+}
+
+// c10d::Reducer's constructor. LibTorch 1.13 takes the per-bucket size limits that compute_bucket_assignment_by_size
+// returned, right after the bucket indices. LibTorch 2.x dropped that argument (the reducer derives the limits from
+// first_bucket_bytes_cap and bucket_bytes_cap itself) and, across its minor releases, appended
+// skip_all_reduce_unused_params, use_python_reducer and bucket_bytes_cap_list (2.11 has all three). Within 2.x the
+// form is picked by what the header declares (only 1.13 and 2.11 are built here); the values we pass (false, false,
+// empty: reduce every bucket, the C++ reducer, the two caps above) keep 1.13's behaviour.
+template <class R = c10d::Reducer>
+std::unique_ptr<R> make_reducer(std::vector<torch::Tensor> params, std::vector<std::vector<std::size_t>> indices,
+                                std::vector<std::size_t> limits, c10::intrusive_ptr<c10d::ProcessGroup> group,
+                                int64_t cap, int64_t first_cap, bool find_unused) {
+  std::vector<bool> sparse(params.size(), false);
+  std::unordered_map<std::size_t, std::string> names;
+#if TORCH_VERSION_MAJOR < 2
+  return std::make_unique<R>(std::move(params), std::move(indices), std::move(limits), std::move(group),
+                             std::move(sparse), cap, find_unused, /*gradient_as_bucket_view=*/false, std::move(names),
+                             first_cap);
+#else
+  using G = c10::intrusive_ptr<c10d::ProcessGroup>;
+  using P = std::vector<torch::Tensor>;
+  using I = std::vector<std::vector<std::size_t>>;
+  using S = std::vector<bool>;
+  using N = std::unordered_map<std::size_t, std::string>;
+  if constexpr (std::is_constructible_v<R, P, I, G, S, int64_t, bool, bool, N, int64_t, bool, bool,
+                                        std::vector<int64_t>>)
+    return std::make_unique<R>(std::move(params), std::move(indices), std::move(group), std::move(sparse), cap,
+                               find_unused, /*gradient_as_bucket_view=*/false, std::move(names), first_cap,
+                               /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
+                               /*bucket_bytes_cap_list=*/std::vector<int64_t>{});
+  else if constexpr (std::is_constructible_v<R, P, I, G, S, int64_t, bool, bool, N, int64_t, bool, bool>)
+    return std::make_unique<R>(std::move(params), std::move(indices), std::move(group), std::move(sparse), cap,
+                               find_unused, false, std::move(names), first_cap, false, false);
+  else if constexpr (std::is_constructible_v<R, P, I, G, S, int64_t, bool, bool, N, int64_t, bool>)
+    return std::make_unique<R>(std::move(params), std::move(indices), std::move(group), std::move(sparse), cap,
+                               find_unused, false, std::move(names), first_cap, false);
+  else if constexpr (std::is_constructible_v<R, P, I, G, S, int64_t, bool, bool, N, int64_t>)
+    return std::make_unique<R>(std::move(params), std::move(indices), std::move(group), std::move(sparse), cap,
+                               find_unused, false, std::move(names), first_cap);
+  else  // early 2.x: still 1.13's list
+    return std::make_unique<R>(std::move(params), std::move(indices), std::move(limits), std::move(group),
+                               std::move(sparse), cap, find_unused, false, std::move(names), first_cap);
+#endif
 }
 
 }  // namespace
@@ -36,12 +81,9 @@ GradSync::GradSync(std::shared_ptr<Communicator> comm, std::vector<torch::Tensor
   buckets_ = indices;
   if (!settings.overlap) return;
   try {
-    reducer_ = std::make_unique<c10d::Reducer>(params_, indices, limits, comm_->group(),
-                                               std::vector<bool>(params_.size(), false),
-                                               static_cast<int64_t>(cap), settings.find_unused_parameters,
-                                               /*gradient_as_bucket_view=*/false,
-                                               std::unordered_map<std::size_t, std::string>{},
-                                               static_cast<int64_t>(std::min<std::size_t>(cap, 1 << 20)));
+    reducer_ = make_reducer(params_, indices, limits, comm_->group(), static_cast<int64_t>(cap),
+                            static_cast<int64_t>(std::min<std::size_t>(cap, 1 << 20)),
+                            settings.find_unused_parameters);
   } catch (const std::exception& e) {
     comm_->rethrow("setting up the gradient reducer", e);
   }

@@ -2,6 +2,7 @@
 #include "distilbert/train/optim.h"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <type_traits>
 
@@ -55,12 +56,16 @@ std::unique_ptr<torch::optim::AdamW> build_adamw(const torch::nn::Module& model,
 }
 
 namespace {
-// LibTorch 1.x keys optimizer state by the decimal string of the TensorImpl address, 2.x by the address itself.
+// LibTorch 1.x keys optimizer state by the TensorImpl address as c10::guts::to_string writes it (an ostream's
+// "0x..." form), 2.x by the address itself. 2.x also removed c10::guts::to_string: format the address the same way
+// here (the name would be looked up even in the discarded branch).
 template <class Map>
 typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
-  if constexpr (std::is_same_v<typename Map::key_type, std::string>)
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
-  else
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else
     return static_cast<typename Map::key_type>(p.unsafeGetTensorImpl());
 }
 
