@@ -4,7 +4,9 @@
 #   2. the CPU-portability pass: the numerics, the ONNX Runtime checks and the reference self-tests again with
 #      LibTorch's and oneDNN's AVX2 kernels and numpy's without AVX-512, which is what a CPU without AVX-512 runs
 #      (docs/PRECISION.md), so that a test that holds on one kind of CPU only fails on every machine,
-#   3. every C++ test through ctest.
+#   3. every C++ test through ctest against Debian's LibTorch 1.13 (build/),
+#   4. the same suite against LibTorch 2.11 from the torch wheel in .venv (build-torch2/; skipped, saying so, where the
+#      environment has no torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -26,6 +28,14 @@ if ! env "${AVX2_ENV[@]}" "$BUILD_DIR/bin/test_core" "[golden],[loss],[dropout],
 fi
 grep -E "SKIPPED|All tests passed|test cases" "$log" || true
 
-echo "[test] C++ suite"
-cd "$BUILD_DIR"
+echo "[test] C++ suite against LibTorch 1.13 ($BUILD_DIR)"
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
+
+if ! prefix=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null); then
+  echo "[test] SKIPPED: the LibTorch 2.x build: .venv has no torch (scripts/venv.sh installs it from PyPI)"
+  exit 0
+fi
+echo "[test] C++ suite against LibTorch $(.venv/bin/python -c 'import torch; print(torch.__version__)') from the torch wheel (build-torch2)"
+BUILD_DIR=build-torch2 CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$prefix" scripts/setup.sh
+cd build-torch2
 ctest --output-on-failure -j "$(nproc)" --timeout 600

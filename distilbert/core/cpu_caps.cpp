@@ -36,16 +36,21 @@ const CpuInfo& cpu_info() {
 }
 
 namespace {
-double best_gflops(const torch::Tensor& a, const torch::Tensor& b, int repeats) {
+using Clock = std::chrono::steady_clock;
+
+/// Seconds of the fastest of at least `repeats` products, timing for at least 10 ms in all, so that one scheduler
+/// preemption (a product of 256^3 lasts about 0.2 ms) cannot decide the result.
+double best_seconds(const torch::Tensor& a, const torch::Tensor& b, int repeats) {
   torch::NoGradGuard ng;
   auto out = torch::mm(a, b);  // warm-up: first-touch pages, oneDNN's kernel generation
   double best = 1e30;
-  for (int i = 0; i < repeats; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
+  for (int i = 0; i < repeats || std::chrono::duration<double>(Clock::now() - start).count() < 0.01; ++i) {
+    const auto t0 = Clock::now();
     torch::mm_out(out, a, b);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  return 2.0 * static_cast<double>(a.size(0) * a.size(1) * b.size(1)) / best / 1e9;
+  return best;
 }
 }  // namespace
 
@@ -55,9 +60,10 @@ MatmulRates measure_matmul_rates(int64_t n, int repeats) {
   r.threads = torch::get_num_threads();
   torch::manual_seed(0);
   const auto a = torch::randn({n, n}), b = torch::randn({n, n});
-  r.fp32_gflops = best_gflops(a, b, repeats);
+  const double flop = 2.0 * static_cast<double>(n * n * n);
+  r.fp32_gflops = flop / best_seconds(a, b, repeats) / 1e9;
   try {
-    r.bf16_gflops = best_gflops(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats);
+    r.bf16_gflops = flop / best_seconds(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats) / 1e9;
   } catch (const std::exception&) {
     // LibTorch 1.13 sends bf16 products to oneDNN when the CPU reports AVX-512; with DNNL_MAX_CPU_ISA below that
     // oneDNN has no bf16 kernel and the product throws ("could not create a primitive descriptor iterator").
