@@ -766,6 +766,12 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
             blank.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
+          // Text only: a NUL byte or bytes that are not UTF-8 mean a binary or mis-encoded file, which the reference
+          // refuses too (it reads its input as UTF-8); tokenizing it would store sequences of [UNK]s and no word.
+          const std::size_t nul = line.find('\0'), bad = nul != std::string::npos ? nul : invalid_utf8_at(line);
+          check(bad == std::string::npos, "binarize: ", printable(files[f]), ":", file_lines, ": ",
+                nul != std::string::npos ? "a NUL byte" : "a byte that is not UTF-8", " at byte ", bad,
+                " of the line; expected UTF-8 text (a binary file, or another encoding: convert it with iconv)");
           if (!chunk) {
             if (!(chunk = free_text.pop())) return;
             chunk->text.clear();

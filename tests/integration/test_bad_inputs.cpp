@@ -262,3 +262,20 @@ TEST_CASE("bad inputs: paths that are not UTF-8 work; only their display is esca
   CHECK(r.exit_code == 0);
   for (const char* ext : {".ids", ".idx", ".json"}) CHECK(fs::exists(latin / ("store" + std::string(ext))));
 }
+
+TEST_CASE("bad inputs: binarize refuses a binary or mis-encoded file, naming file and line", "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_binary");
+  const std::string tok = kShared + "/bert-base-uncased";
+  const char binary[] = "a fine line\nbin\0ary\n";
+  testing::write_file(dir / "nul.txt", std::string(binary, sizeof(binary) - 1));
+  testing::write_file(dir / "latin1.txt", "a fine line\nanother\ncaf\xe9 au lait\n");
+  for (const auto& [file, what] : {std::pair{"nul.txt:2", "a NUL byte"}, std::pair{"latin1.txt:3", "not UTF-8"}}) {
+    const std::string name = std::string(file).substr(0, std::string(file).find(':'));
+    auto r = testing::run_command(kCli + " binarize --tokenizer " + tok + " --input '" + (dir / name).string() +
+                                  "' --output '" + (dir / "store").string() + "' --quiet");
+    check_refused(r);
+    CHECK_THAT(r.output, Contains(file) && Contains(what));
+    for (const char* ext : {".ids", ".idx", ".json"}) CHECK_FALSE(fs::exists(dir / ("store" + std::string(ext))));
+  }
+}
