@@ -72,13 +72,12 @@ MatmulRates measure_matmul_rates(int64_t n, int repeats) {
   return r;
 }
 
-bool cpu_bf16_is_fast() {
-  static const bool fast = [] {
-    const MatmulRates r = measure_matmul_rates(256);
-    return r.bf16_gflops >= 0.5 * r.fp32_gflops;
-  }();
-  return fast;
+const MatmulRates& cpu_bf16_probe() {
+  static const MatmulRates rates = measure_matmul_rates(256);
+  return rates;
 }
+
+bool cpu_bf16_is_fast() { return cpu_bf16_probe().bf16_gflops >= 0.5 * cpu_bf16_probe().fp32_gflops; }
 
 std::string cpu_summary() {
   const CpuInfo& c = cpu_info();

@@ -29,8 +29,11 @@ struct MatmulRates {
 };
 MatmulRates measure_matmul_rates(int64_t n, int repeats = 3);
 
-/// Whether bf16 matrix products run at least half as fast as fp32 ones here (measured once per process with
-/// n = 256, a few milliseconds). Where they do not, bf16 autocast would make training slower, not faster.
+/// The rates behind cpu_bf16_is_fast(): measured once per process with n = 256 (about 20 ms).
+const MatmulRates& cpu_bf16_probe();
+
+/// Whether bf16 matrix products run at least half as fast as fp32 ones here (cpu_bf16_probe()). Where they do not,
+/// bf16 autocast would make training slower, not faster.
 bool cpu_bf16_is_fast();
 
 /// One line for logs and benchmarks: "AMD EPYC ... (avx2 fma avx512f avx512_bf16 ...)".

@@ -97,12 +97,13 @@ ModelPtr load_student(const DistillRecipe& r, torch::Device device) {
   return s;
 }
 
-std::shared_ptr<tokenizer::Tokenizer> load_run_tokenizer(const DistillRecipe& r) {
+// The run's tokenizer folder: `tokenizer`, else the teacher's (distill) or the model's (pretrain) folder.
+std::string run_tokenizer_path(const DistillRecipe& r) {
   std::string path = r.tokenizer;
   if (path.empty()) path = uses_teacher(r) ? r.teacher : r.student;
   check(!path.empty(), "recipe '", r.origin,
         "': set 'tokenizer' (a folder with tokenizer.json or vocab.txt): the model has no folder to take it from");
-  return tokenizer::load_tokenizer(path);
+  return path;
 }
 
 std::string fmt(double v, int prec = 4) {
@@ -159,8 +160,6 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   const int threads = dist::set_rank_threads(env, r.threads);
   keep_freed_memory();  // the same large tensors every step: reuse their pages (see runtime.h)
   const torch::Device device = dist::rank_device(env, r.device);
-  check(r.precision != "fp16" || device.is_cuda(), "recipe '", r.origin,
-        "': precision fp16 needs a CUDA device (use bf16 on CPU)");
   torch::manual_seed(r.seed);
   const std::string tag =
       "[" + r.mode + (env.enabled() ? " rank " + std::to_string(env.rank) : std::string()) + "] ";
@@ -193,7 +192,8 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   on_main_rank("run-folder", [&] { check_run_folder(r, overwrite); });
 
   // ---- tokenizer, models --------------------------------------------------------------------------------------
-  auto tok = load_run_tokenizer(r);
+  const std::string tok_path = run_tokenizer_path(r);
+  auto tok = tokenizer::load_tokenizer(tok_path);
   const auto specials = tok->special_ids();
   check(specials.pad >= 0 && specials.mask >= 0 && specials.cls >= 0 && specials.sep >= 0 && specials.unk >= 0,
         "tokenizer: [PAD], [MASK], [CLS], [SEP] and [UNK] are all needed for MLM training");
@@ -201,8 +201,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   ModelPtr student = load_student(r, device);
   const auto& sc = student->config();
   const int64_t vocab = sc.vocab_size;
-  check(static_cast<int64_t>(tok->vocab_size()) <= vocab, "tokenizer has ", tok->vocab_size(),
-        " tokens but the model's vocab_size is ", vocab);
+  check_tokenizer_fits(tok->vocab_size(), sc, tok_path, r.student.empty() ? r.student_config : r.student);
   if (teacher) {
     const auto& tc = teacher->config();
     check(tc.vocab_size == vocab, "teacher vocab_size ", tc.vocab_size, " differs from the student's ", vocab,

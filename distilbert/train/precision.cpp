@@ -49,7 +49,7 @@ std::string resolve_precision(const std::string& requested, const std::string& d
         "'); on a CPU use bf16 where the CPU has AVX512-BF16 or AMX, else fp32");
   if (requested != "bf16" || cpu_bf16_is_fast()) return requested;
   const char* allow = std::getenv("DISTILBERT_ALLOW_SLOW_BF16");
-  const MatmulRates m = measure_matmul_rates(256);
+  const MatmulRates& m = cpu_bf16_probe();  // the measurement the verdict came from
   const std::string rates = str_cat("bf16 matrix products run at ", static_cast<int>(m.bf16_gflops), " GFLOP/s against ",
                                     static_cast<int>(m.fp32_gflops), " in fp32 on ", cpu_summary());
   if (allow && std::string(allow) == "1") {
