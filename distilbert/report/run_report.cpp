@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "distilbert/core/error.h"
+#include "distilbert/report/distill_comparison.h"
 #include "distilbert/report/svg_plot.h"
 
 namespace distilbert::report {
@@ -186,6 +187,7 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
   const auto onnx = read_json_if(run / "onnx_check.json");
   const auto m_pre = metrics_if(run / "pretrain"), m_dist = metrics_if(run / "distill");
   const auto m_ft_t = metrics_if(run / "finetune_teacher"), m_ft_s = metrics_if(run / "finetune_student");
+  const auto m_ft_c = metrics_if(run / "finetune_control");
 
   std::string metric = "accuracy";
   for (const auto* r : {&ft_teacher, &ft_student})
@@ -217,10 +219,16 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
   sum["student"] = side(acc_s, params_s, bytes_s, layers_s, sp_s, train_s);
   sum["onnx_check"] = onnx ? *onnx : json(nullptr);
   sum["timings"] = stage_s;
+  const auto comparison = read_distill_comparison(run, metric);
+  if (comparison) sum["distillation"] = comparison_json(*comparison);
 
   // ---- plots -----------------------------------------------------------------------------------------------------
   std::vector<std::pair<std::string, std::string>> plots;  // file, caption
   Layout wide;
+  if (comparison) {
+    write("distillation.svg", render_bar_chart(comparison_chart(*comparison), wide));
+    plots.emplace_back("distillation.svg", "Teacher, distilled student and control student, per fine-tuning seed");
+  }
   if (m_pre) {
     LineChart c;
     c.title = "Teacher pretraining: masked-LM loss";
@@ -278,7 +286,7 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
     write(file, render_line_chart(c, wide));
     plots.emplace_back(file, title + " (pretraining and distillation)");
   }
-  if (m_ft_t || m_ft_s) {
+  if (m_ft_t || m_ft_s || m_ft_c) {
     LineChart loss, acc;
     loss.title = "Fine-tuning: training loss";
     loss.x_label = acc.x_label = "optimizer step";
@@ -286,7 +294,7 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
     acc.title = "Fine-tuning: dev " + metric;
     acc.y_label = metric;
     for (const auto& [m, name] : {std::pair<const std::optional<RunMetrics>*, std::string>{&m_ft_t, "teacher"},
-                                  {&m_ft_s, "student"}}) {
+                                  {&m_ft_s, "student"}, {&m_ft_c, "control"}}) {
       if (!*m) continue;
       if (auto* s = (*m)->find("train", "loss")) loss.series.push_back(series_of(*s, name));
       if (auto* s = (*m)->find("eval", metric)) {
@@ -303,7 +311,7 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
       panel.width = 520;
       panel.height = 320;
       write("finetune.svg", render_line_chart_grid(panels, 2, panel));
-      plots.emplace_back("finetune.svg", "Fine-tuning loss and dev " + metric + ", teacher vs student");
+      plots.emplace_back("finetune.svg", "Fine-tuning loss and dev " + metric + " (first seed)");
     }
   }
   {
@@ -349,6 +357,7 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
   // ---- Markdown --------------------------------------------------------------------------------------------------
   std::ostringstream md;
   md << "# distilbert main job report\n\n";
+  if (comparison) md << "## Does distillation help?\n\n" << comparison_markdown(*comparison) << "\n";
   if (!info.empty()) {
     md << "| run | |\n|---|---|\n";
     for (const auto& [k, v] : info) md << "| " << k << " | " << v << " |\n";

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "distilbert/core/error.h"
+#include "distilbert/report/distill_comparison.h"
 #include "distilbert/report/run_report.h"
 #include "distilbert/report/svg_plot.h"
 
@@ -336,4 +337,60 @@ TEST_CASE("report: the summary's numbers on a hand-made run folder", "[unit][rep
   fs::remove_all(run / "finetune_student");
   CHECK_THROWS_WITH(write_run_report(run.string(), (run / "report").string()),
                     Contains("expected finetune_teacher/eval_results.json"));
+}
+
+TEST_CASE("report: teacher, distilled student and control over seeds", "[unit][report]") {
+  const fs::path run = fs::temp_directory_path() / "distilbert_report_tests" / "comparison";
+  fs::remove_all(run);
+  // (folder, seed, accuracy): the student's seed 2 (0.80) is below the control's best (0.81), so the student's and
+  // the control's ranges overlap while the teacher's lie above both.
+  const std::vector<std::tuple<std::string, int, double>> runs = {
+      {"finetune_teacher", 1, 0.90},         {"finetune_teacher_seed2", 2, 0.92}, {"finetune_teacher_seed3", 3, 0.91},
+      {"finetune_student", 1, 0.85},         {"finetune_student_seed2", 2, 0.80}, {"finetune_student_seed3", 3, 0.84},
+      {"finetune_control", 1, 0.78},         {"finetune_control_seed2", 2, 0.81}, {"finetune_control_seed3", 3, 0.75}};
+  for (const auto& [dir, seed, acc] : runs) {
+    fs::create_directories(run / dir);
+    std::ofstream(run / dir / "eval_results.json") << nlohmann::json{{"accuracy", acc}, {"main_metric", "accuracy"}};
+    std::ofstream(run / dir / "recipe.json") << nlohmann::json{{"seed", seed}};
+  }
+  const auto c = read_distill_comparison(run, "accuracy");
+  REQUIRE(c);
+  REQUIRE(c->models.size() == 3);
+  const SeedScores& t = *c->find("teacher");
+  const SeedScores& s = *c->find("student");
+  const SeedScores& k = *c->find("control");
+  CHECK(t.mean == Approx(0.91));
+  CHECK(t.sd == Approx(0.01));  // sample sd of 0.90, 0.91, 0.92
+  CHECK(s.mean == Approx(0.83));
+  CHECK(s.sd == Approx(std::sqrt((0.0004 + 0.0009 + 0.0001) / 2)));
+  CHECK(s.seeds == std::vector<std::pair<int, double>>{{1, 0.85}, {2, 0.80}, {3, 0.84}});
+  CHECK(k.min == Approx(0.75));
+  CHECK(k.max == Approx(0.81));
+  CHECK(clearly_above(t, s));
+  CHECK_FALSE(clearly_above(s, k));
+  const auto j = comparison_json(*c);
+  CHECK(j["ordering_holds"] == false);
+  CHECK(j["student"]["seeds"][1]["accuracy"].get<double>() == 0.80);
+  const std::string md = comparison_markdown(*c);
+  CHECK_THAT(md, Contains("| distilled student | 83.0 ± 2.6 | 80.0–85.0 | 85.0 (seed 1), 80.0 (seed 2), 84.0 (seed 3) "
+                          "| 91.2% |"));
+  CHECK_THAT(md, Contains("The teacher leads the distilled student by +8.0 points (every seed above every seed)"));
+  CHECK_THAT(md, Contains("the distilled student leads the control by +5.0 points (the seeds' ranges overlap)"));
+  // One bar per model and seed, on 0..100.
+  const std::string svg = render_bar_chart(comparison_chart(*c));
+  CHECK(xml_problem(svg) == "");
+  CHECK(all(svg, R"(<rect class="bar")").size() == 9);
+  // The whole report leads with the comparison.
+  fs::create_directories(run / "finetune_student");
+  const auto r = write_run_report(run.string(), (run / "report").string());
+  CHECK(r.summary["distillation"]["teacher"]["mean"].get<double>() == Approx(0.91));
+  std::ifstream in(run / "report" / "README.md");
+  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(readme.find("## Does distillation help?") < readme.find("| layers |"));
+  CHECK(fs::exists(run / "report" / "distillation.svg"));
+  // A broken run folder is named.
+  std::ofstream(run / "finetune_control_seed3" / "eval_results.json") << R"({"f1": 0.5})";
+  CHECK_THROWS_WITH(read_distill_comparison(run, "accuracy"),
+                    Contains("finetune_control_seed3/eval_results.json': key 'accuracy': expected a number, found "
+                             "nothing"));
 }

@@ -1,0 +1,160 @@
+// Teacher, distilled student and control over seeds; see distill_comparison.h.
+#include "distilbert/report/distill_comparison.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "distilbert/core/error.h"
+
+namespace distilbert::report {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const char* const kModels[] = {"teacher", "student", "control"};
+
+std::string label(const std::string& model) {
+  if (model == "teacher") return "teacher (BERT)";
+  if (model == "student") return "distilled student";
+  return "control student (no teacher)";
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  check(in.good(), "cannot read '", p.string(), "'");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    fail("'", p.string(), "': invalid JSON (", e.what(), ")");
+  }
+}
+
+// (seed, score) of one fine-tuning folder.
+std::pair<int, double> run_score(const fs::path& dir, const std::string& metric) {
+  const json res = read_json(dir / "eval_results.json");
+  check(res.contains(metric) && res[metric].is_number(), "'", (dir / "eval_results.json").string(), "': key '",
+        metric, "': expected a number, found ", res.contains(metric) ? res[metric].dump() : "nothing");
+  const json recipe = read_json(dir / "recipe.json");
+  check(recipe.contains("seed") && recipe["seed"].is_number_integer(), "'", (dir / "recipe.json").string(),
+        "': key 'seed': expected an integer, found ", recipe.contains("seed") ? recipe["seed"].dump() : "nothing");
+  return {recipe["seed"].get<int>(), res[metric].get<double>()};
+}
+
+void summarise(SeedScores& s) {
+  std::sort(s.seeds.begin(), s.seeds.end());
+  double sum = 0;
+  s.min = s.max = s.seeds.front().second;
+  for (const auto& [seed, v] : s.seeds) {
+    sum += v;
+    s.min = std::min(s.min, v);
+    s.max = std::max(s.max, v);
+  }
+  const double n = static_cast<double>(s.seeds.size());
+  s.mean = sum / n;
+  double ss = 0;
+  for (const auto& [seed, v] : s.seeds) ss += (v - s.mean) * (v - s.mean);
+  s.sd = s.seeds.size() > 1 ? std::sqrt(ss / (n - 1)) : 0;
+}
+
+std::string pct(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", 100 * v);
+  return buf;
+}
+
+}  // namespace
+
+const SeedScores* DistillComparison::find(const std::string& model) const {
+  for (const auto& m : models)
+    if (m.model == model) return &m;
+  return nullptr;
+}
+
+std::optional<DistillComparison> read_distill_comparison(const fs::path& run, const std::string& metric) {
+  if (!fs::exists(run / "finetune_control" / "eval_results.json")) return std::nullopt;
+  DistillComparison c;
+  c.metric = metric;
+  for (const std::string model : kModels) {
+    SeedScores s;
+    s.model = model;
+    const std::string first = "finetune_" + model, more = first + "_seed";
+    for (const auto& entry : fs::directory_iterator(run)) {
+      const std::string name = entry.path().filename().string();
+      if (name == first || name.rfind(more, 0) == 0) s.seeds.push_back(run_score(entry.path(), metric));
+    }
+    if (s.seeds.empty()) continue;
+    summarise(s);
+    c.models.push_back(std::move(s));
+  }
+  return c;
+}
+
+bool clearly_above(const SeedScores& a, const SeedScores& b) { return a.min > b.max; }
+
+std::string comparison_markdown(const DistillComparison& c) {
+  std::ostringstream md;
+  const SeedScores* teacher = c.find("teacher");
+  md << "| dev " << c.metric << " (%) | mean ± sd | range | per seed | of the teacher's |\n|---|---|---|---|---|\n";
+  for (const auto& m : c.models) {
+    md << "| " << label(m.model) << " | " << pct(m.mean) << " ± " << pct(m.sd) << " | " << pct(m.min) << "–"
+       << pct(m.max) << " | ";
+    for (size_t i = 0; i < m.seeds.size(); ++i)
+      md << (i ? ", " : "") << pct(m.seeds[i].second) << " (seed " << m.seeds[i].first << ")";
+    md << " | " << (teacher ? pct(m.mean / teacher->mean) + "%" : std::string("n/a")) << " |\n";
+  }
+  const SeedScores *student = c.find("student"), *control = c.find("control");
+  if (teacher && student && control) {
+    auto verdict = [](const SeedScores& a, const SeedScores& b, const std::string& what) {
+      const double gap = 100 * (a.mean - b.mean);
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "%s by %+.1f points (%s)", what.c_str(), gap,
+                    clearly_above(a, b) ? "every seed above every seed" : "the seeds' ranges overlap");
+      return std::string(buf);
+    };
+    md << "\n" << verdict(*teacher, *student, "The teacher leads the distilled student") << "; "
+       << verdict(*student, *control, "the distilled student leads the control") << ". ";
+  }
+  md << "Each model is fine-tuned with the same recipe and seeds; a score is the best dev " << c.metric
+     << " over the run's evaluations.\n";
+  return md.str();
+}
+
+BarChart comparison_chart(const DistillComparison& c) {
+  BarChart b;
+  b.title = "Dev " + c.metric + " per fine-tuning seed";
+  b.y_label = c.metric + " (%)";
+  b.y_max = 100;
+  size_t seeds = 0;
+  for (const auto& m : c.models) {
+    b.categories.push_back(label(m.model));
+    seeds = std::max(seeds, m.seeds.size());
+  }
+  for (size_t i = 0; i < seeds; ++i) {
+    BarGroup g;
+    for (const auto& m : c.models) g.values.push_back(i < m.seeds.size() ? 100 * m.seeds[i].second : NAN);
+    g.name = "seed " + std::to_string(c.models.front().seeds[std::min(i, c.models.front().seeds.size() - 1)].first);
+    g.color = palette(i);
+    b.groups.push_back(std::move(g));
+  }
+  return b;
+}
+
+json comparison_json(const DistillComparison& c) {
+  json out = {{"metric", c.metric}};
+  for (const auto& m : c.models) {
+    json seeds = json::array();
+    for (const auto& [seed, v] : m.seeds) seeds.push_back({{"seed", seed}, {c.metric, v}});
+    out[m.model] = {{"mean", m.mean}, {"sd", m.sd}, {"min", m.min}, {"max", m.max}, {"seeds", seeds}};
+  }
+  const SeedScores *t = c.find("teacher"), *s = c.find("student"), *k = c.find("control");
+  if (t && s && k)
+    out["ordering_holds"] = clearly_above(*t, *s) && clearly_above(*s, *k);  // teacher > distilled > control
+  return out;
+}
+
+}  // namespace distilbert::report
