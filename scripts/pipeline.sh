@@ -2,8 +2,9 @@
 # The main job's pipeline (scripts/run.sh sets up and builds, then runs this): from raw text to a distilled,
 # fine-tuned, exported student and a report, with the CLI only:
 #   data -> train-tokenizer (WordPiece) -> binarize -> pretrain (BERT teacher, MLM) -> init-student (alternate
-#   teacher layers) -> distill (triple loss) -> finetune teacher and student -> evaluate both -> batch-1 inference
-#   speed -> export the student to ONNX (+ int8) -> check it in ONNX Runtime -> report (Markdown + SVG plots).
+#   teacher layers) -> distill (triple loss) and, beside it, a control student (the same initialisation and steps,
+#   MLM loss only, no teacher) -> finetune teacher, student and control over FT_SEEDS seeds -> evaluate -> batch-1
+#   inference speed -> export the student to ONNX (+ int8) -> check it in ONNX Runtime -> report (Markdown + SVG).
 #
 #   scripts/pipeline.sh [--data DIR | --text FILE --task DIR] [--out DIR] [--quick] [--threads N] [--seed N]
 #                       [--bin PATH]
@@ -70,14 +71,14 @@ fi
 # ---- sizes ---------------------------------------------------------------------------------------------------------
 # Demo: about 1.5 MB of text, a 1,024-word vocabulary, 0.9M / 0.5M-parameter teacher / student.
 VOCAB=1024; CORPUS_LINES=6000; TRAIN=2000; DEV=1000; TEST=1000
-PRE_STEPS=400; DIST_STEPS=300; FT="trainer.epochs=3"; SPEED_N=300; ORT_N=0
+PRE_STEPS=400; DIST_STEPS=300; FT="trainer.epochs=3"; FT_SEEDS="1 2 3"; SPEED_N=300; ORT_N=0
 if [ "$MODE" = real ]; then
-  VOCAB=8192; PRE_STEPS=600; DIST_STEPS=400; FT="trainer.epochs=1 task.limit_train=20000"; SPEED_N=300; ORT_N=872
+  VOCAB=8192; PRE_STEPS=600; DIST_STEPS=400; FT="trainer.epochs=1 task.limit_train=20000"; FT_SEEDS=1; SPEED_N=300; ORT_N=872
 fi
 if [ "$QUICK" = 1 ]; then
   VOCAB=$([ "$MODE" = real ] && echo 2048 || echo 1024)
   CORPUS_LINES=400; TRAIN=600; DEV=200; TEST=50
-  PRE_STEPS=12; DIST_STEPS=8; FT="trainer.epochs=1 trainer.max_steps=12 task.limit_train=600 task.limit_eval=200"
+  PRE_STEPS=12; DIST_STEPS=8; FT="trainer.epochs=1 trainer.max_steps=12 task.limit_train=600 task.limit_eval=200"; FT_SEEDS="1 2"
   SPEED_N=40; ORT_N=40
 fi
 
@@ -153,12 +154,25 @@ run_stage init_student "$BIN" init-student --teacher "$OUT/pretrain/final" --con
 run_stage distill "$BIN" distill --recipe recipes/demo/distill.yaml $R output_dir="$OUT/distill" \
   teacher.model="$OUT/pretrain/final" student.model="$OUT/student_init" data.train="$OUT/corpus" \
   trainer.max_steps=$DIST_STEPS
-for m in teacher student; do
-  src=$OUT/pretrain/final
-  [ $m = student ] && src=$OUT/distill/final
-  # shellcheck disable=SC2086
-  run_stage finetune_$m "$BIN" finetune --recipe recipes/demo/sentiment.yaml $R model="$src" \
-    output_dir="$OUT/finetune_$m" task.data_dir="$TASK" $FT
+# The control: the same student, data, steps and seed with the teacher's two terms off (MLM loss only).
+run_stage distill_control "$BIN" distill --recipe recipes/demo/distill.yaml $R output_dir="$OUT/distill_control" \
+  teacher.model="$OUT/pretrain/final" student.model="$OUT/student_init" data.train="$OUT/corpus" \
+  trainer.max_steps=$DIST_STEPS loss.alpha_ce=0 loss.alpha_cos=0
+# Fine-tuning: the first seed in finetune_<model>/, the others in finetune_<model>_seed<K>/ (the report's table).
+FIRST_SEED=${FT_SEEDS%% *}
+for m in teacher student control; do
+  case $m in
+    teacher) src=$OUT/pretrain/final ;;
+    student) src=$OUT/distill/final ;;
+    control) src=$OUT/distill_control/final ;;
+  esac
+  for s in $FT_SEEDS; do
+    name=finetune_$m
+    [ "$s" = "$FIRST_SEED" ] || name=finetune_${m}_seed$s
+    # shellcheck disable=SC2086
+    run_stage "$name" "$BIN" finetune --recipe recipes/demo/sentiment.yaml $R model="$src" seed="$s" \
+      output_dir="$OUT/$name" task.data_dir="$TASK" $FT
+  done
 done
 for m in teacher student; do
   run_stage evaluate_$m "$BIN" evaluate --recipe recipes/demo/sentiment.yaml $R task.data_dir="$TASK" \
@@ -203,5 +217,6 @@ fi
 
 "$BIN" report --run "$OUT" --output "$OUT/report" > "$OUT/logs/report.log"
 echo "== report: $OUT/report/README.md"
+sed -n '/^## Does distillation help/,/^## \|^| run /p' "$OUT/report/README.md" | sed '$d'
 sed -n '/^| | teacher/,/^$/p' "$OUT/report/README.md"
 grep '^\*\*ONNX export' "$OUT/report/README.md" || true

@@ -110,14 +110,14 @@ std::string comparison_markdown(const DistillComparison& c) {
   const SeedScores *student = c.find("student"), *control = c.find("control");
   if (teacher && student && control) {
     auto verdict = [](const SeedScores& a, const SeedScores& b, const std::string& what) {
-      const double gap = 100 * (a.mean - b.mean);
       char buf[160];
-      std::snprintf(buf, sizeof(buf), "%s by %+.1f points (%s)", what.c_str(), gap,
-                    clearly_above(a, b) ? "every seed above every seed" : "the seeds' ranges overlap");
+      std::snprintf(buf, sizeof(buf), "%s: %+.1f points (%s)", what.c_str(), 100 * (a.mean - b.mean),
+                    clearly_above(a, b) ? "every seed of the first above every seed of the second"
+                                        : "the seeds' ranges overlap or are reversed");
       return std::string(buf);
     };
-    md << "\n" << verdict(*teacher, *student, "The teacher leads the distilled student") << "; "
-       << verdict(*student, *control, "the distilled student leads the control") << ". ";
+    md << "\n" << verdict(*teacher, *student, "Teacher − distilled student") << "; "
+       << verdict(*student, *control, "distilled student − control") << ". ";
   }
   md << "Each model is fine-tuned with the same recipe and seeds; a score is the best dev " << c.metric
      << " over the run's evaluations.\n";

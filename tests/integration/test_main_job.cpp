@@ -38,7 +38,7 @@ TEST_CASE("main job: the quick pipeline runs every stage and writes a sane repor
   REQUIRE(r.exit_code == 0);
   const fs::path rep = run / "report";
   for (const char* f : {"README.md", "summary.json", "pretrain_loss.svg", "distill_losses.svg", "learning_rate.svg",
-                        "tokens_per_s.svg", "finetune.svg", "accuracy.svg", "speed.svg"}) {
+                        "tokens_per_s.svg", "finetune.svg", "accuracy.svg", "speed.svg", "distillation.svg"}) {
     INFO(f);
     REQUIRE(fs::exists(rep / f));
   }
@@ -46,6 +46,19 @@ TEST_CASE("main job: the quick pipeline runs every stage and writes a sane repor
                         "finetune.svg"})
     CHECK_THAT(read_file(rep / f), Contains("<polyline"));
   CHECK_THAT(read_file(rep / "accuracy.svg"), Contains("class=\"bar\""));
+  // Teacher, distilled student and control, each fine-tuned with seeds 1 and 2 (--quick).
+  const json s0 = json::parse(read_file(rep / "summary.json"));
+  for (const char* m : {"teacher", "student", "control"}) {
+    INFO(m);
+    const json& d = s0["distillation"][m];
+    REQUIRE(d["seeds"].size() == 2);
+    CHECK(d["seeds"][0]["seed"] == 1);
+    CHECK(d["seeds"][1]["seed"] == 2);
+    CHECK(d["min"].get<double>() <= d["mean"].get<double>());
+    CHECK(d["mean"].get<double>() <= d["max"].get<double>());
+  }
+  CHECK(s0["distillation"]["ordering_holds"].is_boolean());
+  CHECK_THAT(read_file(rep / "README.md"), Contains("## Does distillation help?"));
 
   const json s = json::parse(read_file(rep / "summary.json"));
   // Parameter counts computed by hand from configs/demo-*.json (hidden 128, FFN 512, 128 positions) with the
@@ -75,9 +88,10 @@ TEST_CASE("main job: the quick pipeline runs every stage and writes a sane repor
     CHECK(s[m]["folder_bytes"].get<double>() >= 4.0 * s[m]["parameters"].get<double>());  // fp32 weights at least
   }
   CHECK(s["majority_baseline"].get<double>() == 0.5);  // the demo dev set is balanced
-  for (const char* stage : {"data", "train_tokenizer", "binarize", "init_teacher", "pretrain", "init_student",
-                            "distill", "finetune_teacher", "finetune_student", "evaluate_teacher", "evaluate_student",
-                            "speed_teacher", "speed_student", "export"}) {
+  for (const char* stage :
+       {"data", "train_tokenizer", "binarize", "init_teacher", "pretrain", "init_student", "distill", "distill_control",
+        "finetune_teacher", "finetune_student", "finetune_control", "finetune_teacher_seed2", "finetune_student_seed2",
+        "finetune_control_seed2", "evaluate_teacher", "evaluate_student", "speed_teacher", "speed_student", "export"}) {
     INFO(stage);
     CHECK(s["timings"].contains(stage));
   }

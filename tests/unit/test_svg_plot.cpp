@@ -374,8 +374,9 @@ TEST_CASE("report: teacher, distilled student and control over seeds", "[unit][r
   const std::string md = comparison_markdown(*c);
   CHECK_THAT(md, Contains("| distilled student | 83.0 ± 2.6 | 80.0–85.0 | 85.0 (seed 1), 80.0 (seed 2), 84.0 (seed 3) "
                           "| 91.2% |"));
-  CHECK_THAT(md, Contains("The teacher leads the distilled student by +8.0 points (every seed above every seed)"));
-  CHECK_THAT(md, Contains("the distilled student leads the control by +5.0 points (the seeds' ranges overlap)"));
+  CHECK_THAT(md, Contains("Teacher − distilled student: +8.0 points (every seed of the first above every seed of "
+                          "the second)"));
+  CHECK_THAT(md, Contains("distilled student − control: +5.0 points (the seeds' ranges overlap or are reversed)"));
   // One bar per model and seed, on 0..100.
   const std::string svg = render_bar_chart(comparison_chart(*c));
   CHECK(xml_problem(svg) == "");
