@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "distilbert/core/error.h"
+#include "distilbert/report/run_report.h"
 
 namespace distilbert::report {
 
@@ -24,22 +24,12 @@ std::string label(const std::string& model) {
   return "control student (no teacher)";
 }
 
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  check(in.good(), "cannot read '", p.string(), "'");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail("'", p.string(), "': invalid JSON (", e.what(), ")");
-  }
-}
-
 // (seed, score) of one fine-tuning folder.
 std::pair<int, double> run_score(const fs::path& dir, const std::string& metric) {
-  const json res = read_json(dir / "eval_results.json");
+  const json res = read_json_file((dir / "eval_results.json").string());
   check(res.contains(metric) && res[metric].is_number(), "'", (dir / "eval_results.json").string(), "': key '",
         metric, "': expected a number, found ", res.contains(metric) ? res[metric].dump() : "nothing");
-  const json recipe = read_json(dir / "recipe.json");
+  const json recipe = read_json_file((dir / "recipe.json").string());
   check(recipe.contains("seed") && recipe["seed"].is_number_integer(), "'", (dir / "recipe.json").string(),
         "': key 'seed': expected an integer, found ", recipe.contains("seed") ? recipe["seed"].dump() : "nothing");
   return {recipe["seed"].get<int>(), res[metric].get<double>()};

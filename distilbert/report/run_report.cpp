@@ -72,17 +72,21 @@ std::vector<std::pair<std::string, std::string>> read_key_value_tsv(const std::s
   return out;
 }
 
+json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  check(in.good(), "cannot read '", path, "'");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    fail("'", path, "': invalid JSON (", e.what(), ")");
+  }
+}
+
 namespace {
 
 std::optional<json> read_json_if(const fs::path& p) {
   if (!fs::exists(p)) return std::nullopt;
-  std::ifstream in(p);
-  check(in.good(), "cannot read '", p.string(), "'");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail("'", p.string(), "': invalid JSON (", e.what(), ")");
-  }
+  return read_json_file(p.string());
 }
 
 std::optional<RunMetrics> metrics_if(const fs::path& dir) {

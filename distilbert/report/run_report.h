@@ -43,6 +43,9 @@ RunMetrics read_metrics_jsonl(const std::string& path);
 /// A line without a tab is an Error naming file:line.
 std::vector<std::pair<std::string, std::string>> read_key_value_tsv(const std::string& path);
 
+/// A JSON file; an Error naming the file when it cannot be read or is not JSON.
+nlohmann::json read_json_file(const std::string& path);
+
 struct ReportResult {
   std::vector<std::string> files;  ///< written, relative to the output folder
   nlohmann::json summary;          ///< what summary.json holds
