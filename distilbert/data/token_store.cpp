@@ -29,6 +29,7 @@
 #include "distilbert/core/runtime.h"
 #include "distilbert/core/text.h"
 #include "distilbert/data/bounded_queue.h"
+#include "distilbert/tokenizer/bert_tokenizer.h"
 #include "distilbert/tokenizer/thread_pool.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -683,6 +684,39 @@ namespace {
 
 // The pipeline's buffers. A fixed number of each is made up front and recycled through a free queue, so memory
 // neither grows with the corpus nor fragments: once a buffer has reached its working size it is only refilled.
+// A line longer than kPieceBytes is encoded piece by piece, each cut after a run of ASCII whitespace. BERT's
+// pre-tokenizer ends a word at any whitespace, so the ids are those of the whole line (tests/data_pipeline checks
+// them against HF tokenizers), while the tokenizer's working memory (token strings and offsets: tens of bytes per
+// byte of text) stays bounded however long the line is. SentencePiece models keep the spaces inside their tokens,
+// so they see the whole line.
+constexpr std::size_t kPieceBytes = 64u << 10;
+
+std::size_t next_piece_end(std::string_view line, std::size_t begin, bool split) {
+  constexpr const char* kSpace = " \t\n\r\f\v";
+  if (!split || line.size() - begin <= kPieceBytes) return line.size();
+  const std::size_t space = line.find_first_of(kSpace, begin + kPieceBytes);
+  if (space == std::string_view::npos) return line.size();
+  const std::size_t next = line.find_first_not_of(kSpace, space);
+  return next == std::string_view::npos ? line.size() : next;
+}
+
+// Appends the ids of `line` (no special tokens) to `out`; returns how many.
+std::size_t encode_line(const tokenizer::Tokenizer& tok, bool split, std::string_view line,
+                        const tokenizer::EncodeOptions& enc, std::int64_t vocab, std::vector<std::int32_t>& out) {
+  std::size_t n = 0;
+  for (std::size_t b = 0, e = 0; b < line.size(); b = e) {
+    e = next_piece_end(line, b, split);
+    const tokenizer::Encoding piece = tok.encode(line.substr(b, e - b), std::nullopt, enc);
+    for (const std::int64_t id : piece.ids) {
+      check(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id, " outside its vocabulary [0, ", vocab,
+            ")");
+      out.push_back(static_cast<std::int32_t>(id));
+    }
+    n += piece.ids.size();
+  }
+  return n;
+}
+
 struct TextChunk {
   std::string text;               // the chunk's non-blank lines, back to back
   std::vector<std::size_t> ends;  // line i is text[ends[i-1] (0 for i = 0), ends[i])
@@ -721,6 +755,7 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
   check(sp.cls >= 0 && sp.sep >= 0, "binarize: the tokenizer has no [CLS]/[SEP] tokens (cls id ", sp.cls,
         ", sep id ", sp.sep, "); every sequence is stored as [CLS] text [SEP]");
   const auto vocab = static_cast<std::int64_t>(tok.vocab_size());
+  const bool split_long_lines = dynamic_cast<const tokenizer::BertTokenizer*>(&tok) != nullptr;
 
   const std::size_t threads = options.threads ? options.threads : static_cast<std::size_t>(available_cpus());
   const std::size_t chunk_bytes = options.chunk_bytes ? options.chunk_bytes : std::max<std::size_t>(4u << 20, threads << 20);
@@ -856,15 +891,10 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
           // binarized_data.py encodes f"{cls} {line.strip()} {sep}" without added specials; for BERT that is
           // exactly [CLS] + encode(line) + [SEP] (tests/data_pipeline checks it on real text), and the latter does
           // not depend on how a tokenizer treats special-token strings inside text (SentencePiece models).
-          const tokenizer::Encoding e1 = tok.encode(strip_ascii(c->line(i)), std::nullopt, enc);
           out.push_back(static_cast<std::int32_t>(sp.cls));
-          for (const std::int64_t id : e1.ids) {
-            check(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id, " outside its vocabulary [0, ",
-                  vocab, ")");
-            out.push_back(static_cast<std::int32_t>(id));
-          }
+          const std::size_t n_ids = encode_line(tok, split_long_lines, strip_ascii(c->line(i)), enc, vocab, out);
           out.push_back(static_cast<std::int32_t>(sp.sep));
-          ids->lengths[i] = static_cast<std::uint32_t>(e1.ids.size() + 2);
+          ids->lengths[i] = static_cast<std::uint32_t>(n_ids + 2);
         }
       });
       if (!free_text.push(std::move(*c))) break;

@@ -16,6 +16,7 @@
 #include "distilbert/data/token_counts.h"
 #include "distilbert/data/token_store.h"
 #include "support/char_vocab.h"
+#include "support/python_env.h"
 #include "support/run_command.h"
 
 using namespace distilbert;
@@ -446,4 +447,63 @@ TEST_CASE("token counts file: bare list accepted, wrong sizes and fingerprints r
   CHECK(load_token_counts(dir + "/list.json").counts == std::vector<std::int64_t>{3, 0, 5});
   write_file_atomic(dir + "/neg.json", "[3, -1]");
   CHECK_THROWS_WITH(load_token_counts(dir + "/neg.json"), Contains("count 1"));
+}
+
+TEST_CASE("binarize: a line of 600 KB is stored with HF tokenizers' ids of the whole line; 32 MB without a newline "
+          "stays within bounded memory", "[data]") {
+  if (!have_real_text()) {
+    WARN("SKIPPED: shared data not found (" << bert_tokenizer_dir() << ", " << wikitext_valid() << ")");
+    return;
+  }
+  const std::string dir = data_temp_dir("binarize_long_line");
+  // WikiText-2 lines joined by single spaces into one line of at least 600 KB: ten 64 KB pieces and a tail.
+  std::string text;
+  for (const auto& l : read_lines(wikitext_valid(), 100000)) {
+    if (l.find_first_not_of(" \t\r") == std::string::npos) continue;
+    text += (text.empty() ? "" : " ") + l;
+    if (text.size() >= (600u << 10)) break;
+  }
+  REQUIRE(text.size() >= (600u << 10));
+  { std::ofstream(dir + "/long.txt", std::ios::binary) << text; }  // no newline at all
+  const auto tok = tokenizer::load_tokenizer(bert_tokenizer_dir());
+  BinarizeOptions o;
+  o.inputs = {dir + "/long.txt"};
+  o.output_prefix = dir + "/store";
+  o.threads = 2;
+  o.progress = false;
+  binarize(*tok, o);
+  const auto store = TokenStore::open(dir + "/store", tok->fingerprint());
+  REQUIRE(store->num_sequences() == 1);
+  if (require_python("tokenizers transformers", "the long-line check against HF tokenizers")) {
+    { std::ofstream(dir + "/in.jsonl") << nlohmann::json{{"text", text}}.dump() << "\n"; }
+    const auto r = run_python("hf_tokenize.py", "'" + bert_tokenizer_dir() + "' '" + dir + "/in.jsonl' '" + dir +
+                                                    "/out.jsonl'");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::ifstream in(dir + "/out.jsonl");
+    std::string line;
+    REQUIRE(std::getline(in, line));
+    const auto hf = nlohmann::json::parse(line);
+    const auto want = hf["fast"]["ids"].get<std::vector<std::int64_t>>();  // [CLS] ... [SEP], as the store holds
+    const auto got = store->sequence(0);
+    CHECK(got.size() == want.size());
+    CHECK(got == want);
+    CHECK(hf["slow"]["ids"].get<std::vector<std::int64_t>>() == want);
+  }
+  // 32 MB of the same text, still without a newline, through the CLI: the peak resident memory stays under 400 MB
+  // (tokenizing it whole took about 1.1 GB: the tokenizer's strings and offsets cost tens of bytes per text byte).
+  {
+    std::ofstream out(dir + "/big.txt", std::ios::binary);
+    for (std::size_t n = 0; n < (32u << 20); n += text.size() + 1) out << text << " ";
+  }
+  const auto r = run_command("/usr/bin/time -f 'peak_kb %M' " + std::string(DISTILBERT_CLI) + " binarize --tokenizer '" +
+                             bert_tokenizer_dir() + "' --input '" + dir + "/big.txt' --output '" + dir +
+                             "/big' --threads 2 --quiet");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto at = r.output.find("peak_kb ");
+  REQUIRE(at != std::string::npos);
+  const long peak_kb = std::stol(r.output.substr(at + 8));
+  CHECK(peak_kb < 400 * 1024);
+  CHECK(TokenStore::open(dir + "/big")->num_sequences() == 1);
 }
