@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The Python/PyTorch eager distiller of the reference, timed: the baseline of scripts/bench_distill.sh.
 
-What one micro-step does is the original distiller's (SPEC.md section 5.2, written from the spec, not copied):
+What one micro-step does is the original distiller's (docs/DISTILLATION.md §2, written from the spec, not copied):
 prepare_batch_mlm (count^-0.7 multinomial position choice, 80/10/10 corruption), the student forward with hidden
 states, the teacher forward under no_grad (eval mode), masked_select of the (B, L, V) logits of every non-pad token,
 KLDivLoss(batchmean)(log_softmax(s/T), softmax(t/T)) * T^2, CrossEntropy MLM over all positions, CosineEmbeddingLoss

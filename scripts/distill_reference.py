@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Plain-torch reference of the original DistilBERT distiller's math (written from
-/work/shared/docs/SPEC.md section 5, not copied from the research-projects code).
+docs/DISTILLATION.md, not copied from the research-projects code).
 
 What is here
   distill_losses          Distiller.step() loss terms (KL*T^2, MLM CE, logits MSE, last-hidden cosine)
@@ -12,7 +12,7 @@ What is here
   clip_grad_norm          torch.nn.utils.clip_grad_norm_ (L2) re-written
   num_warmup_steps, lr_factor   get_linear_schedule_with_warmup
   distill_train           Distiller.train()/optimize(): micro-batches, grad accumulation, clip, step, schedule
-  init_student_from_teacher     scripts/extract_distilbert.py (SPEC 5.4) for any layer list
+  init_student_from_teacher     scripts/extract_distilbert.py (docs/DISTILLATION.md §4) for any layer list
 
 Random parts of prepare_batch_mlm (multinomial position choice, replacement choice, random ids) are NOT
 reproduced: Python and C++ RNG streams differ, so masks are passed in explicitly.
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# Optimizer defaults of the original train.py / distiller.py (SPEC 5.1, 5.2)
+# Optimizer defaults of the original train.py / distiller.py (docs/DISTILLATION.md §1, §2.3)
 ADAM_BETAS = (0.9, 0.98)
 ADAM_EPS = 1e-6
 NO_DECAY = ("bias", "LayerNorm.weight")
@@ -103,7 +103,7 @@ def distill_losses(student_logits, teacher_logits, student_hidden_last, teacher_
                    alpha_layer_cos=0.0, alpha_layer_mse=0.0, compute_all=False):
     """Loss terms of Distiller.step() (mlm mode) and their weighted total.
 
-    Original terms (SPEC 5.2):
+    Original terms (docs/DISTILLATION.md §2.2):
       sel      = (mlm_labels > -1) if restrict_ce_to_mask else attention_mask        (bs, L)
       loss_ce  = KLDiv(batchmean)(log_softmax(s_sel/T), softmax(t_sel/T)) * T^2       rows = selected tokens
       loss_mlm = CrossEntropy(ignore_index=-100) over all positions (mean over labelled ones)
@@ -354,7 +354,7 @@ def distill_train(student, teacher, micro_batches, loss_cfg, lr, weight_decay, m
 
 
 # ----------------------------------------------------------------------------------------
-# Student initialization from the teacher (scripts/extract_distilbert.py, SPEC 5.4)
+# Student initialization from the teacher (scripts/extract_distilbert.py, docs/DISTILLATION.md §4)
 # ----------------------------------------------------------------------------------------
 
 LAYER_MAP = [
@@ -394,7 +394,7 @@ def student_key_map(layers, vocab_transform, prefix="bert"):
 
 
 def init_student_from_teacher(teacher_state, student_config, layers, vocab_transform, prefix="bert"):
-    """Student DistilBertForMaskedLM state dict from a BertForMaskedLM state dict (SPEC 5.4).
+    """Student DistilBertForMaskedLM state dict from a BertForMaskedLM state dict (docs/DISTILLATION.md §4).
 
     - embeddings (word, position, LayerNorm) copied; token_type_embeddings dropped;
     - teacher layer layers[k] -> student layer k (q/k/v/out_lin, sa_layer_norm, ffn.lin1/lin2, output_layer_norm);

@@ -2,7 +2,7 @@
 """Generate golden test cases under tests/data/golden/<case>/ from the Python reference.
 
 Each case folder holds:
-  config.json        HF-style config (architectures, model_type, all SPEC section 1 fields)
+  config.json        HF-style config (architectures, model_type, all docs/MODELS.md §1 fields)
   model.safetensors  F32 state dict with tied duplicates omitted (as HF save_pretrained)
   io.safetensors     inputs, labels, expected outputs, loss, and grad.<canonical key>
   meta.json          torch version, seed, description, format_version

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent plain-torch reference implementation of HF DistilBERT / BERT (written from
-/work/shared/docs/SPEC.md sections 1-3, not copied from `transformers`).
+docs/MODELS.md, not copied from `transformers`).
 
 Module attribute names are chosen so that `state_dict()` keys equal the HF keys.
 Every forward returns a dict:
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import safetensors_io
 
 # ----------------------------------------------------------------------------------------
-# Configs (plain dicts with defaults, SPEC section 1)
+# Configs (plain dicts with defaults, docs/MODELS.md §1)
 # ----------------------------------------------------------------------------------------
 
 DISTILBERT_DEFAULTS = {
@@ -115,7 +115,7 @@ def activation_fn(name):
 
 
 def sinusoidal_table(n_pos, dim):
-    """SPEC 2.4: position_enc[pos, j] = pos / 10000^(2*(j//2)/dim) in numpy float64;
+    """docs/MODELS.md §2.4: position_enc[pos, j] = pos / 10000^(2*(j//2)/dim) in numpy float64;
     even columns sin, odd columns cos; cast to float32."""
     position_enc = np.array(
         [[pos / np.power(10000, 2 * (j // 2) / dim) for j in range(dim)] for pos in range(n_pos)],
@@ -150,7 +150,7 @@ def seq_cls_loss(config, num_labels, logits, labels):
 
 
 # ----------------------------------------------------------------------------------------
-# DistilBERT (SPEC section 2)
+# DistilBERT (docs/MODELS.md §2)
 # ----------------------------------------------------------------------------------------
 
 class DistilEmbeddings(nn.Module):
@@ -375,7 +375,7 @@ class DistilBertForMultipleChoice(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------
-# BERT (SPEC section 3)
+# BERT (docs/MODELS.md §3)
 # ----------------------------------------------------------------------------------------
 
 class BertEmbeddings(nn.Module):
@@ -645,7 +645,7 @@ def canonical_state_dict(model, keep_vars=False):
 
 
 def init_weights(model):
-    """SPEC 2.4 (4.x _init_weights): Linear N(0, std) + zero bias; Embedding N(0, std) with
+    """docs/MODELS.md §2.4 (4.x _init_weights): Linear N(0, std) + zero bias; Embedding N(0, std) with
     the padding row zeroed; LayerNorm 1/0. Sinusoidal position tables are re-written afterwards
     (v2.x / v5 behaviour) and stay frozen. BERT MLM bias is zero."""
     c = model.config

@@ -1,4 +1,4 @@
-// `distilbert init-student`: a DistilBERT student initialised from a BERT teacher's layers (SPEC.md §5.4).
+// `distilbert init-student`: a DistilBERT student initialised from a BERT teacher's layers (docs/DISTILLATION.md §4).
 #include <filesystem>
 #include <iostream>
 #include <sstream>

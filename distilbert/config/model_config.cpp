@@ -1,4 +1,4 @@
-// ModelConfig <-> HF config.json; see model_config.h. Key names and defaults: SPEC.md §1.
+// ModelConfig <-> HF config.json; see model_config.h. Key names and defaults: docs/MODELS.md §1.
 #include "distilbert/config/model_config.h"
 
 #include <set>
@@ -202,7 +202,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
       if (c.id2label.count(id.get<int64_t>()) == 0) c.id2label[id.get<int64_t>()] = name;
     }
   }
-  // Keys that the DistilBERT config carries for legacy reasons and that have no effect (SPEC.md §1.1).
+  // Keys that the DistilBERT config carries for legacy reasons and that have no effect (docs/MODELS.md §1.1).
   c.extra = rest;
   c.validate(origin);
   return c;

@@ -1,7 +1,8 @@
 // ModelConfig: the architecture of a BERT or DistilBERT model, read from and written to HF's config.json.
 // Field names below are neutral (hidden_size, num_layers, ...); to_json/from_json speak each model type's own HF
 // keys (DistilBERT: dim, n_layers, n_heads, hidden_dim, ...; BERT: hidden_size, num_hidden_layers, ...), accept the
-// HF attribute_map aliases, and keep unknown keys so a config round-trips unchanged. Defaults are HF's (SPEC.md §1).
+// HF attribute_map aliases, and keep unknown keys so a config round-trips unchanged. Defaults are HF's
+// (docs/MODELS.md §1).
 #pragma once
 
 #include <map>

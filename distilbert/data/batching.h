@@ -1,5 +1,5 @@
-// Batching of LmSequences items (SPEC §5.2/§5.3): the sampler order of an epoch (random permutation; with several
-// processes DistributedSampler's shuffle + pad + stride), then one of
+// Batching of LmSequences items (docs/DISTILLATION.md §3): the sampler order of an epoch (random permutation; with
+// several processes DistributedSampler's shuffle + pad + stride), then one of
 //   grouped      GroupedBatchSampler(create_lengths_groups(lengths, k)): group = bisect_right(arange(3, k, 4), len);
 //                per-group buffers filled in sampler order, a full buffer (batch_size) is a batch; at the end the
 //                leftovers are concatenated by increasing group id and cut into batch_size pieces

@@ -1,4 +1,4 @@
-// LmSeqsDataset (lm_seqs_dataset.py, SPEC §5.3) as a view over a token store: no token is copied.
+// LmSeqsDataset (lm_seqs_dataset.py, docs/DISTILLATION.md §3) as a view over a token store: no token is copied.
 //
 // In the reference order:
 //  1. every store sequence must start with [CLS] and end with [SEP] (the reference asserts it);

@@ -1,4 +1,4 @@
-// Collation and dynamic MLM masking (Distiller.prepare_batch_mlm, SPEC §5.2, the non-fp16 path).
+// Collation and dynamic MLM masking (Distiller.prepare_batch_mlm, docs/DISTILLATION.md §2.1, the non-fp16 path).
 //
 // mask_batch(): attention_mask = arange(T) < lengths; n = ceil(mask_prop * sum(lengths)) positions drawn without
 // replacement in proportion to token_probs[id] (specials and pads have weight 0, so they are never drawn);

@@ -1,5 +1,5 @@
-// Token counts of a store (token_counts.py) and the MLM sampling weights derived from them (train.py, SPEC §5.1):
-// token_probs = max(count, 1) ^ -smoothing, 0 at every special id.
+// Token counts of a store (token_counts.py) and the MLM sampling weights derived from them (train.py,
+// docs/DISTILLATION.md §1): token_probs = max(count, 1) ^ -smoothing, 0 at every special id.
 //
 // Counts file (written by `distilbert token-counts`): a JSON object
 //   {"format": "distilbert-token-counts", "format_version": 1, "vocab_size": V, "num_tokens": T,

@@ -1,4 +1,4 @@
-// The binarized pretraining corpus: a compact, memory-mapped token store (SPEC.md §5.3, binarized_data.py).
+// The binarized pretraining corpus: a compact, memory-mapped token store (docs/DISTILLATION.md §3, binarized_data.py).
 //
 // A store with prefix P is three files:
 //   P.ids   every sequence's token ids concatenated, little-endian uint16 when vocab_size < 65536, else int32

@@ -228,7 +228,7 @@ class Exporter {
   }
 
   std::string distil_encoder(const std::string& ids, const std::string& mask, const std::string& prefix) {
-    const double eps = 1e-12;  // DistilBERT hard-codes it (SPEC.md §2.1)
+    const double eps = 1e-12;  // DistilBERT hard-codes it (docs/MODELS.md §1.1)
     const std::string bias = mask_bias(mask);
     std::string x = embeddings(ids, "", dotted_name(prefix, "embeddings"), eps);
     for (int64_t i = 0; i < c_.num_layers; ++i) {

@@ -4,8 +4,9 @@
 //           multiple choice: (batch_size, num_choices, sequence_length)
 //   outputs logits (MLM, seq-cls, token-cls, multiple choice), last_hidden_state (base models),
 //           start_logits + end_logits (QA)
-// Numerics are those of our LibTorch forward (SPEC.md §2-§3): exact erf GELU, padded keys get the compute dtype's
-// lowest value added to the scores, DistilBERT divides q by sqrt(head_dim) before q k^T, BERT divides the scores.
+// Numerics are those of our LibTorch forward (docs/MODELS.md §2-§3): exact erf GELU, padded keys get the compute
+// dtype's lowest value added to the scores, DistilBERT divides q by sqrt(head_dim) before q k^T, BERT divides the
+// scores.
 // Opsets 14-17: LayerNormalization at 17, decomposed (ReduceMean/Sub/Mul/Sqrt/Div) below.
 #pragma once
 

@@ -31,7 +31,7 @@ std::string list(const std::vector<std::string>& keys, size_t max_items = 20) {
 
 std::string shape_str(const torch::Tensor& t) { return str_cat(t.sizes()); }
 
-// Old TF-converted checkpoints name LayerNorm parameters gamma/beta (SPEC.md §3).
+// Old TF-converted checkpoints name LayerNorm parameters gamma/beta (docs/MODELS.md §4).
 std::string modern_key(const std::string& key, bool& renamed) {
   renamed = false;
   for (const auto& [old_suffix, new_suffix] :

@@ -1,4 +1,4 @@
-// BERT modules and heads; see bert.h. Numerics follow SPEC.md §3.
+// BERT modules and heads; see bert.h. Numerics follow docs/MODELS.md §3.
 #include "distilbert/model/bert.h"
 
 #include <cmath>

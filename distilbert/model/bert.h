@@ -1,7 +1,7 @@
 // BERT (the teacher) as in HF transformers' modeling_bert.py: word + position + token-type embeddings, post-LN
 // encoder with dropout after both attention and FFN projections, optional tanh pooler, the MLM head with a decoder
 // tied to the word embeddings and a separate bias, and the sequence-classification, question-answering,
-// token-classification and multiple-choice heads (SPEC.md §1.2, §3; teachers for task-specific distillation).
+// token-classification and multiple-choice heads (docs/MODELS.md §1.2, §3; teachers for task-specific distillation).
 #pragma once
 
 #include <torch/nn/module.h>

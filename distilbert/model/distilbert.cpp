@@ -1,4 +1,4 @@
-// DistilBERT modules and heads; see distilbert.h. Numerics follow SPEC.md §2.2-2.4.
+// DistilBERT modules and heads; see distilbert.h. Numerics follow docs/MODELS.md §2.2-2.4.
 #include "distilbert/model/distilbert.h"
 
 #include <cmath>
@@ -14,7 +14,7 @@ namespace distilbert {
 namespace nn = torch::nn;
 
 namespace {
-// DistilBERT hard-codes its LayerNorm epsilon (SPEC.md §2.1), whatever the config says.
+// DistilBERT hard-codes its LayerNorm epsilon (docs/MODELS.md §1.1), whatever the config says.
 constexpr double kDistilLayerNormEps = 1e-12;
 
 nn::LayerNorm make_layer_norm(int64_t dim) {

@@ -1,5 +1,5 @@
 // DistilBERT (Sanh et al., 2019) as in HF transformers' modeling_distilbert.py: post-LN blocks, no token types,
-// no pooler; and its five heads with their losses (SPEC.md §2). Module names are HF's state-dict keys.
+// no pooler; and its five heads with their losses (docs/MODELS.md §2). Module names are HF's state-dict keys.
 #pragma once
 
 #include <torch/nn/module.h>

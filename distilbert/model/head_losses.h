@@ -1,4 +1,4 @@
-// The losses HF attaches to each head (SPEC.md §2.3), shared by the BERT and DistilBERT heads.
+// The losses HF attaches to each head (docs/MODELS.md §2.3), shared by the BERT and DistilBERT heads.
 #pragma once
 
 #include <torch/types.h>

@@ -16,7 +16,7 @@ torch::Tensor apply_activation(const torch::Tensor& x, const std::string& name);
 
 /// HF _init_weights for every Linear, Embedding and LayerNorm below `module`: Linear/Embedding weight ~ N(0, std),
 /// bias 0, Embedding row `padding_idx` zeroed; LayerNorm weight 1, bias 0. Tensors with requires_grad false
-/// (the frozen sinusoidal table) are left alone, as in the 2019 code the distiller used (SPEC.md §2.4).
+/// (the frozen sinusoidal table) are left alone, as in the 2019 code the distiller used (docs/MODELS.md §2.4).
 void init_hf_weights(torch::nn::Module& module, double std);
 
 /// (B, T) mask with 1 = attend -> (B, 1, 1, T) additive bias: 0 where attended, finfo(dtype).min where padded.
@@ -37,7 +37,8 @@ torch::Tensor dropout_cpu(const torch::Tensor& x, double p, bool training);
 /// module trees and printouts look as LibTorch's).
 torch::Tensor apply_dropout(const torch::nn::Dropout& d, const torch::Tensor& x);
 
-/// SPEC.md §2.4: out[p, 2i] = sin(p / 10000^(2i/dim)), out[p, 2i+1] = cos(p / 10000^(2i/dim)); computed in float64.
+/// docs/MODELS.md §2.4: out[p, 2i] = sin(p / 10000^(2i/dim)), out[p, 2i+1] = cos(p / 10000^(2i/dim)); computed in
+/// float64.
 torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim);
 
 }  // namespace distilbert

@@ -8,8 +8,8 @@
 //   * truncation (longest_first / only_first / only_second, left or right) with stride and overflowing
 //     windows in Hugging Face's order, padding (longest / max_length, pad_to_multiple_of, left or right);
 //   * offsets into the ORIGINAL text, word ids, sequence ids, special-tokens mask.
-// Flavor::slow switches to the Python BertTokenizer rules where SPEC §4 lists differences (lowercase before
-// accent stripping, Python whitespace and CJK ranges, the truncation tie rule, and the slow decode).
+// Flavor::slow switches to the Python BertTokenizer rules where docs/TOKENIZER.md §1 lists differences (lowercase
+// before accent stripping, Python whitespace and CJK ranges, the truncation tie rule, and the slow decode).
 // Not reproduced in the slow flavour: Python's context-sensitive final-sigma lowercasing, the NFC step of
 // transformers >= 4.3x, and slow-style overflowing (overflow windows are always Hugging Face fast-style).
 //
@@ -128,7 +128,7 @@ class BertTokenizer final : public Tokenizer {
   /// Write vocab.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json into `dir`
   /// (created if needed). The files load in transformers, HF tokenizers and transformers.js.
   void save_pretrained(const std::filesystem::path& dir) const override;
-  /// The tokenizer.json text (SPEC §4.4 layout; vocab in id order).
+  /// The tokenizer.json text (docs/TOKENIZER.md §4 layout; vocab in id order).
   std::string to_tokenizer_json(bool pretty = false) const;
 
   // ---- encoding --------------------------------------------------------------------------------------

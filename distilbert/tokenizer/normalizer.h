@@ -32,7 +32,7 @@ struct NormalizerOptions {
 
 using NormalizedText = std::vector<unicode::DecodedChar>;
 
-/// BertNormalizer. Fast flavour (Rust, SPEC §4.4): clean_text -> handle_chinese_chars -> strip_accents
+/// BertNormalizer. Fast flavour (Rust, docs/TOKENIZER.md §1): clean_text -> handle_chinese_chars -> strip_accents
 /// (NFD, drop Mn) -> lowercase. Slow flavour (Python BasicTokenizer): same, but lowercase BEFORE
 /// strip_accents, Python's whitespace set in clean_text and the Python CJK ranges.
 class BertNormalizer {

@@ -1,7 +1,7 @@
 // Unicode helpers for the BERT tokenizer: lossy UTF-8 decoding with byte ranges, and the character classes
 // the Hugging Face BertNormalizer / BertPreTokenizer use. Character data (general category, canonical
 // decomposition, combining class, bidi class, lowercase) comes from utf8proc; the only hand-written tables
-// are the CJK ranges and the ASCII punctuation ranges named in SPEC §4.
+// are the CJK ranges and the ASCII punctuation ranges named in docs/TOKENIZER.md §1.
 //
 // Invalid UTF-8: decode_utf8() never throws. Each maximal ill-formed subsequence (Unicode §3.9 "U+FFFD
 // substitution of maximal subparts", the same rule as Rust's String::from_utf8_lossy and Python's
@@ -18,7 +18,7 @@
 
 namespace distilbert::tokenizer {
 
-/// Which reference implementation to reproduce where the two differ (SPEC §4.1 vs §4.4).
+/// Which reference implementation to reproduce where the two differ (docs/TOKENIZER.md §1: slow vs fast).
 ///  - fast: the Rust `tokenizers` library (tokenizer.json, BertTokenizerFast, transformers.js-loaded files).
 ///  - slow: transformers' Python BertTokenizer/BasicTokenizer (lowercase THEN strip accents; whitespace for
 ///    clean_text = ' ', \t, \n, \r or Zs; CJK range 0x2B820-0x2CEAF; truncation ties removed from B first).

@@ -1,4 +1,4 @@
-// WordPiece vocabulary and the greedy longest-match-first WordPiece model (SPEC §4.2).
+// WordPiece vocabulary and the greedy longest-match-first WordPiece model (docs/TOKENIZER.md §2).
 #pragma once
 
 #include <cstdint>

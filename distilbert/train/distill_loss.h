@@ -1,6 +1,6 @@
-// The distiller's loss (Sanh et al., 2019; SPEC.md §5.2): soft-target KL at temperature T (scaled by T^2), MLM
-// cross-entropy, MSE on logits, and cosine between last hidden states; plus our extension, cosine/MSE on chosen
-// intermediate layer pairs (TinyBERT-style). Pure functions over tensors: no state, no model knowledge.
+// The distiller's loss (Sanh et al., 2019; docs/DISTILLATION.md §2.2): soft-target KL at temperature T (scaled by
+// T^2), MLM cross-entropy, MSE on logits, and cosine between last hidden states; plus our extension, cosine/MSE on
+// chosen intermediate layer pairs (TinyBERT-style). Pure functions over tensors: no state, no model knowledge.
 //
 // Rows: the KL and MSE terms run over "selected" tokens: every non-pad token, or with restrict_ce_to_mask only the
 // MLM targets. The caller gathers those rows *before* the vocabulary projection so that no (B, T, V) tensor is

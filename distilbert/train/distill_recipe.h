@@ -1,5 +1,5 @@
 // DistillRecipe: everything a `distilbert distill` (triple loss) or `distilbert pretrain` (MLM only) run needs,
-// as typed fields with the reference defaults (SPEC.md §5.1), read strictly from a YAML/JSON recipe plus
+// as typed fields with the reference defaults (docs/DISTILLATION.md §1), read strictly from a YAML/JSON recipe plus
 // `key=value` overrides. The resolved tree is saved into the run folder.
 #pragma once
 

@@ -1,6 +1,6 @@
-// The distillation and MLM-pretraining run (SPEC.md §5.2): one readable loop, setup -> train -> save, built from
-// the components in this folder and in data/. `distill` trains a DistilBERT student against a frozen teacher with
-// the triple loss; `pretrain` trains one model with MLM alone (how a user without a teacher makes one).
+// The distillation and MLM-pretraining run (docs/DISTILLATION.md §2): one readable loop, setup -> train -> save,
+// built from the components in this folder and in data/. `distill` trains a DistilBERT student against a frozen
+// teacher with the triple loss; `pretrain` trains one model with MLM alone (how a user without a teacher makes one).
 #pragma once
 
 #include <atomic>

@@ -2,8 +2,8 @@
 // TSV files, or a user's CSV/TSV/JSONL with named columns), extractive question answering (SQuAD v1.1 / v2.0),
 // token classification (CoNLL-2003 NER) and multiple choice (SWAG). One readable recipe: read and tokenise the
 // data, load any of our (or HF's) model folders with a fresh head for the task, train with AdamW and a linear
-// schedule, evaluate every N steps with the task's metrics (SPEC.md §7; EM/F1, seqeval, accuracy), keep the best
-// model by the task's main metric, stop early when asked. The per-family parts are in finetune_task.h.
+// schedule, evaluate every N steps with the task's metrics (docs/FINETUNING.md; EM/F1, seqeval, accuracy), keep the
+// best model by the task's main metric, stop early when asked. The per-family parts are in finetune_task.h.
 #pragma once
 
 #include <map>

@@ -1,7 +1,7 @@
-// Optimisation pieces of the reference distiller (SPEC.md §5.2): AdamW with betas (0.9, 0.98) and eps 1e-6 over
-// two parameter groups (no weight decay for names containing "bias" or "LayerNorm.weight": a substring match, so
-// DistilBERT's sa_layer_norm/output_layer_norm weights DO decay, as in the original), the linear warm-up/decay
-// schedule, and gradient-norm clipping.
+// Optimisation pieces of the reference distiller (docs/DISTILLATION.md §2.3): AdamW with betas (0.9, 0.98) and eps
+// 1e-6 over two parameter groups (no weight decay for names containing "bias" or "LayerNorm.weight": a substring
+// match, so DistilBERT's sa_layer_norm/output_layer_norm weights DO decay, as in the original), the linear
+// warm-up/decay schedule, and gradient-norm clipping.
 #pragma once
 
 #include <memory>

@@ -1,7 +1,7 @@
-// Student initialisation from a BERT teacher (scripts/extract_distilbert.py of the original code, SPEC.md §5.4):
-// word and position embeddings and the embedding LayerNorm (token types dropped), the chosen teacher layers mapped
-// onto the student's layers in order, the MLM decoder bias (the decoder weight is tied to the embeddings), and with
-// vocab_transform also the MLM transform and its LayerNorm.
+// Student initialisation from a BERT teacher (scripts/extract_distilbert.py of the original code,
+// docs/DISTILLATION.md §4): word and position embeddings and the embedding LayerNorm (token types dropped), the
+// chosen teacher layers mapped onto the student's layers in order, the MLM decoder bias (the decoder weight is tied
+// to the embeddings), and with vocab_transform also the MLM transform and its LayerNorm.
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
 // Golden tests of the distillation step against the Python reference (scripts/distill_reference.py, written from
-// SPEC.md §5; files from scripts/make_distill_golden.py): each loss term and the total for two loss settings,
-// every student gradient, the clipped grad norm, one AdamW step with weight-decay groups, and a 6-step run with
-// gradient accumulation and the warm-up schedule. Teacher = golden bert_mlm, student = golden distilbert_mlm.
+// docs/DISTILLATION.md; files from scripts/make_distill_golden.py): each loss term and the total for two loss
+// settings, every student gradient, the clipped grad norm, one AdamW step with weight-decay groups, and a 6-step run
+// with gradient accumulation and the warm-up schedule. Teacher = golden bert_mlm, student = golden distilbert_mlm.
 #include <catch2/catch.hpp>
 
 #include <fstream>

@@ -1,6 +1,6 @@
 // Golden tests: every model and head against the Python reference (scripts/reference_model.py, written from
-// SPEC.md; files made by scripts/make_golden.py). Forward outputs, every hidden state and attention map, the loss,
-// and the gradient of every parameter, compared by HF key name.
+// docs/MODELS.md; files made by scripts/make_golden.py). Forward outputs, every hidden state and attention map, the
+// loss, and the gradient of every parameter, compared by HF key name.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -56,7 +56,7 @@ TEST_CASE("sinusoidal table matches the reference formula and stays frozen", "[g
   REQUIRE(table.defined());
   CHECK_FALSE(table.requires_grad());
   CHECK_TENSOR_CLOSE("sinusoidal_table", table, io.at("sinusoidal_table"), 1e-7, 0.0);
-  // Hand values from SPEC.md §2.4.
+  // Hand values from docs/MODELS.md §2.4.
   CHECK(table[1][0].item<double>() == Approx(0.841471).epsilon(1e-6));
   CHECK(table[1][1].item<double>() == Approx(0.540302).epsilon(1e-6));
 }

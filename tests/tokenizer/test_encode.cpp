@@ -129,7 +129,7 @@ TEST_CASE("truncation lengths: Rust and Python tie rules", "[tokenizer][truncati
     INFO("lens " << a << "," << b);
     CHECK(truncation_lengths(a, b, 7, Truncation::longest_first, Flavor::fast) == std::make_pair(ea, eb));
   }
-  // SPEC §4.3: lens (4,4), max 7 -> Rust (3,4), Python (4,3).
+  // docs/TOKENIZER.md §3: lens (4,4), max 7 -> Rust (3,4), Python (4,3).
   CHECK(truncation_lengths(4, 4, 7, Truncation::longest_first, Flavor::slow) == std::make_pair<std::size_t, std::size_t>(4, 3));
   CHECK(truncation_lengths(8, 8, 7, Truncation::longest_first, Flavor::slow) == std::make_pair<std::size_t, std::size_t>(4, 3));
   CHECK(truncation_lengths(8, 4, 7, Truncation::longest_first, Flavor::slow) == std::make_pair<std::size_t, std::size_t>(4, 3));

@@ -9,7 +9,7 @@ using distilbert::ModelType;
 using json = nlohmann::json;
 
 TEST_CASE("hub distilbert-base-uncased config.json parses with HF defaults", "[unit][config]") {
-  // Verbatim content of the hub file (SPEC.md §1.1).
+  // Verbatim content of the hub file (configs/distilbert-base-uncased.json, docs/MODELS.md §1.1).
   auto j = json::parse(R"({ "activation": "gelu", "architectures": ["DistilBertForMaskedLM"], "attention_dropout": 0.1,
     "dim": 768, "dropout": 0.1, "hidden_dim": 3072, "initializer_range": 0.02, "max_position_embeddings": 512,
     "model_type": "distilbert", "n_heads": 12, "n_layers": 6, "pad_token_id": 0, "qa_dropout": 0.1,

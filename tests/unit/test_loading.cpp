@@ -1,5 +1,5 @@
 // Loading weights by HF key: strictness, head re-initialisation reports, prefixes, tied keys, old names, .bin files,
-// and parameter counts of the real architectures against SPEC.md §2.1.
+// and parameter counts of the real architectures against docs/MODELS.md §2.1.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -32,7 +32,7 @@ LoadOptions quiet() {
 }
 }  // namespace
 
-TEST_CASE("parameter counts of the real architectures match SPEC.md", "[unit][loading]") {
+TEST_CASE("parameter counts of the real architectures match docs/MODELS.md", "[unit][loading]") {
   auto distil = ModelConfig::distilbert_base_uncased();
   auto bert = ModelConfig::bert_base_uncased();
   CHECK(count_parameters(*build_model(distil, Head::None)) == 66362880);

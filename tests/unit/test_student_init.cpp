@@ -1,5 +1,5 @@
-// Student initialisation against scripts/distill_reference.py's init_student_from_teacher (SPEC.md §5.4), and the
-// shape checks that refuse a student wider or narrower than its teacher.
+// Student initialisation against scripts/distill_reference.py's init_student_from_teacher
+// (docs/DISTILLATION.md §4), and the shape checks that refuse a student wider or narrower than its teacher.
 #include <catch2/catch.hpp>
 
 #include <fstream>
