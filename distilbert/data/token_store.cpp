@@ -684,39 +684,6 @@ namespace {
 
 // The pipeline's buffers. A fixed number of each is made up front and recycled through a free queue, so memory
 // neither grows with the corpus nor fragments: once a buffer has reached its working size it is only refilled.
-// A line longer than kPieceBytes is encoded piece by piece, each cut after a run of ASCII whitespace. BERT's
-// pre-tokenizer ends a word at any whitespace, so the ids are those of the whole line (tests/data_pipeline checks
-// them against HF tokenizers), while the tokenizer's working memory (token strings and offsets: tens of bytes per
-// byte of text) stays bounded however long the line is. SentencePiece models keep the spaces inside their tokens,
-// so they see the whole line.
-constexpr std::size_t kPieceBytes = 64u << 10;
-
-std::size_t next_piece_end(std::string_view line, std::size_t begin, bool split) {
-  constexpr const char* kSpace = " \t\n\r\f\v";
-  if (!split || line.size() - begin <= kPieceBytes) return line.size();
-  const std::size_t space = line.find_first_of(kSpace, begin + kPieceBytes);
-  if (space == std::string_view::npos) return line.size();
-  const std::size_t next = line.find_first_not_of(kSpace, space);
-  return next == std::string_view::npos ? line.size() : next;
-}
-
-// Appends the ids of `line` (no special tokens) to `out`; returns how many.
-std::size_t encode_line(const tokenizer::Tokenizer& tok, bool split, std::string_view line,
-                        const tokenizer::EncodeOptions& enc, std::int64_t vocab, std::vector<std::int32_t>& out) {
-  std::size_t n = 0;
-  for (std::size_t b = 0, e = 0; b < line.size(); b = e) {
-    e = next_piece_end(line, b, split);
-    const tokenizer::Encoding piece = tok.encode(line.substr(b, e - b), std::nullopt, enc);
-    for (const std::int64_t id : piece.ids) {
-      check(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id, " outside its vocabulary [0, ", vocab,
-            ")");
-      out.push_back(static_cast<std::int32_t>(id));
-    }
-    n += piece.ids.size();
-  }
-  return n;
-}
-
 struct TextChunk {
   std::string text;               // the chunk's non-blank lines, back to back
   std::vector<std::size_t> ends;  // line i is text[ends[i-1] (0 for i = 0), ends[i])
@@ -736,12 +703,45 @@ struct IdChunk {
 constexpr std::size_t kTextBuffers = 3;  // one being filled, one queued, one being tokenised
 constexpr std::size_t kIdBuffers = 2;    // one being filled by the tokeniser, one being written
 
+constexpr const char* kAsciiSpace = " \t\n\r\v\f";
+
 std::string_view strip_ascii(std::string_view s) {
-  const char* ws = " \t\n\r\v\f";
-  const std::size_t b = s.find_first_not_of(ws);
+  const std::size_t b = s.find_first_not_of(kAsciiSpace);
   if (b == std::string_view::npos) return {};
-  const std::size_t e = s.find_last_not_of(ws);
+  const std::size_t e = s.find_last_not_of(kAsciiSpace);
   return s.substr(b, e - b + 1);
+}
+
+// A line longer than kPieceBytes is encoded piece by piece, each cut after a run of ASCII whitespace. BERT's
+// pre-tokenizer ends a word at any whitespace, so the ids are those of the whole line (tests/data_pipeline checks
+// them against HF tokenizers), while the tokenizer's working memory (token strings and offsets: tens of bytes per
+// byte of text) stays bounded however long the line is. SentencePiece models keep the spaces inside their tokens,
+// so they see the whole line.
+constexpr std::size_t kPieceBytes = 64u << 10;
+
+std::size_t next_piece_end(std::string_view line, std::size_t begin, bool split) {
+  if (!split || line.size() - begin <= kPieceBytes) return line.size();
+  const std::size_t space = line.find_first_of(kAsciiSpace, begin + kPieceBytes);
+  if (space == std::string_view::npos) return line.size();
+  const std::size_t next = line.find_first_not_of(kAsciiSpace, space);
+  return next == std::string_view::npos ? line.size() : next;
+}
+
+// Appends the ids of `line` (no special tokens) to `out`; returns how many.
+std::size_t encode_line(const tokenizer::Tokenizer& tok, bool split, std::string_view line,
+                        const tokenizer::EncodeOptions& enc, std::int64_t vocab, std::vector<std::int32_t>& out) {
+  std::size_t n = 0;
+  for (std::size_t b = 0, e = 0; b < line.size(); b = e) {
+    e = next_piece_end(line, b, split);
+    const tokenizer::Encoding piece = tok.encode(line.substr(b, e - b), std::nullopt, enc);
+    for (const std::int64_t id : piece.ids) {
+      check(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id, " outside its vocabulary [0, ", vocab,
+            ")");
+      out.push_back(static_cast<std::int32_t>(id));
+    }
+    n += piece.ids.size();
+  }
+  return n;
 }
 
 }  // namespace
