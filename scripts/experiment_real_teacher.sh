@@ -74,6 +74,14 @@ settings() {
 }
 LR=1e-4
 TRANSFER_EXTRA=8192
+[ "$QUICK" = 1 ] && TRANSFER_EXTRA=64
+# run_settings TASK: settings() with --quick's sizes (64 training examples, 1 epoch).
+run_settings() {
+  local dir len n epochs weight
+  read -r dir len n epochs weight <<< "$(settings "$1")"
+  [ "$QUICK" = 1 ] && { n=64; epochs=1; }
+  echo "$dir $len $n $epochs $weight"
+}
 KD_T=2.0
 KD_ALPHA_CE=0.9
 KD_ALPHA_TASK=0.1
@@ -105,8 +113,7 @@ OUT=$(cd "$OUT" && pwd)
 JOBS=()
 COSTS=()
 for t in "${TASK_LIST[@]}"; do
-  read -r dir len n epochs weight <<< "$(settings "$t")"
-  [ "$QUICK" = 1 ] && { n=64; epochs=1; }
+  read -r dir len n epochs weight <<< "$(run_settings "$t")"
   [ "$n" = 0 ] && n=$(($(wc -l < "$DATA/glue/$dir/train.tsv") - 1))
   unit=$((n * epochs * weight))
   JOBS+=("$t teacher 1"); COSTS+=($((unit * 3)))
@@ -115,10 +122,8 @@ for t in "${TASK_LIST[@]}"; do
     JOBS+=("$t control $s"); COSTS+=($((unit * 3 / 2)))
   done
   if [ "$t" = sst2 ]; then
-    extra=$TRANSFER_EXTRA
-    [ "$QUICK" = 1 ] && extra=64
-    JOBS+=("$t label 1"); COSTS+=($((extra * weight)))
-    for s in "${SEED_LIST[@]}"; do JOBS+=("$t transfer $s"); COSTS+=($(((n + extra) * weight * 5 / 2))); done
+    JOBS+=("$t label 1"); COSTS+=($((TRANSFER_EXTRA * weight)))
+    for s in "${SEED_LIST[@]}"; do JOBS+=("$t transfer $s"); COSTS+=($(((n + TRANSFER_EXTRA) * weight * 5 / 2))); done
   fi
 done
 TOTAL_COST=0
@@ -129,8 +134,7 @@ fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 # recipe TASK KIND SEED: the fine-tuning recipe (JSON) of one run.
 recipe() {
   local t=$1 kind=$2 seed=$3 dir len n epochs _ model distill="" run=$OUT/$1/$2_seed$3
-  read -r dir len n epochs _ <<< "$(settings "$t")"
-  [ "$QUICK" = 1 ] && { n=64; epochs=1; }
+  read -r dir len n epochs _ <<< "$(run_settings "$t")"
   model=$OUT/student_init
   [ "$kind" = teacher ] && { model=$TEACHER; run=$OUT/$t/teacher; }
   if [ "$kind" = transfer ]; then n=0; epochs=1; dir=$OUT/$t/transfer_task; else dir=$DATA/glue/$dir; fi
@@ -150,8 +154,7 @@ EOF
 # then the next TRANSFER_EXTRA training sentences labelled by the fine-tuned teacher (their own labels unused).
 label_transfer_set() {
   local t=$1 dir len n epochs weight extra=$TRANSFER_EXTRA task=$OUT/$1/transfer_task
-  read -r dir len n epochs weight <<< "$(settings "$t")"
-  [ "$QUICK" = 1 ] && { n=64; extra=64; }
+  read -r dir len n epochs weight <<< "$(run_settings "$t")"
   mkdir -p "$task"
   ln -s "$DATA/glue/$dir/dev.tsv" "$task/dev.tsv"
   awk -F'\t' -v a=$((n + 2)) -v b=$((n + extra + 1)) 'NR >= a && NR <= b { print $1 }' "$DATA/glue/$dir/train.tsv" \
