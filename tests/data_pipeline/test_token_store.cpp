@@ -449,7 +449,7 @@ TEST_CASE("token counts file: bare list accepted, wrong sizes and fingerprints r
   CHECK_THROWS_WITH(load_token_counts(dir + "/neg.json"), Contains("count 1"));
 }
 
-TEST_CASE("binarize: a line of 600 KB is stored with HF tokenizers' ids of the whole line; 32 MB without a newline "
+TEST_CASE("binarize: a line of 600 KB is stored with HF tokenizers' ids of the whole line, and 32 MB without a newline "
           "stays within bounded memory", "[data]") {
   if (!have_real_text()) {
     WARN("SKIPPED: shared data not found (" << bert_tokenizer_dir() << ", " << wikitext_valid() << ")");
