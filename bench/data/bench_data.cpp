@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     const std::string sst = work + "/sst2_train.txt";
     {
       std::ifstream in(data + "/glue/SST-2/train.tsv");
-      check(static_cast<bool>(in), "cannot read ", data, "/glue/SST-2/train.tsv");
+      DISTILBERT_CHECK(static_cast<bool>(in), "cannot read ", data, "/glue/SST-2/train.tsv");
       std::ofstream out(sst);
       std::string line;
       std::getline(in, line);

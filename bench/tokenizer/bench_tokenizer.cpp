@@ -40,7 +40,7 @@ double process_cpu_seconds() {
 /// scripts/tokenizer/bench_hf.py.
 std::vector<std::string> read_lines(const std::string& path, bool tsv_first_column, std::size_t skip) {
   std::ifstream in(path);
-  distilbert::check(in.good(), "benchmark data ", path, ": cannot open it (pass --data DIR)");
+  DISTILBERT_CHECK(in.good(), "benchmark data ", path, ": cannot open it (pass --data DIR)");
   std::vector<std::string> out;
   std::string line;
   for (std::size_t i = 0; std::getline(in, line); ++i) {

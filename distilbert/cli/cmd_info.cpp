@@ -58,7 +58,7 @@ Command add_info_command(CLI::App& app) {
   cmd->add_flag("--json", *as_json, "Print one JSON object instead of text");
   return {cmd, [dir, as_json, cpu, threads] {
             if (*cpu) return print_cpu_info(*threads, *as_json);
-            check(!dir->empty(), "info: give --model DIR (a model folder) or --cpu");
+            DISTILBERT_CHECK(!dir->empty(), "info: give --model DIR (a model folder) or --cpu");
             namespace fs = std::filesystem;
             LoadOptions lo;
             lo.verbose = false;

@@ -22,11 +22,11 @@ std::vector<int64_t> parse_layers(const std::string& text) {
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    check(!item.empty() && item.find_first_not_of("0123456789") == std::string::npos, "--layers '", text,
-          "': expected comma-separated layer indices such as 0,2,4,7,9,11");
+    DISTILBERT_CHECK(!item.empty() && item.find_first_not_of("0123456789") == std::string::npos, "--layers '", text,
+                     "': expected comma-separated layer indices such as 0,2,4,7,9,11");
     out.push_back(std::stoll(item));
   }
-  check(!out.empty(), "--layers is empty");
+  DISTILBERT_CHECK(!out.empty(), "--layers is empty");
   return out;
 }
 
@@ -50,8 +50,8 @@ Command add_init_student_command(CLI::App& app) {
   cmd->add_flag("--overwrite", o->overwrite, "Replace files in a non-empty output folder");
   return {cmd, [o] {
             namespace fs = std::filesystem;
-            check(fs::exists(fs::path(o->teacher) / "config.json"), "teacher folder '", o->teacher,
-                  "' has no config.json");
+            DISTILBERT_CHECK(fs::exists(fs::path(o->teacher) / "config.json"), "teacher folder '", o->teacher,
+                             "' has no config.json");
             const ModelConfig tc = ModelConfig::load((fs::path(o->teacher) / "config.json").string());
             ModelConfig sc = ModelConfig::load(o->config);
             const auto layers = parse_layers(o->layers);

@@ -36,7 +36,7 @@ extern "C" void on_launch_signal(int sig) { g_signal.store(sig); }
 // A TCP port that is free on this machine now (bind to port 0 and ask which one the kernel chose).
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  check(fd >= 0, "launch: cannot create a socket to find a free port: ", std::strerror(errno));
+  DISTILBERT_CHECK(fd >= 0, "launch: cannot create a socket to find a free port: ", std::strerror(errno));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -45,14 +45,14 @@ int free_port() {
   const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
   ::close(fd);
-  check(ok, "launch: cannot find a free port: ", std::strerror(errno), "; pass --master-port");
+  DISTILBERT_CHECK(ok, "launch: cannot find a free port: ", std::strerror(errno), "; pass --master-port");
   return ntohs(a.sin_port);
 }
 
 std::string self_exe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  check(!ec, "launch: cannot find this program's path (/proc/self/exe): ", ec.message());
+  DISTILBERT_CHECK(!ec, "launch: cannot find this program's path (/proc/self/exe): ", ec.message());
   return p.string();
 }
 
@@ -99,15 +99,15 @@ Command add_launch_command(CLI::App& app) {
   cmd->add_option("command", o->command, "After `--`: the distilbert command and its arguments (or a program path)")
       ->required();
   return {cmd, [o] {
-            check(o->node_rank >= 0 && o->node_rank < o->nnodes, "launch: --node-rank ", o->node_rank,
-                  " must be in [0, ", o->nnodes - 1, "]");
+            DISTILBERT_CHECK(o->node_rank >= 0 && o->node_rank < o->nnodes, "launch: --node-rank ", o->node_rank,
+                             " must be in [0, ", o->nnodes - 1, "]");
             const int world = o->nproc * o->nnodes;
             int port = o->master_port;
             if (port == 0) port = o->nnodes == 1 ? free_port() : 29500;
             std::vector<std::string> argv;
             if (o->command.front().find('/') != std::string::npos) {
-              check(::access(o->command.front().c_str(), X_OK) == 0, "launch: '", o->command.front(),
-                    "' is not an executable file");
+              DISTILBERT_CHECK(::access(o->command.front().c_str(), X_OK) == 0, "launch: '", o->command.front(),
+                               "' is not an executable file");
               argv = o->command;
             } else {
               argv.push_back(self_exe());
@@ -150,7 +150,7 @@ Command add_launch_command(CLI::App& app) {
               const std::string log = o->log_dir.empty() ? std::string()
                                                          : o->log_dir + "/rank-" + std::to_string(rank) + ".log";
               const pid_t pid = ::fork();
-              check(pid >= 0, "launch: fork failed for rank ", rank, ": ", std::strerror(errno));
+              DISTILBERT_CHECK(pid >= 0, "launch: fork failed for rank ", rank, ": ", std::strerror(errno));
               if (pid == 0) {
                 signal(SIGINT, SIG_DFL);
                 signal(SIGTERM, SIG_DFL);

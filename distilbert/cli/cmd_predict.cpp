@@ -34,17 +34,17 @@ struct Example {
 
 std::vector<std::vector<int64_t>> read_rows(const json& v, const std::string& where, const char* key, bool multi) {
   auto row = [&](const json& r) {
-    check(r.is_array(), where, ": '", key, "' must be a list of integers");
+    DISTILBERT_CHECK(r.is_array(), where, ": '", key, "' must be a list of integers");
     std::vector<int64_t> out;
     for (const auto& x : r) {
-      check(x.is_number_integer(), where, ": '", key, "' must hold integers, found ", x.dump());
+      DISTILBERT_CHECK(x.is_number_integer(), where, ": '", key, "' must hold integers, found ", x.dump());
       out.push_back(x.get<int64_t>());
     }
     return out;
   };
   std::vector<std::vector<int64_t>> rows;
   if (multi) {
-    check(v.is_array() && !v.empty(), where, ": '", key, "' must be a list of choices (lists of integers)");
+    DISTILBERT_CHECK(v.is_array() && !v.empty(), where, ": '", key, "' must be a list of choices (lists of integers)");
     for (const auto& r : v) rows.push_back(row(r));
   } else {
     rows.push_back(row(v));
@@ -60,8 +60,9 @@ struct TextSource {
 // Encode a text (pair) into one example row, truncated longest_first to max_length as HF pipelines do.
 Example encode_text(const TextSource& src, const std::string& text, const std::optional<std::string>& pair,
                     bool bert, const std::string& where) {
-  check(src.tok != nullptr, where,
-        ": text input needs a tokenizer: put tokenizer.json or vocab.txt in the model folder, or pass --tokenizer DIR");
+  DISTILBERT_CHECK(
+      src.tok != nullptr, where,
+      ": text input needs a tokenizer: put tokenizer.json or vocab.txt in the model folder, or pass --tokenizer DIR");
   tokenizer::EncodeOptions opts;
   opts.truncation = tokenizer::Truncation::longest_first;
   opts.max_length = src.max_length;
@@ -77,7 +78,7 @@ Example encode_text(const TextSource& src, const std::string& text, const std::o
 std::vector<Example> read_examples(const std::string& path, bool multiple_choice, const ModelConfig& config,
                                    const TextSource& text_source, bool pairs) {
   std::ifstream in(path);
-  check(in.good(), "cannot open input '", path, "'");
+  DISTILBERT_CHECK(in.good(), "cannot open input '", path, "'");
   const bool jsonl = path.size() >= 6 && (path.compare(path.size() - 6, 6, ".jsonl") == 0 ||
                                           path.compare(path.size() - 5, 5, ".json") == 0);
   const bool bert = config.model_type == ModelType::Bert;
@@ -88,12 +89,12 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = str_cat(path, ":", lineno);
     if (!jsonl) {
-      check(!multiple_choice, where, ": multiple-choice inputs must be JSONL with input_ids per choice");
+      DISTILBERT_CHECK(!multiple_choice, where, ": multiple-choice inputs must be JSONL with input_ids per choice");
       std::optional<std::string> pair;
       std::string text = line;
       if (pairs) {
         const size_t tab = line.find('\t');
-        check(tab != std::string::npos, where, ": --pairs expects 'text<TAB>text_pair'");
+        DISTILBERT_CHECK(tab != std::string::npos, where, ": --pairs expects 'text<TAB>text_pair'");
         text = line.substr(0, tab);
         pair = line.substr(tab + 1);
       }
@@ -106,16 +107,16 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
     } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
       fail(where, ": not valid JSON (", e.what(), ")");
     }
-    check(j.is_object() && (j.contains("input_ids") || j.contains("text")), where,
-          ": expected an object with 'input_ids' or 'text'");
+    DISTILBERT_CHECK(j.is_object() && (j.contains("input_ids") || j.contains("text")), where,
+                     ": expected an object with 'input_ids' or 'text'");
     if (!j.contains("input_ids")) {
-      check(j["text"].is_string(), where, ": 'text' must be a string");
+      DISTILBERT_CHECK(j["text"].is_string(), where, ": 'text' must be a string");
       std::optional<std::string> pair;
       if (j.contains("text_pair")) {
-        check(j["text_pair"].is_string(), where, ": 'text_pair' must be a string");
+        DISTILBERT_CHECK(j["text_pair"].is_string(), where, ": 'text_pair' must be a string");
         pair = j["text_pair"].get<std::string>();
       }
-      check(!multiple_choice, where, ": multiple-choice inputs need input_ids per choice");
+      DISTILBERT_CHECK(!multiple_choice, where, ": multiple-choice inputs need input_ids per choice");
       out.push_back(encode_text(text_source, j["text"].get<std::string>(), pair, bert, where));
       continue;
     }
@@ -124,29 +125,29 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
     if (j.contains("attention_mask")) ex.mask = read_rows(j["attention_mask"], where, "attention_mask", multiple_choice);
     if (j.contains("token_type_ids")) ex.types = read_rows(j["token_type_ids"], where, "token_type_ids", multiple_choice);
     for (size_t r = 0; r < ex.ids.size(); ++r) {
-      check(!ex.ids[r].empty(), where, ": input_ids is empty");
-      check(static_cast<int64_t>(ex.ids[r].size()) <= config.max_position_embeddings, where, ": ", ex.ids[r].size(),
-            " tokens exceed max_position_embeddings ", config.max_position_embeddings);
+      DISTILBERT_CHECK(!ex.ids[r].empty(), where, ": input_ids is empty");
+      DISTILBERT_CHECK(static_cast<int64_t>(ex.ids[r].size()) <= config.max_position_embeddings, where, ": ",
+                       ex.ids[r].size(), " tokens exceed max_position_embeddings ", config.max_position_embeddings);
       for (int64_t id : ex.ids[r])
-        check(id >= 0 && id < config.vocab_size, where, ": token id ", id, " is outside the vocabulary [0, ",
-              config.vocab_size, ")");
+        DISTILBERT_CHECK(id >= 0 && id < config.vocab_size, where, ": token id ", id, " is outside the vocabulary [0, ",
+                         config.vocab_size, ")");
       if (!ex.mask.empty())
-        check(ex.mask.size() == ex.ids.size() && ex.mask[r].size() == ex.ids[r].size(), where,
-              ": attention_mask must have the shape of input_ids");
+        DISTILBERT_CHECK(ex.mask.size() == ex.ids.size() && ex.mask[r].size() == ex.ids[r].size(), where,
+                         ": attention_mask must have the shape of input_ids");
       if (!ex.types.empty()) {
-        check(ex.types.size() == ex.ids.size() && ex.types[r].size() == ex.ids[r].size(), where,
-              ": token_type_ids must have the shape of input_ids");
+        DISTILBERT_CHECK(ex.types.size() == ex.ids.size() && ex.types[r].size() == ex.ids[r].size(), where,
+                         ": token_type_ids must have the shape of input_ids");
         for (int64_t t : ex.types[r])
-          check(config.model_type == ModelType::Bert && t >= 0 && t < config.type_vocab_size, where,
-                ": token type ", t, " is not valid for this model");
+          DISTILBERT_CHECK(config.model_type == ModelType::Bert && t >= 0 && t < config.type_vocab_size, where,
+                           ": token type ", t, " is not valid for this model");
       }
     }
     if (multiple_choice && !out.empty())
-      check(ex.ids.size() == out.front().ids.size(), where, ": ", ex.ids.size(), " choices, earlier lines have ",
-            out.front().ids.size());
+      DISTILBERT_CHECK(ex.ids.size() == out.front().ids.size(), where, ": ", ex.ids.size(),
+                       " choices, earlier lines have ", out.front().ids.size());
     out.push_back(std::move(ex));
   }
-  check(!out.empty(), "input '", path, "' holds no examples");
+  DISTILBERT_CHECK(!out.empty(), "input '", path, "' holds no examples");
   return out;
 }
 
@@ -319,16 +320,18 @@ Command add_predict_command(CLI::App& app) {
   add_runtime_options(cmd, o->rt);
   return {cmd, [o] {
             if (!o->recipe.empty()) {  // GLUE test set -> submission files
-              check(!o->submission.empty(), "predict --recipe: give --submission DIR for the submission files");
+              DISTILBERT_CHECK(!o->submission.empty(),
+                               "predict --recipe: give --submission DIR for the submission files");
               auto r = FinetuneRecipe::load(o->recipe, o->overrides);
               if (o->rt.threads > 0) r.threads = o->rt.threads;
               if (o->rt.device != "cpu") r.device = o->rt.device;
               predict_glue_test(r, o->model, o->submission, o->fresh_head);
               return 0;
             }
-            check(!o->input.empty(), "predict: give --input FILE (or --recipe with --submission for GLUE test sets)");
+            DISTILBERT_CHECK(!o->input.empty(),
+                             "predict: give --input FILE (or --recipe with --submission for GLUE test sets)");
             const torch::Device device = apply_runtime_options(o->rt);
-            check(o->batch_size > 0, "--batch-size must be > 0");
+            DISTILBERT_CHECK(o->batch_size > 0, "--batch-size must be > 0");
             LoadedModel loaded = load_model_folder(o->model);
             // A head the folder lacks would answer with random weights: refused, as HF's pipelines refuse.
             if (!loaded.report.newly_initialized.empty() && !o->fresh_head)
@@ -363,7 +366,7 @@ Command add_predict_command(CLI::App& app) {
             std::ofstream file;
             if (!o->output.empty()) {
               file.open(o->output);
-              check(file.good(), "cannot write '", o->output, "'");
+              DISTILBERT_CHECK(file.good(), "cannot write '", o->output, "'");
             }
             std::ostream& out = o->output.empty() ? std::cout : file;
             const size_t bs = o->dump.empty() ? static_cast<size_t>(o->batch_size) : examples.size();

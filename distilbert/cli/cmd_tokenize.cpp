@@ -40,7 +40,7 @@ std::string detect(const std::string& path) {
 
 std::vector<Input> read_plain_text(const std::string& path, std::size_t& blank) {
   std::ifstream in(path, std::ios::binary);
-  check(in.good(), "input '", path, "': cannot open it");
+  DISTILBERT_CHECK(in.good(), "input '", path, "': cannot open it");
   std::vector<Input> out;
   std::string line;
   for (std::size_t n = 1; std::getline(in, line); ++n) {
@@ -52,7 +52,7 @@ std::vector<Input> read_plain_text(const std::string& path, std::size_t& blank) 
     }
     out.push_back({line, std::nullopt, n});
   }
-  check(!in.bad(), "input '", path, "': read error");
+  DISTILBERT_CHECK(!in.bad(), "input '", path, "': read error");
   return out;
 }
 
@@ -175,8 +175,8 @@ Command add_tokenize_command(CLI::App& app) {
             std::size_t skipped = 0;
             std::vector<std::string> messages;
             if (format == "text") {
-              check(!o->pair_column, "--pair-column needs a TSV, CSV or JSONL input with named columns; '", o->input,
-                    "' is read as plain text (one text per line; use --format to override)");
+              DISTILBERT_CHECK(!o->pair_column, "--pair-column needs a TSV, CSV or JSONL input with named columns; '",
+                               o->input, "' is read as plain text (one text per line; use --format to override)");
               inputs = read_plain_text(o->input, skipped);
             } else {
               inputs = read_table(o->input, format, o->text_column, o->pair_column, skipped, messages);
@@ -186,8 +186,8 @@ Command add_tokenize_command(CLI::App& app) {
                         << (format == "text" ? " blank line(s)" : " row(s) without text") << "\n";
               for (const auto& m : messages) std::cerr << "[tokenize]   " << m << "\n";
             }
-            check(!inputs.empty(), "input '", o->input, "' holds no texts",
-                  messages.empty() ? std::string() : " (" + messages.front() + ")");
+            DISTILBERT_CHECK(!inputs.empty(), "input '", o->input, "' holds no texts",
+                             messages.empty() ? std::string() : " (" + messages.front() + ")");
 
             tk::EncodeOptions eo;
             eo.add_special_tokens = !o->no_special;
@@ -202,7 +202,7 @@ Command add_tokenize_command(CLI::App& app) {
             std::ofstream file;
             if (!o->output.empty()) {
               file.open(o->output, std::ios::binary | std::ios::trunc);
-              check(file.good(), "cannot write '", o->output, "'");
+              DISTILBERT_CHECK(file.good(), "cannot write '", o->output, "'");
             }
             std::ostream& out = o->output.empty() ? std::cout : file;
             const auto t1 = std::chrono::steady_clock::now();
@@ -227,7 +227,8 @@ Command add_tokenize_command(CLI::App& app) {
               out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
             }
             out.flush();
-            check(out.good(), "error while writing ", o->output.empty() ? std::string("stdout") : "'" + o->output + "'");
+            DISTILBERT_CHECK(out.good(), "error while writing ",
+                             o->output.empty() ? std::string("stdout") : "'" + o->output + "'");
             const auto t2 = std::chrono::steady_clock::now();
             if (!o->quiet) {
               const double s = std::chrono::duration<double>(t2 - t1).count();

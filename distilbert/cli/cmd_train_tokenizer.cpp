@@ -67,18 +67,21 @@ Command add_train_tokenizer_command(CLI::App& app) {
             namespace tk = tokenizer;
             tk::TrainerOptions t;
             t.type = tk::parse_tokenizer_type(o->type);
-            check(o->vocab_size > 5, "--vocab-size ", o->vocab_size, " is too small (the 5 special tokens alone need 5)");
+            DISTILBERT_CHECK(o->vocab_size > 5, "--vocab-size ", o->vocab_size,
+                             " is too small (the 5 special tokens alone need 5)");
             t.vocab_size = o->vocab_size;
             t.lowercase = o->lowercase;
             if (t.type == tk::TokenizerType::wordpiece) {
               if (o->min_frequency) t.min_frequency = *o->min_frequency;
               t.limit_alphabet = o->limit_alphabet;
             } else {
-              check(!o->min_frequency && !o->limit_alphabet, "--min-frequency and --limit-alphabet apply to --type "
-                    "wordpiece only (sentencepiece ", o->type, " has no such setting)");
+              DISTILBERT_CHECK(!o->min_frequency && !o->limit_alphabet,
+                               "--min-frequency and --limit-alphabet apply to --type "
+                               "wordpiece only (sentencepiece ",
+                               o->type, " has no such setting)");
             }
-            check(o->character_coverage > 0 && o->character_coverage <= 1, "--character-coverage must be in (0, 1], found ",
-                  o->character_coverage);
+            DISTILBERT_CHECK(o->character_coverage > 0 && o->character_coverage <= 1,
+                             "--character-coverage must be in (0, 1], found ", o->character_coverage);
             t.character_coverage = o->character_coverage;
             t.model_max_length = o->max_length;
             t.num_threads = static_cast<std::size_t>(o->threads > 0 ? o->threads : available_cpus());

@@ -40,7 +40,7 @@ void refuse_existing_outputs(const std::string& what, const std::vector<std::str
   std::string found;
   for (const std::string& f : files)
     if (std::filesystem::exists(std::filesystem::symlink_status(f))) found += (found.empty() ? "'" : ", '") + f + "'";
-  check(found.empty(), "output ", what, " already exists (", found, ")", kOverwriteHint);
+  DISTILBERT_CHECK(found.empty(), "output ", what, " already exists (", found, ")", kOverwriteHint);
 }
 
 }  // namespace distilbert::cli

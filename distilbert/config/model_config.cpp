@@ -68,7 +68,7 @@ std::string ModelConfig::label_name(int64_t id) const {
 
 void ModelConfig::validate(const std::string& origin) const {
   auto positive = [&](const char* key, int64_t v) {
-    check(v > 0, "config '", origin, "': ", key, " must be > 0, found ", v);
+    DISTILBERT_CHECK(v > 0, "config '", origin, "': ", key, " must be > 0, found ", v);
   };
   const bool d = model_type == ModelType::DistilBert;
   positive("vocab_size", vocab_size);
@@ -79,13 +79,14 @@ void ModelConfig::validate(const std::string& origin) const {
   positive("max_position_embeddings", max_position_embeddings);
   positive("num_labels", num_labels);
   if (!d) positive("type_vocab_size", type_vocab_size);
-  check(hidden_size % num_heads == 0, "config '", origin, "': ", d ? "dim" : "hidden_size", " (", hidden_size,
-        ") must be divisible by ", d ? "n_heads" : "num_attention_heads", " (", num_heads, ")");
+  DISTILBERT_CHECK(hidden_size % num_heads == 0, "config '", origin, "': ", d ? "dim" : "hidden_size", " (",
+                   hidden_size, ") must be divisible by ", d ? "n_heads" : "num_attention_heads", " (", num_heads, ")");
   static const std::set<std::string> acts = {"gelu", "relu", "silu", "swish", "gelu_new", "gelu_pytorch_tanh", "tanh"};
-  check(acts.count(activation) == 1, "config '", origin, "': ", d ? "activation" : "hidden_act", " '", activation,
-        "' is not supported (expected one of gelu, gelu_new, gelu_pytorch_tanh, relu, silu, swish, tanh)");
+  DISTILBERT_CHECK(acts.count(activation) == 1, "config '", origin, "': ", d ? "activation" : "hidden_act", " '",
+                   activation,
+                   "' is not supported (expected one of gelu, gelu_new, gelu_pytorch_tanh, relu, silu, swish, tanh)");
   auto prob = [&](const char* key, double p) {
-    check(p >= 0.0 && p < 1.0, "config '", origin, "': ", key, " must be in [0, 1), found ", p);
+    DISTILBERT_CHECK(p >= 0.0 && p < 1.0, "config '", origin, "': ", key, " must be in [0, 1), found ", p);
   };
   prob(d ? "dropout" : "hidden_dropout_prob", hidden_dropout);
   prob(d ? "attention_dropout" : "attention_probs_dropout_prob", attention_dropout);
@@ -95,22 +96,24 @@ void ModelConfig::validate(const std::string& origin) const {
   } else if (classifier_dropout) {
     prob("classifier_dropout", *classifier_dropout);
   }
-  check(layer_norm_eps > 0, "config '", origin, "': layer_norm_eps must be > 0, found ", layer_norm_eps);
-  check(initializer_range >= 0, "config '", origin, "': initializer_range must be >= 0, found ", initializer_range);
-  check(pad_token_id >= 0 && pad_token_id < vocab_size, "config '", origin, "': pad_token_id ", pad_token_id,
-        " is outside the vocabulary [0, ", vocab_size, ")");
-  check(position_embedding_type == "absolute", "config '", origin, "': position_embedding_type '",
-        position_embedding_type, "' is not supported (only 'absolute')");
+  DISTILBERT_CHECK(layer_norm_eps > 0, "config '", origin, "': layer_norm_eps must be > 0, found ", layer_norm_eps);
+  DISTILBERT_CHECK(initializer_range >= 0, "config '", origin, "': initializer_range must be >= 0, found ",
+                   initializer_range);
+  DISTILBERT_CHECK(pad_token_id >= 0 && pad_token_id < vocab_size, "config '", origin, "': pad_token_id ", pad_token_id,
+                   " is outside the vocabulary [0, ", vocab_size, ")");
+  DISTILBERT_CHECK(position_embedding_type == "absolute", "config '", origin, "': position_embedding_type '",
+                   position_embedding_type, "' is not supported (only 'absolute')");
   static const std::set<std::string> problems = {"", "regression", "single_label_classification",
                                                  "multi_label_classification"};
-  check(problems.count(problem_type) == 1, "config '", origin, "': problem_type '", problem_type,
-        "' is not one of regression, single_label_classification, multi_label_classification");
+  DISTILBERT_CHECK(problems.count(problem_type) == 1, "config '", origin, "': problem_type '", problem_type,
+                   "' is not one of regression, single_label_classification, multi_label_classification");
   for (const auto& [id, name] : id2label)
-    check(id >= 0 && id < num_labels, "config '", origin, "': id2label has id ", id, " outside [0, ", num_labels, ")");
+    DISTILBERT_CHECK(id >= 0 && id < num_labels, "config '", origin, "': id2label has id ", id, " outside [0, ",
+                     num_labels, ")");
 }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
-  check(j.is_object(), "config '", origin, "': expected a JSON object, found ", json_type(j));
+  DISTILBERT_CHECK(j.is_object(), "config '", origin, "': expected a JSON object, found ", json_type(j));
   ModelConfig c;
   json rest = j;
   Reader r{j, rest, origin};
@@ -189,7 +192,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
       } catch (const std::exception&) {
         used = 0;
       }
-      check(used == k.size() && !k.empty(), "config '", origin, "': id2label key '", k, "' is not an integer");
+      DISTILBERT_CHECK(used == k.size() && !k.empty(), "config '", origin, "': id2label key '", k,
+                       "' is not an integer");
       if (!name.is_string()) r.bad("id2label", "an object of strings", *v);
       c.id2label[id] = name.get<std::string>();
     }

@@ -58,8 +58,8 @@ json to_json(const YAML::Node& n, const std::string& origin) {
       json o = json::object();
       for (const auto& kv : n) {
         const std::string key = kv.first.as<std::string>();
-        check(!o.contains(key), "recipe '", origin, "': key '", key, "' appears twice (line ", kv.first.Mark().line + 1,
-              ")");
+        DISTILBERT_CHECK(!o.contains(key), "recipe '", origin, "': key '", key, "' appears twice (line ",
+                         kv.first.Mark().line + 1, ")");
         o[key] = to_json(kv.second, origin);
       }
       return o;
@@ -75,18 +75,18 @@ void check_values(const json& v, const std::string& origin, const std::string& p
   const std::string where = path.empty() ? std::string("the top level") : "key '" + path + "'";
   if (v.is_string()) {
     const size_t bad = invalid_utf8_at(v.get_ref<const std::string&>());
-    check(bad == std::string::npos, "recipe '", origin, "': ", where, ": the value is not valid UTF-8 (byte ", bad,
-          "); save the file as UTF-8");
+    DISTILBERT_CHECK(bad == std::string::npos, "recipe '", origin, "': ", where,
+                     ": the value is not valid UTF-8 (byte ", bad, "); save the file as UTF-8");
   } else if (v.is_number_float()) {
-    check(std::isfinite(v.get<double>()), "recipe '", origin, "': ", where, ": expected a finite number, found ",
-          v.get<double>());
+    DISTILBERT_CHECK(std::isfinite(v.get<double>()), "recipe '", origin, "': ", where,
+                     ": expected a finite number, found ", v.get<double>());
   } else if (v.is_array()) {
     for (size_t i = 0; i < v.size(); ++i) check_values(v[i], origin, path + "[" + std::to_string(i) + "]");
   } else if (v.is_object()) {
     for (const auto& [k, child] : v.items()) {
       const size_t bad = invalid_utf8_at(k);
-      check(bad == std::string::npos, "recipe '", origin, "': a key under ", where, " is not valid UTF-8 (byte ", bad,
-            "); save the file as UTF-8");
+      DISTILBERT_CHECK(bad == std::string::npos, "recipe '", origin, "': a key under ", where,
+                       " is not valid UTF-8 (byte ", bad, "); save the file as UTF-8");
       check_values(child, origin, path.empty() ? k : path + "." + k);
     }
   }
@@ -123,7 +123,8 @@ json load_tree(const std::string& path) {
     }
   }
   if (tree.is_null()) tree = json::object();
-  check(tree.is_object(), "recipe '", path, "': the top level must be a mapping of keys, found ", type_of(tree));
+  DISTILBERT_CHECK(tree.is_object(), "recipe '", path, "': the top level must be a mapping of keys, found ",
+                   type_of(tree));
   check_values(tree, path, "");
   return tree;
 }
@@ -144,7 +145,7 @@ json parse_scalar(const std::string& text) {
 void apply_overrides(json& tree, const std::vector<std::string>& overrides, const std::string& origin) {
   for (const auto& o : overrides) {
     const size_t eq = o.find('=');
-    check(eq != std::string::npos && eq > 0, "override '", o, "' must look like key.path=value");
+    DISTILBERT_CHECK(eq != std::string::npos && eq > 0, "override '", o, "' must look like key.path=value");
     const std::string key = o.substr(0, eq);
     json value = parse_scalar(o.substr(eq + 1));
     check_values(json{{key, value}}, "override '" + std::string(o, 0, std::min<size_t>(o.size(), 80)) + "'", "");
@@ -155,9 +156,9 @@ void apply_overrides(json& tree, const std::vector<std::string>& overrides, cons
     while (true) {
       const size_t dot = key.find('.', start);
       const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      check(!part.empty(), "override '", o, "': empty key component");
+      DISTILBERT_CHECK(!part.empty(), "override '", o, "': empty key component");
       if (node->is_null()) *node = json::object();
-      check(node->is_object(), "override '", o, "': '", walked, "' is ", type_of(*node), ", not a mapping");
+      DISTILBERT_CHECK(node->is_object(), "override '", o, "': '", walked, "' is ", type_of(*node), ", not a mapping");
       // A key the file does not set is added; the typed reader then rejects it if the recipe has no such field.
       if (!node->contains(part)) created = true;
       walked = walked.empty() ? part : walked + "." + part;
@@ -167,8 +168,8 @@ void apply_overrides(json& tree, const std::vector<std::string>& overrides, cons
     }
     const bool same = created || (node->is_null() || value.is_null()) || (node->type() == value.type()) ||
                       (node->is_number() && value.is_number() && !(node->is_number_integer() && value.is_number_float()));
-    check(same, "override '", o, "': '", key, "' is ", type_of(*node), " in recipe '", origin, "', the override gives ",
-          type_of(value));
+    DISTILBERT_CHECK(same, "override '", o, "': '", key, "' is ", type_of(*node), " in recipe '", origin,
+                     "', the override gives ", type_of(value));
     if (node->is_number_float() && value.is_number_integer()) value = value.get<double>();
     *node = value;
   }
@@ -176,8 +177,8 @@ void apply_overrides(json& tree, const std::vector<std::string>& overrides, cons
 
 TreeReader::TreeReader(const json& node, std::string origin, std::string path)
     : node_(node), origin_(std::move(origin)), path_(std::move(path)) {
-  check(node_.is_object() || node_.is_null(), "recipe '", origin_, "': '", path_, "' must be a mapping, found ",
-        type_of(node_));
+  DISTILBERT_CHECK(node_.is_object() || node_.is_null(), "recipe '", origin_, "': '", path_,
+                   "' must be a mapping, found ", type_of(node_));
 }
 
 bool TreeReader::has(const std::string& key) const { return node_.is_object() && node_.contains(key); }

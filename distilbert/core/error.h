@@ -38,10 +38,12 @@ template <typename... Args>
   throw Error(str_cat(args...));
 }
 
-/// Throw distilbert::Error unless cond holds.
-template <typename... Args>
-void check(bool cond, const Args&... args) {
-  if (!cond) fail(args...);
-}
-
 }  // namespace distilbert
+
+/// Throw distilbert::Error with the streamed message unless cond holds. A macro, as TORCH_CHECK and GGML_ASSERT are:
+/// the message's arguments are evaluated only when the check fails, so a check in a hot loop costs one branch and a
+/// message may call functions that are only valid on failure.
+#define DISTILBERT_CHECK(cond, ...)                      \
+  do {                                                   \
+    if (!(cond)) ::distilbert::fail(__VA_ARGS__);        \
+  } while (false)

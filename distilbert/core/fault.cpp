@@ -36,7 +36,7 @@ State& state() {
     auto add = [&](const std::string& it) {
       if (it.empty()) return;
       const auto colon = it.find(':');
-      check(colon != std::string::npos, "DISTILBERT_FAULT: '", it, "' is not site:action[@N]");
+      DISTILBERT_CHECK(colon != std::string::npos, "DISTILBERT_FAULT: '", it, "' is not site:action[@N]");
       Rule r;
       std::string site = it.substr(0, colon), rest = it.substr(colon + 1);
       const auto at = rest.find('@');
@@ -44,9 +44,9 @@ State& state() {
         r.when = std::strtol(rest.c_str() + at + 1, nullptr, 10);
         rest = rest.substr(0, at);
       }
-      check(rest == "kill" || rest == "term" || rest == "abort" || rest == "nan", "DISTILBERT_FAULT: unknown action '",
-            rest, "' in '", it, "' (kill, term, abort, nan)");
-      check(r.when >= 1, "DISTILBERT_FAULT: '@N' must be a positive count in '", it, "'");
+      DISTILBERT_CHECK(rest == "kill" || rest == "term" || rest == "abort" || rest == "nan",
+                       "DISTILBERT_FAULT: unknown action '", rest, "' in '", it, "' (kill, term, abort, nan)");
+      DISTILBERT_CHECK(r.when >= 1, "DISTILBERT_FAULT: '@N' must be a positive count in '", it, "'");
       r.action = rest;
       st->rules.emplace(site, r);
     };

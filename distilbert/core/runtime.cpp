@@ -22,15 +22,16 @@ torch::Device parse_device(const std::string& spec) {
     int index = 0;
     if (spec.size() > 4) {
       const std::string num = spec.substr(5);
-      check(!num.empty() && num.find_first_not_of("0123456789") == std::string::npos, "device '", spec,
-            "': expected cuda:N with N a GPU index");
+      DISTILBERT_CHECK(!num.empty() && num.find_first_not_of("0123456789") == std::string::npos, "device '", spec,
+                       "': expected cuda:N with N a GPU index");
       index = std::stoi(num);
     }
-    check(torch::cuda::is_available(), "device '", spec,
-          "' requested, but this LibTorch build has no CUDA support or no GPU is visible; use --device cpu, or build "
-          "against a CUDA LibTorch (-DCMAKE_PREFIX_PATH=/path/to/libtorch)");
+    DISTILBERT_CHECK(
+        torch::cuda::is_available(), "device '", spec,
+        "' requested, but this LibTorch build has no CUDA support or no GPU is visible; use --device cpu, or build "
+        "against a CUDA LibTorch (-DCMAKE_PREFIX_PATH=/path/to/libtorch)");
     const int count = static_cast<int>(torch::cuda::device_count());
-    check(index < count, "device '", spec, "': GPU index ", index, " does not exist (", count, " visible)");
+    DISTILBERT_CHECK(index < count, "device '", spec, "': GPU index ", index, " does not exist (", count, " visible)");
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   fail("device '", spec, "' is not one of cpu, cuda, cuda:N");

@@ -15,12 +15,12 @@ namespace distilbert {
 /// and the offending value otherwise.
 inline std::filesystem::path child_path(const std::filesystem::path& dir, const std::string& name, const std::string& what) {
   const std::filesystem::path p(name);
-  check(!name.empty(), what, ": expected a file name inside '", dir.string(), "', found an empty string");
-  check(name.find('\0') == std::string::npos, what, ": file name contains a NUL byte");
-  check(!p.is_absolute() && !p.has_root_name() && !p.has_root_directory(), what, ": '", name,
-        "' is an absolute path; expected a name inside '", dir.string(), "'");
+  DISTILBERT_CHECK(!name.empty(), what, ": expected a file name inside '", dir.string(), "', found an empty string");
+  DISTILBERT_CHECK(name.find('\0') == std::string::npos, what, ": file name contains a NUL byte");
+  DISTILBERT_CHECK(!p.is_absolute() && !p.has_root_name() && !p.has_root_directory(), what, ": '", name,
+                   "' is an absolute path; expected a name inside '", dir.string(), "'");
   for (const auto& part : p)
-    check(part != "..", what, ": '", name, "' leaves the folder '", dir.string(), "' through '..'");
+    DISTILBERT_CHECK(part != "..", what, ": '", name, "' leaves the folder '", dir.string(), "' through '..'");
   return dir / p;
 }
 

@@ -15,19 +15,19 @@ namespace fs = std::filesystem;
 StagedFolder::StagedFolder(std::string dir, bool overwrite) : dir_(std::move(dir)) {
   const fs::path d(dir_);
   if (fs::exists(d)) {
-    check(fs::is_directory(d), "output '", dir_, "' exists and is not a folder");
-    check(overwrite || fs::is_empty(d), "output folder '", dir_,
-          "' already exists and is not empty (pass --overwrite to replace its files)");
+    DISTILBERT_CHECK(fs::is_directory(d), "output '", dir_, "' exists and is not a folder");
+    DISTILBERT_CHECK(overwrite || fs::is_empty(d), "output folder '", dir_,
+                     "' already exists and is not empty (pass --overwrite to replace its files)");
   }
   const fs::path parent = d.has_parent_path() && !d.filename().empty() ? d.parent_path() : fs::path(".");
   const std::string name = d.filename().empty() ? d.parent_path().filename().string() : d.filename().string();
   std::error_code ec;
   fs::create_directories(parent, ec);
-  check(!ec, "cannot create the parent folder of '", dir_, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create the parent folder of '", dir_, "': ", ec.message());
   staging_ = (parent / ("." + name + ".partial-" + std::to_string(::getpid()))).string();
   fs::remove_all(staging_, ec);
   fs::create_directory(staging_, ec);
-  check(!ec, "cannot create '", staging_, "' (the output is written there first): ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create '", staging_, "' (the output is written there first): ", ec.message());
 }
 
 StagedFolder::~StagedFolder() {
@@ -42,7 +42,7 @@ void StagedFolder::commit() {
   if (!fs::exists(d) || fs::is_empty(d)) {
     fs::remove(d, ec);  // an empty folder: rename() replaces only what is gone
     fs::rename(staging_, d, ec);
-    check(!ec, "cannot move '", staging_, "' to '", dir_, "': ", ec.message());
+    DISTILBERT_CHECK(!ec, "cannot move '", staging_, "' to '", dir_, "': ", ec.message());
   } else {
     std::vector<fs::directory_entry> entries(fs::recursive_directory_iterator(staging_), {});  // parents first
     for (const auto& e : entries) {
@@ -52,7 +52,7 @@ void StagedFolder::commit() {
       } else {
         fs::rename(e.path(), target, ec);
       }
-      check(!ec, "cannot move '", e.path().string(), "' to '", target.string(), "': ", ec.message());
+      DISTILBERT_CHECK(!ec, "cannot move '", e.path().string(), "' to '", target.string(), "': ", ec.message());
     }
     fs::remove_all(staging_, ec);
   }

@@ -75,7 +75,8 @@ std::vector<std::int32_t> length_groups(const std::vector<std::uint32_t>& length
 }
 
 std::vector<ItemIndex> random_permutation(std::size_t n, std::uint64_t seed) {
-  check(n <= std::numeric_limits<ItemIndex>::max(), "more than 2^32 - 1 sequences are not supported (", n, ")");
+  DISTILBERT_CHECK(n <= std::numeric_limits<ItemIndex>::max(), "more than 2^32 - 1 sequences are not supported (", n,
+                   ")");
   std::vector<ItemIndex> p(n);
   for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<ItemIndex>(i);
   Xoshiro256 rng(seed);
@@ -85,14 +86,15 @@ std::vector<ItemIndex> random_permutation(std::size_t n, std::uint64_t seed) {
 
 std::vector<ItemIndex> shard_order(std::size_t n, std::uint64_t seed, std::int64_t epoch, ShardSpec shard,
                                    bool shuffle) {
-  check(shard.world_size >= 1 && shard.rank >= 0 && shard.rank < shard.world_size, "invalid shard: rank ", shard.rank,
-        " of world size ", shard.world_size);
-  check(n > 0, "no sequences to sample from");
+  DISTILBERT_CHECK(shard.world_size >= 1 && shard.rank >= 0 && shard.rank < shard.world_size, "invalid shard: rank ",
+                   shard.rank, " of world size ", shard.world_size);
+  DISTILBERT_CHECK(n > 0, "no sequences to sample from");
   std::vector<ItemIndex> perm;
   if (shuffle) {
     perm = random_permutation(n, mix_seed(seed, static_cast<std::uint64_t>(epoch)));
   } else {
-    check(n <= std::numeric_limits<ItemIndex>::max(), "more than 2^32 - 1 sequences are not supported (", n, ")");
+    DISTILBERT_CHECK(n <= std::numeric_limits<ItemIndex>::max(), "more than 2^32 - 1 sequences are not supported (", n,
+                     ")");
     perm.resize(n);
     for (std::size_t i = 0; i < n; ++i) perm[i] = static_cast<ItemIndex>(i);
   }
@@ -106,7 +108,7 @@ std::vector<ItemIndex> shard_order(std::size_t n, std::uint64_t seed, std::int64
 
 BatchList grouped_batches(const std::vector<ItemIndex>& order, const std::vector<std::int32_t>& groups,
                           std::int64_t batch_size) {
-  check(batch_size > 0, "batch_size must be positive, found ", batch_size);
+  DISTILBERT_CHECK(batch_size > 0, "batch_size must be positive, found ", batch_size);
   const auto bs = static_cast<std::size_t>(batch_size);
   BatchList out;
   out.items.reserve(order.size());
@@ -132,7 +134,7 @@ BatchList grouped_batches(const std::vector<ItemIndex>& order, const std::vector
 }
 
 BatchList sequential_batches(const std::vector<ItemIndex>& order, std::int64_t batch_size) {
-  check(batch_size > 0, "batch_size must be positive, found ", batch_size);
+  DISTILBERT_CHECK(batch_size > 0, "batch_size must be positive, found ", batch_size);
   const auto bs = static_cast<std::size_t>(batch_size);
   BatchList out;
   out.items.reserve(order.size());
@@ -165,15 +167,16 @@ struct BudgetBuffer {
 BatchList token_budget_batches(const std::vector<ItemIndex>& order, const std::vector<std::uint32_t>& lengths,
                                const std::vector<std::int32_t>* groups, std::int64_t batch_size,
                                std::int64_t max_tokens) {
-  check(max_tokens > 0, "max_tokens must be positive, found ", max_tokens);
-  check(batch_size >= 0, "batch_size must be >= 0, found ", batch_size);
+  DISTILBERT_CHECK(max_tokens > 0, "max_tokens must be positive, found ", max_tokens);
+  DISTILBERT_CHECK(batch_size >= 0, "batch_size must be >= 0, found ", batch_size);
   const auto cap = static_cast<std::size_t>(batch_size);
   BatchList out;
   out.items.reserve(order.size());
   auto add = [&](BudgetBuffer& buf, ItemIndex i) {
     const std::uint32_t len = lengths[i];
-    check(static_cast<std::int64_t>(len) <= max_tokens, "max_tokens ", max_tokens,
-          " is below the length of a sequence (", len, " tokens): raise it to at least the longest sequence");
+    DISTILBERT_CHECK(static_cast<std::int64_t>(len) <= max_tokens, "max_tokens ", max_tokens,
+                     " is below the length of a sequence (", len,
+                     " tokens): raise it to at least the longest sequence");
     if (!buf.fits(len, cap, max_tokens)) buf.flush(out);
     buf.push(i, len);
     if (cap && buf.items.size() == cap) buf.flush(out);
@@ -196,12 +199,13 @@ BatchList token_budget_batches(const std::vector<ItemIndex>& order, const std::v
 BatchPlanner::BatchPlanner(const std::vector<std::uint32_t>& lengths, BatchingOptions options)
     : lengths_(&lengths), options_(options) {
   if (options_.max_tokens > 0) {
-    check(options_.batch_size >= 0, "batch_size must be >= 0, found ", options_.batch_size);
+    DISTILBERT_CHECK(options_.batch_size >= 0, "batch_size must be >= 0, found ", options_.batch_size);
     const std::uint32_t longest = lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
-    check(static_cast<std::int64_t>(longest) <= options_.max_tokens, "max_tokens ", options_.max_tokens,
-          " is below the longest sequence (", longest, " tokens): raise it to at least that (or lower max_len)");
+    DISTILBERT_CHECK(static_cast<std::int64_t>(longest) <= options_.max_tokens, "max_tokens ", options_.max_tokens,
+                     " is below the longest sequence (", longest,
+                     " tokens): raise it to at least that (or lower max_len)");
   } else {
-    check(options_.batch_size > 0, "batch_size must be positive, found ", options_.batch_size);
+    DISTILBERT_CHECK(options_.batch_size > 0, "batch_size must be positive, found ", options_.batch_size);
   }
   if (options_.group_by_size) groups_ = length_groups(lengths, options_.group_max_len);
 }

@@ -17,12 +17,13 @@ std::string LmSequencesStats::summary() const {
 
 LmSequences::LmSequences(std::shared_ptr<const TokenStore> store, const LmSequencesOptions& options)
     : store_(std::move(store)), options_(options) {
-  check(store_ != nullptr, "LmSequences: no token store");
+  DISTILBERT_CHECK(store_ != nullptr, "LmSequences: no token store");
   const TokenStore& s = *store_;
   const std::int64_t cls = s.special_ids().cls, sep = s.special_ids().sep, unk = s.special_ids().unk;
-  check(cls >= 0 && sep >= 0, "token store '", s.prefix(), "' records no [CLS]/[SEP] ids (special_ids.cls = ", cls,
-        ", special_ids.sep = ", sep, "): LmSequences needs both");
-  check(options_.max_len >= 3, "LmSequences: max_len must be at least 3, found ", options_.max_len);
+  DISTILBERT_CHECK(cls >= 0 && sep >= 0, "token store '", s.prefix(),
+                   "' records no [CLS]/[SEP] ids (special_ids.cls = ", cls, ", special_ids.sep = ", sep,
+                   "): LmSequences needs both");
+  DISTILBERT_CHECK(options_.max_len >= 3, "LmSequences: max_len must be at least 3, found ", options_.max_len);
   const std::uint64_t max_len = static_cast<std::uint64_t>(options_.max_len);
   const std::uint64_t piece = max_len - 2;
   const std::uint64_t min_len = static_cast<std::uint64_t>(std::max<std::int64_t>(0, options_.min_length));
@@ -111,8 +112,8 @@ LmSequences::LmSequences(std::shared_ptr<const TokenStore> store, const LmSequen
     Part().items.swap(p.items);
   }
   for (std::uint32_t l : lengths_) max_length_ = std::max(max_length_, l);
-  check(!items_.empty(), "token store '", s.prefix(), "': no sequence is left after the reference filters (",
-        stats_.summary(), ")");
+  DISTILBERT_CHECK(!items_.empty(), "token store '", s.prefix(), "': no sequence is left after the reference filters (",
+                   stats_.summary(), ")");
 }
 
 void LmSequences::copy(std::size_t i, std::int64_t* out) const {
@@ -131,7 +132,7 @@ void LmSequences::copy(std::size_t i, std::int64_t* out) const {
 }
 
 std::vector<std::int64_t> LmSequences::tokens(std::size_t i) const {
-  check(i < size(), "LmSequences: item ", i, " out of range (", size(), " items)");
+  DISTILBERT_CHECK(i < size(), "LmSequences: item ", i, " out of range (", size(), " items)");
   std::vector<std::int64_t> out(lengths_[i]);
   copy(i, out.data());
   return out;

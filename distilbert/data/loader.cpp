@@ -8,12 +8,19 @@
 
 namespace distilbert::data {
 
+namespace {
+const std::vector<std::uint32_t>& lengths_of(const std::shared_ptr<const LmSequences>& sequences) {
+  DISTILBERT_CHECK(sequences != nullptr, "MlmLoader: no sequences");
+  return sequences->lengths();
+}
+}  // namespace
+
 nlohmann::json LoaderState::to_json() const {
   return {{"epoch", epoch}, {"batch", batch}, {"seed", seed}, {"rank", rank}, {"world_size", world_size}};
 }
 
 LoaderState LoaderState::from_json(const nlohmann::json& j) {
-  check(j.is_object(), "loader state: expected a JSON object, found ", j.dump());
+  DISTILBERT_CHECK(j.is_object(), "loader state: expected a JSON object, found ", j.dump());
   LoaderState s;
   try {
     s.epoch = j.at("epoch").get<std::int64_t>();
@@ -31,11 +38,12 @@ MlmLoader::MlmLoader(std::shared_ptr<const LmSequences> sequences, MlmMasker mas
     : sequences_(std::move(sequences)),
       masker_(std::move(masker)),
       options_(options),
-      planner_((check(sequences_ != nullptr, "MlmLoader: no sequences"), sequences_->lengths()), options.batching) {
-  check(options_.shard.world_size >= 1 && options_.shard.rank >= 0 && options_.shard.rank < options_.shard.world_size,
-        "MlmLoader: invalid rank ", options_.shard.rank, " of world size ", options_.shard.world_size);
-  check(masker_.vocab_size() == sequences_->store().vocab_size(), "MlmLoader: the masker's vocabulary (",
-        masker_.vocab_size(), ") differs from the store's (", sequences_->store().vocab_size(), ")");
+      planner_(lengths_of(sequences_), options.batching) {
+  DISTILBERT_CHECK(
+      options_.shard.world_size >= 1 && options_.shard.rank >= 0 && options_.shard.rank < options_.shard.world_size,
+      "MlmLoader: invalid rank ", options_.shard.rank, " of world size ", options_.shard.world_size);
+  DISTILBERT_CHECK(masker_.vocab_size() == sequences_->store().vocab_size(), "MlmLoader: the masker's vocabulary (",
+                   masker_.vocab_size(), ") differs from the store's (", sequences_->store().vocab_size(), ")");
   pin_ = options_.device.is_cuda() && torch::cuda::is_available();
 }
 
@@ -48,7 +56,7 @@ void MlmLoader::stop_worker() {
 }
 
 void MlmLoader::set_epoch(std::int64_t epoch) {
-  check(epoch >= 0, "MlmLoader: epoch must be >= 0, found ", epoch);
+  DISTILBERT_CHECK(epoch >= 0, "MlmLoader: epoch must be >= 0, found ", epoch);
   stop_worker();
   if (epoch != epoch_) {
     plan_ = planner_.epoch(options_.seed, epoch, options_.shard);
@@ -68,20 +76,20 @@ LoaderState MlmLoader::state() const {
 }
 
 void MlmLoader::restore(const LoaderState& state) {
-  check(state.seed == options_.seed && state.world_size == options_.shard.world_size &&
-            state.rank == options_.shard.rank,
-        "loader state was saved with seed ", state.seed, ", rank ", state.rank, " of ", state.world_size,
-        "; this loader has seed ", options_.seed, ", rank ", options_.shard.rank, " of ", options_.shard.world_size,
-        ": the batches would differ (start a new epoch instead)");
+  DISTILBERT_CHECK(
+      state.seed == options_.seed && state.world_size == options_.shard.world_size && state.rank == options_.shard.rank,
+      "loader state was saved with seed ", state.seed, ", rank ", state.rank, " of ", state.world_size,
+      "; this loader has seed ", options_.seed, ", rank ", options_.shard.rank, " of ", options_.shard.world_size,
+      ": the batches would differ (start a new epoch instead)");
   set_epoch(state.epoch);
-  check(state.batch >= 0 && static_cast<std::size_t>(state.batch) <= plan_.size(), "loader state: batch ",
-        state.batch, " is outside epoch ", state.epoch, " (", plan_.size(), " batches)");
+  DISTILBERT_CHECK(state.batch >= 0 && static_cast<std::size_t>(state.batch) <= plan_.size(), "loader state: batch ",
+                   state.batch, " is outside epoch ", state.epoch, " (", plan_.size(), " batches)");
   next_ = static_cast<std::size_t>(state.batch);
 }
 
 MlmBatch MlmLoader::make_batch(std::size_t index) const {
-  check(epoch_ >= 0, "MlmLoader: call set_epoch() or restore() first");
-  check(index < plan_.size(), "MlmLoader: batch ", index, " out of range (", plan_.size(), " batches)");
+  DISTILBERT_CHECK(epoch_ >= 0, "MlmLoader: call set_epoch() or restore() first");
+  DISTILBERT_CHECK(index < plan_.size(), "MlmLoader: batch ", index, " out of range (", plan_.size(), " batches)");
   const Batch b = collate(*sequences_, plan_.batch_data(index), plan_.batch_size(index),
                           sequences_->store().special_ids().pad);
   at::Generator gen = mlm_generator(options_.seed, epoch_, static_cast<std::int64_t>(index), options_.shard.rank);
@@ -117,7 +125,7 @@ void MlmLoader::start_worker() {
 }
 
 std::optional<MlmBatch> MlmLoader::next() {
-  check(epoch_ >= 0, "MlmLoader: call set_epoch() or restore() before next()");
+  DISTILBERT_CHECK(epoch_ >= 0, "MlmLoader: call set_epoch() or restore() before next()");
   if (next_ >= plan_.size()) {
     stop_worker();
     return std::nullopt;
@@ -125,7 +133,7 @@ std::optional<MlmBatch> MlmLoader::next() {
   if (options_.prefetch == 0) return make_batch(next_++);
   if (!queue_) start_worker();
   std::optional<Slot> s = queue_->pop();
-  check(s.has_value(), "MlmLoader: the prefetch thread stopped early");
+  DISTILBERT_CHECK(s.has_value(), "MlmLoader: the prefetch thread stopped early");
   if (s->error) {
     stop_worker();
     std::rethrow_exception(s->error);

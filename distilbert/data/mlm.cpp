@@ -11,7 +11,7 @@
 namespace distilbert::data {
 
 Batch collate(const LmSequences& seqs, const ItemIndex* items, std::size_t n, std::int64_t pad_id) {
-  check(n > 0, "collate: empty batch");
+  DISTILBERT_CHECK(n > 0, "collate: empty batch");
   std::int64_t longest = 0;
   for (std::size_t i = 0; i < n; ++i) longest = std::max<std::int64_t>(longest, seqs.length(items[i]));
   Batch b;
@@ -27,7 +27,7 @@ Batch collate(const LmSequences& seqs, const ItemIndex* items, std::size_t n, st
 }
 
 Batch collate(const std::vector<std::vector<std::int64_t>>& sequences, std::int64_t pad_id) {
-  check(!sequences.empty(), "collate: empty batch");
+  DISTILBERT_CHECK(!sequences.empty(), "collate: empty batch");
   std::size_t longest = 0;
   for (const auto& s : sequences) longest = std::max(longest, s.size());
   const auto n = static_cast<std::int64_t>(sequences.size());
@@ -47,22 +47,26 @@ std::pair<torch::Tensor, torch::Tensor> apply_mlm_mask(const torch::Tensor& toke
                                                        const torch::Tensor& random_ids, std::int64_t mask_id) {
   const torch::Tensor ids = token_ids.to(torch::kLong);
   const torch::Tensor pm = pred_mask.to(torch::kBool);
-  check(pm.sizes() == ids.sizes(), "apply_mlm_mask: pred_mask has shape ", pm.sizes(), ", token_ids ", ids.sizes());
+  DISTILBERT_CHECK(pm.sizes() == ids.sizes(), "apply_mlm_mask: pred_mask has shape ", pm.sizes(), ", token_ids ",
+                   ids.sizes());
   const std::int64_t n = pm.sum().item<std::int64_t>();
   torch::Tensor choice = replace_choice.to(torch::kLong), rnd = random_ids.to(torch::kLong);
   if (choice.sizes() == ids.sizes()) {
-    check(rnd.sizes() == ids.sizes(), "apply_mlm_mask: random_ids has shape ", rnd.sizes(), ", expected ", ids.sizes());
+    DISTILBERT_CHECK(rnd.sizes() == ids.sizes(), "apply_mlm_mask: random_ids has shape ", rnd.sizes(), ", expected ",
+                     ids.sizes());
     choice = choice.masked_select(pm);
     rnd = rnd.masked_select(pm);
   } else {
-    check(choice.numel() == n && rnd.numel() == n, "apply_mlm_mask: replace_choice / random_ids must be (B, T) or hold ",
-          "one entry per masked position (", n, "), found ", choice.numel(), " / ", rnd.numel());
+    DISTILBERT_CHECK(choice.numel() == n && rnd.numel() == n,
+                     "apply_mlm_mask: replace_choice / random_ids must be (B, T) or hold ",
+                     "one entry per masked position (", n, "), found ", choice.numel(), " / ", rnd.numel());
     choice = choice.reshape({-1});
     rnd = rnd.reshape({-1});
   }
   if (n > 0)
-    check(((choice >= 0) & (choice <= 2)).all().item<bool>(), "apply_mlm_mask: replace_choice values must be 0 ([MASK]), ",
-          "1 (keep) or 2 (random) on the mask");
+    DISTILBERT_CHECK(((choice >= 0) & (choice <= 2)).all().item<bool>(),
+                     "apply_mlm_mask: replace_choice values must be 0 ([MASK]), ",
+                     "1 (keep) or 2 (random) on the mask");
   torch::Tensor labels = ids.clone();  // copied before corruption
   const torch::Tensor real = ids.masked_select(pm);
   const torch::Tensor fresh =
@@ -81,25 +85,25 @@ at::Generator mlm_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t
 MlmMasker::MlmMasker(torch::Tensor token_probs, tokenizer::SpecialTokenIds specials, std::int64_t vocab_size,
                      MlmOptions options)
     : specials_(specials), vocab_size_(vocab_size), options_(options) {
-  check(token_probs.defined() && token_probs.dim() == 1, "MlmMasker: token_probs must be a 1-D tensor");
-  check(token_probs.size(0) == vocab_size, "MlmMasker: token_probs has ", token_probs.size(0),
-        " entries but the vocabulary has ", vocab_size, " ids");
-  check(specials_.pad >= 0 && specials_.mask >= 0, "MlmMasker: the pad and mask ids are required (pad ", specials_.pad,
-        ", mask ", specials_.mask, ")");
+  DISTILBERT_CHECK(token_probs.defined() && token_probs.dim() == 1, "MlmMasker: token_probs must be a 1-D tensor");
+  DISTILBERT_CHECK(token_probs.size(0) == vocab_size, "MlmMasker: token_probs has ", token_probs.size(0),
+                   " entries but the vocabulary has ", vocab_size, " ids");
+  DISTILBERT_CHECK(specials_.pad >= 0 && specials_.mask >= 0, "MlmMasker: the pad and mask ids are required (pad ",
+                   specials_.pad, ", mask ", specials_.mask, ")");
   token_probs_ = token_probs.to(torch::kCPU, torch::kFloat64).contiguous();
-  check((token_probs_ >= 0).all().item<bool>() && torch::isfinite(token_probs_).all().item<bool>(),
-        "MlmMasker: token_probs must be finite and non-negative");
-  check(options_.mask_prop >= 0 && options_.mask_prop <= 1, "MlmMasker: mask_prop must be in [0, 1], found ",
-        options_.mask_prop);
-  check(options_.word_mask >= 0 && options_.word_keep >= 0 && options_.word_rand >= 0 &&
-            options_.word_mask + options_.word_keep + options_.word_rand > 0,
-        "MlmMasker: word_mask / word_keep / word_rand must be >= 0 with a positive sum");
+  DISTILBERT_CHECK((token_probs_ >= 0).all().item<bool>() && torch::isfinite(token_probs_).all().item<bool>(),
+                   "MlmMasker: token_probs must be finite and non-negative");
+  DISTILBERT_CHECK(options_.mask_prop >= 0 && options_.mask_prop <= 1, "MlmMasker: mask_prop must be in [0, 1], found ",
+                   options_.mask_prop);
+  DISTILBERT_CHECK(options_.word_mask >= 0 && options_.word_keep >= 0 && options_.word_rand >= 0 &&
+                       options_.word_mask + options_.word_keep + options_.word_rand > 0,
+                   "MlmMasker: word_mask / word_keep / word_rand must be >= 0 with a positive sum");
   pred_probs_ = torch::tensor({options_.word_mask, options_.word_keep, options_.word_rand}, torch::kFloat64);
 }
 
 MlmBatch MlmMasker::mask(const Batch& batch, at::Generator& gen) const {
   const torch::Tensor& ids = batch.token_ids;
-  check(ids.dim() == 2 && ids.scalar_type() == torch::kLong, "MlmMasker: token_ids must be (B, T) int64");
+  DISTILBERT_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kLong, "MlmMasker: token_ids must be (B, T) int64");
   const std::int64_t T = ids.size(1);
   MlmBatch out;
   out.lengths = batch.lengths;

@@ -64,45 +64,47 @@ TokenCounts load_token_counts(const std::string& path, std::int64_t expected_voc
   out.path = path;
   const nlohmann::json* list = &j;
   if (j.is_object()) {
-    check(j.contains("counts"), "token counts file '", path, "': key 'counts' is missing");
+    DISTILBERT_CHECK(j.contains("counts"), "token counts file '", path, "': key 'counts' is missing");
     list = &j["counts"];
     if (j.contains("format_version"))
-      check(j["format_version"] == 1, "token counts file '", path, "': unsupported format_version ",
-            j["format_version"].dump(), " (this build reads 1)");
+      DISTILBERT_CHECK(j["format_version"] == 1, "token counts file '", path, "': unsupported format_version ",
+                       j["format_version"].dump(), " (this build reads 1)");
     if (j.contains("tokenizer_fingerprint") && j["tokenizer_fingerprint"].is_string())
       out.tokenizer_fingerprint = j["tokenizer_fingerprint"].get<std::string>();
   }
-  check(list->is_array(), "token counts file '", path, "': expected a list of counts (or an object with 'counts'), found ",
-        list->type_name());
+  DISTILBERT_CHECK(list->is_array(), "token counts file '", path,
+                   "': expected a list of counts (or an object with 'counts'), found ", list->type_name());
   out.counts.reserve(list->size());
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto& v = (*list)[i];
-    check(v.is_number_integer() && v.get<std::int64_t>() >= 0, "token counts file '", path, "': count ", i,
-          " must be a non-negative integer, found ", v.dump());
+    DISTILBERT_CHECK(v.is_number_integer() && v.get<std::int64_t>() >= 0, "token counts file '", path, "': count ", i,
+                     " must be a non-negative integer, found ", v.dump());
     out.counts.push_back(v.get<std::int64_t>());
   }
-  check(!out.counts.empty(), "token counts file '", path, "' holds no counts");
+  DISTILBERT_CHECK(!out.counts.empty(), "token counts file '", path, "' holds no counts");
   if (expected_vocab_size > 0)
-    check(static_cast<std::int64_t>(out.counts.size()) == expected_vocab_size, "token counts file '", path, "' has ",
-          out.counts.size(), " counts but the vocabulary has ", expected_vocab_size, " ids");
+    DISTILBERT_CHECK(static_cast<std::int64_t>(out.counts.size()) == expected_vocab_size, "token counts file '", path,
+                     "' has ", out.counts.size(), " counts but the vocabulary has ", expected_vocab_size, " ids");
   if (!expected_fingerprint.empty() && !out.tokenizer_fingerprint.empty())
-    check(out.tokenizer_fingerprint == expected_fingerprint, "token counts file '", path,
-          "' was counted with tokenizer fingerprint ", out.tokenizer_fingerprint, " but the tokenizer in use has ",
-          expected_fingerprint, "; run `distilbert token-counts` on a store made with this tokenizer");
+    DISTILBERT_CHECK(out.tokenizer_fingerprint == expected_fingerprint, "token counts file '", path,
+                     "' was counted with tokenizer fingerprint ", out.tokenizer_fingerprint,
+                     " but the tokenizer in use has ", expected_fingerprint,
+                     "; run `distilbert token-counts` on a store made with this tokenizer");
   return out;
 }
 
 torch::Tensor token_probs(const std::vector<std::int64_t>& counts, double smoothing,
                           const std::vector<std::int64_t>& special_ids) {
-  check(!counts.empty(), "token_probs: no counts");
-  check(std::isfinite(smoothing) && smoothing >= 0, "token_probs: smoothing must be >= 0, found ", smoothing);
+  DISTILBERT_CHECK(!counts.empty(), "token_probs: no counts");
+  DISTILBERT_CHECK(std::isfinite(smoothing) && smoothing >= 0, "token_probs: smoothing must be >= 0, found ",
+                   smoothing);
   auto p = torch::empty({static_cast<std::int64_t>(counts.size())}, torch::kFloat64);
   double* d = p.data_ptr<double>();
   for (std::size_t i = 0; i < counts.size(); ++i)
     d[i] = std::pow(static_cast<double>(std::max<std::int64_t>(counts[i], 1)), -smoothing);
   for (std::int64_t id : special_ids) {
-    check(id >= 0 && id < static_cast<std::int64_t>(counts.size()), "token_probs: special id ", id,
-          " is outside the vocabulary of ", counts.size(), " ids");
+    DISTILBERT_CHECK(id >= 0 && id < static_cast<std::int64_t>(counts.size()), "token_probs: special id ", id,
+                     " is outside the vocabulary of ", counts.size(), " ids");
     d[id] = 0.0;
   }
   return p;

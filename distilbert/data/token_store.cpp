@@ -170,8 +170,8 @@ TokenStoreWriter::TokenStoreWriter(std::string prefix, std::int64_t vocab_size, 
       fingerprint_(std::move(tokenizer_fingerprint)),
       specials_(special_ids),
       dtype_(token_dtype_for_vocab(vocab_size)) {
-  check(vocab_size_ > 0 && vocab_size_ <= std::numeric_limits<std::int32_t>::max(), "token store '", prefix_,
-        "': vocab_size must be in [1, 2^31), found ", vocab_size_);
+  DISTILBERT_CHECK(vocab_size_ > 0 && vocab_size_ <= std::numeric_limits<std::int32_t>::max(), "token store '", prefix_,
+                   "': vocab_size must be in [1, 2^31), found ", vocab_size_);
   const fs::path parent = fs::path(prefix_).parent_path();
   if (!parent.empty() && !fs::exists(parent)) fs::create_directories(parent);
   const std::string tag = str_cat(".tmp.", ::getpid());
@@ -205,15 +205,15 @@ void TokenStoreWriter::add(const std::int32_t* ids, std::size_t n) { add_ids(ids
 
 template <typename Id>
 void TokenStoreWriter::add_ids(const Id* ids, std::size_t n) {
-  check(!finished_, "token store '", prefix_, "': add() after finish()");
+  DISTILBERT_CHECK(!finished_, "token store '", prefix_, "': add() after finish()");
   const std::size_t width = token_dtype_size(dtype_);
   const std::size_t at = ids_buf_.size();
   ids_buf_.resize(at + n * width);
   unsigned char* out = ids_buf_.data() + at;
   for (std::size_t i = 0; i < n; ++i) {
     const std::int64_t id = static_cast<std::int64_t>(ids[i]);
-    check(id >= 0 && id < vocab_size_, "token store '", prefix_, "': id ", id, " of sequence ", num_sequences_,
-          " is outside the vocabulary [0, ", vocab_size_, ")");
+    DISTILBERT_CHECK(id >= 0 && id < vocab_size_, "token store '", prefix_, "': id ", id, " of sequence ",
+                     num_sequences_, " is outside the vocabulary [0, ", vocab_size_, ")");
     if (dtype_ == TokenDtype::uint16) {
       const auto v = static_cast<std::uint16_t>(id);
       std::memcpy(out + 2 * i, &v, 2);
@@ -245,10 +245,10 @@ void TokenStoreWriter::flush_buffers() {
 }
 
 void TokenStoreWriter::finish(const std::vector<SourceFile>& sources, const nlohmann::json& extra) {
-  check(!finished_, "token store '", prefix_, "': finish() called twice");
+  DISTILBERT_CHECK(!finished_, "token store '", prefix_, "': finish() called twice");
   try {
-    check(num_sequences_ > 0, "token store '", prefix_,
-          "': no sequences to write (empty corpus: every input line was blank?)");
+    DISTILBERT_CHECK(num_sequences_ > 0, "token store '", prefix_,
+                     "': no sequences to write (empty corpus: every input line was blank?)");
     flush_buffers();
     fsync_file(ids_file_, ids_tmp_);
     fsync_file(idx_file_, idx_tmp_);
@@ -390,9 +390,9 @@ std::shared_ptr<const TokenStore> TokenStore::open(const std::string& prefix, co
     fail(jp, ": not valid JSON (", e.what(), ")");
   }
   const auto& j = s->meta_;
-  check(j.is_object(), jp, ": expected a JSON object, found ", j.type_name());
+  DISTILBERT_CHECK(j.is_object(), jp, ": expected a JSON object, found ", j.type_name());
   const std::uint64_t version = json_uint(j, "format_version", jp);
-  check(version == 1, jp, ": unsupported format_version ", version, " (this build reads version 1)");
+  DISTILBERT_CHECK(version == 1, jp, ": unsupported format_version ", version, " (this build reads version 1)");
   const std::string dtype = json_string(j, "dtype", jp);
   if (dtype == "uint16")
     s->dtype_ = TokenDtype::uint16;
@@ -401,26 +401,28 @@ std::shared_ptr<const TokenStore> TokenStore::open(const std::string& prefix, co
   else
     fail(jp, ": key 'dtype' must be \"uint16\" or \"int32\", found \"", dtype, "\"");
   if (j.contains("byte_order"))
-    check(json_string(j, "byte_order", jp) == "little", jp, ": byte_order must be \"little\", found ",
-          j["byte_order"].dump());
+    DISTILBERT_CHECK(json_string(j, "byte_order", jp) == "little", jp, ": byte_order must be \"little\", found ",
+                     j["byte_order"].dump());
   const std::uint64_t vocab = json_uint(j, "vocab_size", jp);
-  check(vocab > 0, jp, ": vocab_size must be positive, found 0");
+  DISTILBERT_CHECK(vocab > 0, jp, ": vocab_size must be positive, found 0");
   const std::uint64_t max_vocab = s->dtype_ == TokenDtype::uint16 ? 65536u : 2147483648u;
-  check(vocab <= max_vocab, jp, ": a vocabulary of ", vocab, " ids does not fit the store's ", dtype,
-        " ids (at most ", max_vocab, "); binarize again (vocabularies of 65536 or more are stored as int32)");
+  DISTILBERT_CHECK(vocab <= max_vocab, jp, ": a vocabulary of ", vocab, " ids does not fit the store's ", dtype,
+                   " ids (at most ", max_vocab,
+                   "); binarize again (vocabularies of 65536 or more are stored as int32)");
   s->vocab_size_ = static_cast<std::int64_t>(vocab);
   s->num_sequences_ = static_cast<std::size_t>(json_uint(j, "num_sequences", jp));
   s->num_tokens_ = json_uint(j, "num_tokens", jp);
-  check(s->num_sequences_ > 0, jp, ": the store is empty (num_sequences = 0): nothing to train on");
+  DISTILBERT_CHECK(s->num_sequences_ > 0, jp, ": the store is empty (num_sequences = 0): nothing to train on");
   s->fingerprint_ = json_string(j, "tokenizer_fingerprint", jp);
   const auto& sp = json_key(j, "special_ids", jp);
-  check(sp.is_object(), jp, ": key 'special_ids' must be an object, found ", sp.dump());
+  DISTILBERT_CHECK(sp.is_object(), jp, ": key 'special_ids' must be an object, found ", sp.dump());
   auto special = [&](const char* name) -> std::int64_t {
     if (!sp.contains(name)) return -1;
     const auto& v = sp[name];
-    check(v.is_number_integer(), jp, ": special_ids.", name, " must be an integer, found ", v.dump());
+    DISTILBERT_CHECK(v.is_number_integer(), jp, ": special_ids.", name, " must be an integer, found ", v.dump());
     const auto id = v.get<std::int64_t>();
-    check(id < s->vocab_size_, jp, ": special_ids.", name, " = ", id, " is not below vocab_size ", s->vocab_size_);
+    DISTILBERT_CHECK(id < s->vocab_size_, jp, ": special_ids.", name, " = ", id, " is not below vocab_size ",
+                     s->vocab_size_);
     return id;
   };
   s->specials_.pad = special("pad");
@@ -439,11 +441,13 @@ std::shared_ptr<const TokenStore> TokenStore::open(const std::string& prefix, co
   if (j.contains("files") && j["files"].is_object()) {
     const auto& f = j["files"];
     if (f.contains("ids") && f["ids"].contains("bytes"))
-      check(json_uint(f["ids"], "bytes", jp) == s->num_tokens_ * width, jp, ": files.ids.bytes = ",
-            f["ids"]["bytes"].dump(), " disagrees with num_tokens ", s->num_tokens_, " x ", width, " bytes");
+      DISTILBERT_CHECK(json_uint(f["ids"], "bytes", jp) == s->num_tokens_ * width, jp,
+                       ": files.ids.bytes = ", f["ids"]["bytes"].dump(), " disagrees with num_tokens ", s->num_tokens_,
+                       " x ", width, " bytes");
     if (f.contains("idx") && f["idx"].contains("bytes"))
-      check(json_uint(f["idx"], "bytes", jp) == (s->num_sequences_ + 1) * 8, jp, ": files.idx.bytes = ",
-            f["idx"]["bytes"].dump(), " disagrees with num_sequences ", s->num_sequences_, " (+1) x 8 bytes");
+      DISTILBERT_CHECK(json_uint(f["idx"], "bytes", jp) == (s->num_sequences_ + 1) * 8, jp,
+                       ": files.idx.bytes = ", f["idx"]["bytes"].dump(), " disagrees with num_sequences ",
+                       s->num_sequences_, " (+1) x 8 bytes");
   }
   const MappedFile ids = map_readonly(ids_path(prefix), s->num_tokens_ * width,
                                       str_cat("num_tokens ", s->num_tokens_, " x ", width, " bytes (", dtype, ") from ", jp));
@@ -462,13 +466,14 @@ std::shared_ptr<const TokenStore> TokenStore::open(const std::string& prefix, co
     s->i32_ = static_cast<const std::int32_t*>(ids.addr);
 
   const std::string ip = idx_path(prefix);
-  check(s->idx_[0] == 0, ip, ": the first offset must be 0, found ", s->idx_[0]);
+  DISTILBERT_CHECK(s->idx_[0] == 0, ip, ": the first offset must be 0, found ", s->idx_[0]);
   for (std::size_t i = 0; i < s->num_sequences_; ++i)
     if (s->idx_[i + 1] < s->idx_[i])
       fail(ip, ": offsets are not monotone: offset ", i + 1, " = ", s->idx_[i + 1], " is below offset ", i, " = ",
            s->idx_[i], " (corrupt index)");
-  check(s->idx_[s->num_sequences_] == s->num_tokens_, ip, ": the last offset is ", s->idx_[s->num_sequences_],
-        " but ", jp, " says num_tokens = ", s->num_tokens_, " (index and ids do not match)");
+  DISTILBERT_CHECK(s->idx_[s->num_sequences_] == s->num_tokens_, ip, ": the last offset is ",
+                   s->idx_[s->num_sequences_], " but ", jp, " says num_tokens = ", s->num_tokens_,
+                   " (index and ids do not match)");
   if (options.verify) s->verify();
   return s;
 }
@@ -488,8 +493,8 @@ void TokenStore::copy(std::size_t seq, std::size_t begin, std::size_t end, std::
 }
 
 std::vector<std::int64_t> TokenStore::sequence(std::size_t seq) const {
-  check(seq < num_sequences_, "token store '", prefix_, "': sequence ", seq, " out of range (", num_sequences_,
-        " sequences)");
+  DISTILBERT_CHECK(seq < num_sequences_, "token store '", prefix_, "': sequence ", seq, " out of range (",
+                   num_sequences_, " sequences)");
   std::vector<std::int64_t> out(length(seq));
   copy(seq, 0, out.size(), out.data());
   return out;
@@ -515,8 +520,8 @@ void TokenStore::verify() const {
     if (map->size) sha.update(map->addr, map->size);
     const std::string got = sha.hex_digest();
     const std::string want = f[key]["sha256"].is_string() ? f[key]["sha256"].get<std::string>() : "";
-    check(got == want, "token store file '", prefix_, ".", key, "' has SHA-256 ", got, " but ", jp, " records ",
-          want, ": the file was modified or belongs to another binarize run");
+    DISTILBERT_CHECK(got == want, "token store file '", prefix_, ".", key, "' has SHA-256 ", got, " but ", jp,
+                     " records ", want, ": the file was modified or belongs to another binarize run");
   }
 }
 
@@ -661,7 +666,7 @@ bool LineReader::next(std::string& line) {
 
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
-  check(!inputs.empty(), "binarize: no --input given");
+  DISTILBERT_CHECK(!inputs.empty(), "binarize: no --input given");
   for (const std::string& in : inputs) {
     if (!fs::exists(in)) fail("input '", printable(in), "' does not exist");
     if (fs::is_directory(in)) {
@@ -671,7 +676,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
         if (e.is_regular_file() && !name.empty() && name[0] != '.') found.push_back(e.path().string());
       }
       std::sort(found.begin(), found.end());
-      check(!found.empty(), "input folder '", in, "' holds no files");
+      DISTILBERT_CHECK(!found.empty(), "input folder '", in, "' holds no files");
       files.insert(files.end(), found.begin(), found.end());
     } else {
       files.push_back(in);
@@ -735,8 +740,8 @@ std::size_t encode_line(const tokenizer::Tokenizer& tok, bool split, std::string
     e = next_piece_end(line, b, split);
     const tokenizer::Encoding piece = tok.encode(line.substr(b, e - b), std::nullopt, enc);
     for (const std::int64_t id : piece.ids) {
-      check(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id, " outside its vocabulary [0, ", vocab,
-            ")");
+      DISTILBERT_CHECK(id >= 0 && id < vocab, "binarize: the tokenizer returned id ", id,
+                       " outside its vocabulary [0, ", vocab, ")");
       out.push_back(static_cast<std::int32_t>(id));
     }
     n += piece.ids.size();
@@ -749,11 +754,11 @@ std::size_t encode_line(const tokenizer::Tokenizer& tok, bool split, std::string
 BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& options) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  check(!options.output_prefix.empty(), "binarize: no --output prefix given");
+  DISTILBERT_CHECK(!options.output_prefix.empty(), "binarize: no --output prefix given");
   const std::vector<std::string> files = expand_inputs(options.inputs);
   const tokenizer::SpecialTokenIds sp = tok.special_ids();
-  check(sp.cls >= 0 && sp.sep >= 0, "binarize: the tokenizer has no [CLS]/[SEP] tokens (cls id ", sp.cls,
-        ", sep id ", sp.sep, "); every sequence is stored as [CLS] text [SEP]");
+  DISTILBERT_CHECK(sp.cls >= 0 && sp.sep >= 0, "binarize: the tokenizer has no [CLS]/[SEP] tokens (cls id ", sp.cls,
+                   ", sep id ", sp.sep, "); every sequence is stored as [CLS] text [SEP]");
   const auto vocab = static_cast<std::int64_t>(tok.vocab_size());
   const bool split_long_lines = dynamic_cast<const tokenizer::BertTokenizer*>(&tok) != nullptr;
 
@@ -804,9 +809,10 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
           // Text only: a NUL byte or bytes that are not UTF-8 mean a binary or mis-encoded file, which the reference
           // refuses too (it reads its input as UTF-8); tokenizing it would store sequences of [UNK]s and no word.
           const std::size_t nul = line.find('\0'), bad = nul != std::string::npos ? nul : invalid_utf8_at(line);
-          check(bad == std::string::npos, "binarize: ", printable(files[f]), ":", file_lines, ": ",
-                nul != std::string::npos ? "a NUL byte" : "a byte that is not UTF-8", " at byte ", bad,
-                " of the line; expected UTF-8 text (a binary file, or another encoding: convert it with iconv)");
+          DISTILBERT_CHECK(
+              bad == std::string::npos, "binarize: ", printable(files[f]), ":", file_lines, ": ",
+              nul != std::string::npos ? "a NUL byte" : "a byte that is not UTF-8", " at byte ", bad,
+              " of the line; expected UTF-8 text (a binary file, or another encoding: convert it with iconv)");
           if (!chunk) {
             if (!(chunk = free_text.pop())) return;
             chunk->text.clear();
@@ -916,8 +922,8 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
   result.blank_lines = blank.load();
   result.sequences = writer.num_sequences();
   result.tokens = writer.num_tokens();
-  check(result.sequences > 0, "binarize: the input (", files.size(), " file(s), ", result.lines,
-        " lines) holds no non-blank line: nothing to store");
+  DISTILBERT_CHECK(result.sequences > 0, "binarize: the input (", files.size(), " file(s), ", result.lines,
+                   " lines) holds no non-blank line: nothing to store");
   writer.finish(result.sources, {{"created_by", "distilbert binarize"},
                                  {"sequence_format", "[CLS] line.strip() [SEP] (binarized_data.py)"},
                                  {"blank_lines_skipped", result.blank_lines}});

@@ -69,10 +69,12 @@ std::shared_ptr<Communicator> Communicator::create(const DistEnv& env, const Dis
 #endif
   }
 #ifndef DISTILBERT_WITH_NCCL
-  check(backend != "nccl", "distributed.backend is nccl, but this build has no NCCL (a CPU LibTorch, or built "
-        "without DISTILBERT_WITH_NCCL); use backend gloo, which also all-reduces CUDA tensors");
+  DISTILBERT_CHECK(backend != "nccl",
+                   "distributed.backend is nccl, but this build has no NCCL (a CPU LibTorch, or built "
+                   "without DISTILBERT_WITH_NCCL); use backend gloo, which also all-reduces CUDA tensors");
 #endif
-  check(backend != "nccl" || device.is_cuda(), "distributed.backend nccl needs a CUDA device; this run uses ", device);
+  DISTILBERT_CHECK(backend != "nccl" || device.is_cuda(),
+                   "distributed.backend nccl needs a CUDA device; this run uses ", device);
   c->backend_ = backend;
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   try {
@@ -119,7 +121,7 @@ std::shared_ptr<Communicator> Communicator::create(const DistEnv& env, const Dis
 }
 
 const c10::intrusive_ptr<c10d::ProcessGroup>& Communicator::group() const {
-  check(active(), "data parallel: no process group in a single-process run");
+  DISTILBERT_CHECK(active(), "data parallel: no process group in a single-process run");
   return group_;
 }
 

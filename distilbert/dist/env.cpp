@@ -12,15 +12,16 @@ namespace {
 
 int parse_int(const char* name, const char* value, int lo, int hi) {
   const std::string s(value);
-  check(!s.empty() && s.find_first_not_of("0123456789") == std::string::npos, "environment variable ", name, "='", s,
-        "': expected a non-negative integer");
+  DISTILBERT_CHECK(!s.empty() && s.find_first_not_of("0123456789") == std::string::npos, "environment variable ", name,
+                   "='", s, "': expected a non-negative integer");
   long v = 0;
   try {
     v = std::stol(s);
   } catch (const std::exception&) {
     fail("environment variable ", name, "='", s, "': out of range");
   }
-  check(v >= lo && v <= hi, "environment variable ", name, "=", v, ": expected a value in [", lo, ", ", hi, "]");
+  DISTILBERT_CHECK(v >= lo && v <= hi, "environment variable ", name, "=", v, ": expected a value in [", lo, ", ", hi,
+                   "]");
   return static_cast<int>(v);
 }
 
@@ -45,9 +46,10 @@ DistEnv DistEnv::from_lookup(const std::function<const char*(const char*)>& gete
     e.source = "single process";
     return e;
   }
-  check(rank && world, "data parallel: ", rank ? world_name : rank_name, " is not set but ",
-        rank ? rank_name : world_name, " is; set both (torchrun and `distilbert launch` set RANK, WORLD_SIZE, ",
-        "LOCAL_RANK, MASTER_ADDR and MASTER_PORT)");
+  DISTILBERT_CHECK(rank && world, "data parallel: ", rank ? world_name : rank_name, " is not set but ",
+                   rank ? rank_name : world_name,
+                   " is; set both (torchrun and `distilbert launch` set RANK, WORLD_SIZE, ",
+                   "LOCAL_RANK, MASTER_ADDR and MASTER_PORT)");
   e.world_size = parse_int(world_name, world, 1, 1 << 20);
   e.rank = parse_int(rank_name, rank, 0, e.world_size - 1);
   if (const char* l = getenv(local_name)) e.local_rank = parse_int(local_name, l, 0, e.world_size - 1);
@@ -57,15 +59,15 @@ DistEnv DistEnv::from_lookup(const std::function<const char*(const char*)>& gete
   const char* lws = getenv(lws_name);
   const bool lws_plain = lws && *lws && std::string(lws).find_first_not_of("0123456789") == std::string::npos;
   e.local_world_size = lws_plain ? parse_int(lws_name, lws, 1, e.world_size) : e.world_size;
-  check(e.local_rank < e.local_world_size, "data parallel: ", local_name, "=", e.local_rank, " is not below ",
-        lws_plain ? lws_name : "the world size", "=", e.local_world_size);
+  DISTILBERT_CHECK(e.local_rank < e.local_world_size, "data parallel: ", local_name, "=", e.local_rank,
+                   " is not below ", lws_plain ? lws_name : "the world size", "=", e.local_world_size);
   if (const char* a = getenv("MASTER_ADDR")) {
-    check(*a, "environment variable MASTER_ADDR is empty: expected the host name or address of rank 0");
+    DISTILBERT_CHECK(*a, "environment variable MASTER_ADDR is empty: expected the host name or address of rank 0");
     e.master_addr = a;
   } else {
-    check(e.world_size == 1 || e.local_world_size == e.world_size, "data parallel over several machines (",
-          world_name, "=", e.world_size, ", LOCAL_WORLD_SIZE=", e.local_world_size,
-          "): set MASTER_ADDR to the address of the machine running rank 0");
+    DISTILBERT_CHECK(e.world_size == 1 || e.local_world_size == e.world_size, "data parallel over several machines (",
+                     world_name, "=", e.world_size, ", LOCAL_WORLD_SIZE=", e.local_world_size,
+                     "): set MASTER_ADDR to the address of the machine running rank 0");
   }
   if (const char* p = getenv("MASTER_PORT")) e.master_port = parse_int("MASTER_PORT", p, 1, 65535);
   return e;

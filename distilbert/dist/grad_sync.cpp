@@ -70,7 +70,7 @@ std::unique_ptr<R> make_reducer(std::vector<torch::Tensor> params, std::vector<s
 GradSync::GradSync(std::shared_ptr<Communicator> comm, std::vector<torch::Tensor> params, const DistSettings& settings)
     : comm_(std::move(comm)), params_(unique_params(std::move(params))) {
   if (!comm_->active()) return;
-  check(!params_.empty(), "data parallel: no trainable parameters to synchronise");
+  DISTILBERT_CHECK(!params_.empty(), "data parallel: no trainable parameters to synchronise");
   // DDP: a small first bucket (1 MiB) so communication starts early, then bucket_mb; reversed to backward order.
   const auto cap = static_cast<std::size_t>(settings.bucket_mb * 1024 * 1024);
   std::vector<std::vector<std::size_t>> indices;
@@ -93,7 +93,7 @@ GradSync::~GradSync() = default;
 
 void GradSync::prepare(const std::vector<torch::Tensor>& outputs) {
   if (!active()) return;
-  check(!pending_, "GradSync::prepare called twice without finish()");
+  DISTILBERT_CHECK(!pending_, "GradSync::prepare called twice without finish()");
   pending_ = true;
   if (reducer_) {
     try {
@@ -106,7 +106,7 @@ void GradSync::prepare(const std::vector<torch::Tensor>& outputs) {
 
 void GradSync::finish() {
   if (!active()) return;
-  check(pending_, "GradSync::finish called without prepare()");
+  DISTILBERT_CHECK(pending_, "GradSync::finish called without prepare()");
   pending_ = false;
   ++syncs_;
   if (!reducer_) all_reduce_buckets("gradients (sync " + std::to_string(syncs_) + ")");
@@ -115,7 +115,7 @@ void GradSync::finish() {
 
 void GradSync::average_now(const std::string& what) {
   if (!active()) return;
-  check(!pending_, "GradSync::average_now inside a synchronising backward");
+  DISTILBERT_CHECK(!pending_, "GradSync::average_now inside a synchronising backward");
   all_reduce_buckets(what);
 }
 

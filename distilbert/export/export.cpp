@@ -33,20 +33,20 @@ void write_json(const fs::path& path, const nlohmann::json& j) {
   const std::string tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    check(out.good(), "cannot open '", tmp, "' for writing");
+    DISTILBERT_CHECK(out.good(), "cannot open '", tmp, "' for writing");
     out << j.dump(2) << "\n";
     out.close();
-    check(out.good(), "error while writing '", tmp, "'");
+    DISTILBERT_CHECK(out.good(), "error while writing '", tmp, "'");
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  check(!ec, "cannot rename '", tmp, "' to '", path.string(), "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot rename '", tmp, "' to '", path.string(), "': ", ec.message());
 }
 
 void copy_one_file(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  check(!ec, "cannot copy '", from.string(), "' to '", to.string(), "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot copy '", from.string(), "' to '", to.string(), "': ", ec.message());
 }
 
 void write_onnx(const onnx::ModelProto& m, const fs::path& out_dir, const std::string& rel, ExportResult& r) {
@@ -94,16 +94,17 @@ ExportResult export_model(const PretrainedModel& model, const tokenizer::Tokeniz
   const fs::path out(out_dir);
   std::error_code ec;
   fs::create_directories(out, ec);
-  check(!ec, "cannot create output folder '", out_dir, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create output folder '", out_dir, "': ", ec.message());
   const bool hf = options.format != ExportFormat::ONNX, onnx = options.format != ExportFormat::HF;
   const torch::ScalarType dtype = options.dtype.value_or(torch::kFloat);
-  check(dtype == torch::kFloat || dtype == torch::kHalf || dtype == torch::kBFloat16, "export: unsupported dtype ",
-        dtype, " (fp32, fp16, bf16)");
-  check(!(options.format == ExportFormat::ONNX && dtype == torch::kBFloat16),
-        "export: ONNX has no bf16 variant (ONNX Runtime's CPU kernels do not run bf16); use --dtype fp16 or fp32 for "
-        "--format onnx, or --format hf --dtype bf16");
-  check(options.opset >= onnx_export::kMinOpset && options.opset <= onnx_export::kMaxOpset, "export: opset ",
-        options.opset, " is not supported (", onnx_export::kMinOpset, "-", onnx_export::kMaxOpset, ")");
+  DISTILBERT_CHECK(dtype == torch::kFloat || dtype == torch::kHalf || dtype == torch::kBFloat16,
+                   "export: unsupported dtype ", dtype, " (fp32, fp16, bf16)");
+  DISTILBERT_CHECK(
+      !(options.format == ExportFormat::ONNX && dtype == torch::kBFloat16),
+      "export: ONNX has no bf16 variant (ONNX Runtime's CPU kernels do not run bf16); use --dtype fp16 or fp32 for "
+      "--format onnx, or --format hf --dtype bf16");
+  DISTILBERT_CHECK(options.opset >= onnx_export::kMinOpset && options.opset <= onnx_export::kMaxOpset, "export: opset ",
+                   options.opset, " is not supported (", onnx_export::kMinOpset, "-", onnx_export::kMaxOpset, ")");
 
   // config.json (shared by both layouts).
   write_json(out / "config.json", export_config_json(model, hf ? options.dtype : std::nullopt));
@@ -164,9 +165,9 @@ ExportResult export_model(const PretrainedModel& model, const tokenizer::Tokeniz
 
 ExportResult export_model_folder(const std::string& model_dir, const std::string& out_dir,
                                  const ExportOptions& options) {
-  check(fs::is_directory(model_dir), "model folder '", model_dir, "' does not exist");
-  check(fs::weakly_canonical(model_dir) != fs::weakly_canonical(out_dir), "export: the output folder '", out_dir,
-        "' is the model folder itself; choose another one");
+  DISTILBERT_CHECK(fs::is_directory(model_dir), "model folder '", model_dir, "' does not exist");
+  DISTILBERT_CHECK(fs::weakly_canonical(model_dir) != fs::weakly_canonical(out_dir), "export: the output folder '",
+                   out_dir, "' is the model folder itself; choose another one");
   LoadOptions lo;
   lo.allow_new_head = false;  // exporting randomly initialised head weights would be silently wrong
   lo.verbose = false;

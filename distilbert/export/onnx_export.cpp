@@ -111,7 +111,8 @@ class Exporter {
     std::string k = key;
     if (!weights_.count(k) && aliases_.count(k)) k = aliases_[k];
     auto it = weights_.find(k);
-    check(it != weights_.end(), "ONNX export of ", model_.architecture(), ": the model has no tensor '", key, "'");
+    DISTILBERT_CHECK(it != weights_.end(), "ONNX export of ", model_.architecture(), ": the model has no tensor '", key,
+                     "'");
     return it->second;
   }
 
@@ -119,7 +120,7 @@ class Exporter {
     t = t.contiguous();
     if (t.is_floating_point()) t = t.to(opts_.fp16 ? torch::kHalf : torch::kFloat).contiguous();
     const int32_t et = t.scalar_type() == torch::kHalf ? TP::FLOAT16 : t.scalar_type() == torch::kFloat ? TP::FLOAT : -1;
-    check(et != -1, "ONNX export: tensor '", name, "' has unsupported dtype ", t.scalar_type());
+    DISTILBERT_CHECK(et != -1, "ONNX export: tensor '", name, "' has unsupported dtype ", t.scalar_type());
     std::vector<int64_t> dims(t.sizes().begin(), t.sizes().end());
     return b_.initializer(name, et, dims, t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()), doc);
   }
@@ -251,8 +252,8 @@ class Exporter {
 
   std::string bert_encoder(const std::string& ids, const std::string& types, const std::string& mask,
                            const std::string& prefix) {
-    check(c_.position_embedding_type == "absolute", "ONNX export: BERT position_embedding_type '",
-          c_.position_embedding_type, "' is not supported (only absolute)");
+    DISTILBERT_CHECK(c_.position_embedding_type == "absolute", "ONNX export: BERT position_embedding_type '",
+                     c_.position_embedding_type, "' is not supported (only absolute)");
     const double eps = c_.layer_norm_eps;
     const std::string bias = mask_bias(mask);
     std::string x = embeddings(ids, types, dotted_name(prefix, "embeddings"), eps);
@@ -343,9 +344,9 @@ class Exporter {
 }  // namespace
 
 onnx::ModelProto build_onnx_model(const PretrainedModel& model, const OnnxExportOptions& options) {
-  check(options.opset >= kMinOpset && options.opset <= kMaxOpset, "ONNX export: opset ", options.opset,
-        " is not supported (supported: ", kMinOpset, "-", kMaxOpset, "; LayerNormalization needs 17, below it is ",
-        "decomposed)");
+  DISTILBERT_CHECK(options.opset >= kMinOpset && options.opset <= kMaxOpset, "ONNX export: opset ", options.opset,
+                   " is not supported (supported: ", kMinOpset, "-", kMaxOpset,
+                   "; LayerNormalization needs 17, below it is ", "decomposed)");
   onnx::ModelProto m;
   m.set_ir_version(onnx::IR_VERSION);  // 8 for libonnx 1.12
   m.set_producer_name(kProducer);

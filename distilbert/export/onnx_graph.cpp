@@ -151,7 +151,7 @@ void GraphBuilder::node_to(const std::string& op_type, const std::vector<std::st
 
 std::string GraphBuilder::initializer(const std::string& name, int32_t elem_type, const std::vector<int64_t>& dims,
                                       const void* data, size_t bytes, const std::string& doc) {
-  check(!initializer_names_.count(name), "ONNX export: initializer '", name, "' added twice");
+  DISTILBERT_CHECK(!initializer_names_.count(name), "ONNX export: initializer '", name, "' added twice");
   initializer_names_[name] = 1;
   used_[name] = 1;
   onnx::TensorProto* t = graph_.add_initializer();
@@ -168,7 +168,7 @@ std::string GraphBuilder::const_i64(const std::vector<int64_t>& values, bool sca
   for (int64_t v : values) key += "_" + std::to_string(v);
   auto it = constants_.find("i64" + key);
   if (it != constants_.end()) return it->second;
-  check(!scalar || values.size() == 1, "ONNX export: scalar constant needs one value");
+  DISTILBERT_CHECK(!scalar || values.size() == 1, "ONNX export: scalar constant needs one value");
   std::string name = unique_name("const_i64" + key);
   std::vector<int64_t> dims;
   if (!scalar) dims.push_back(static_cast<int64_t>(values.size()));
@@ -192,7 +192,8 @@ std::string GraphBuilder::const_scalar(float value, int32_t elem_type) {
     const uint16_t h = float_to_half(value);
     initializer(name, elem_type, {}, &h, 2);
   } else {
-    check(elem_type == onnx::TensorProto::FLOAT, "ONNX export: float constant of type ", elem_type_name(elem_type));
+    DISTILBERT_CHECK(elem_type == onnx::TensorProto::FLOAT, "ONNX export: float constant of type ",
+                     elem_type_name(elem_type));
     initializer(name, elem_type, {}, &value, 4);
   }
   constants_[key] = name;
@@ -242,29 +243,30 @@ onnx::ModelProto check_onnx_model(const onnx::ModelProto& model, const std::stri
 
 void save_onnx_model(const onnx::ModelProto& model, const std::string& path) {
   const uint64_t bytes = model.ByteSizeLong();
-  check(bytes <= kMaxOnnxBytes, "ONNX model for '", path, "' would be ", bytes,
-        " bytes: over protobuf's 2 GiB limit (external data is not supported; export fp16 or quantized instead)");
+  DISTILBERT_CHECK(
+      bytes <= kMaxOnnxBytes, "ONNX model for '", path, "' would be ", bytes,
+      " bytes: over protobuf's 2 GiB limit (external data is not supported; export fp16 or quantized instead)");
   std::error_code ec;
   const fs::path p(path);
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  check(!ec, "cannot create folder '", p.parent_path().string(), "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create folder '", p.parent_path().string(), "': ", ec.message());
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    check(out.good(), "cannot open '", tmp, "' for writing");
-    check(model.SerializeToOstream(&out), "cannot serialise the ONNX model to '", tmp, "'");
+    DISTILBERT_CHECK(out.good(), "cannot open '", tmp, "' for writing");
+    DISTILBERT_CHECK(model.SerializeToOstream(&out), "cannot serialise the ONNX model to '", tmp, "'");
     out.close();
-    check(out.good(), "error while writing '", tmp, "'");
+    DISTILBERT_CHECK(out.good(), "error while writing '", tmp, "'");
   }
   fs::rename(tmp, path, ec);
-  check(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
 }
 
 onnx::ModelProto load_onnx_model(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  check(in.good(), "ONNX model '", path, "': cannot open");
+  DISTILBERT_CHECK(in.good(), "ONNX model '", path, "': cannot open");
   onnx::ModelProto m;
-  check(m.ParseFromIstream(&in), "ONNX model '", path, "': not a valid ONNX protobuf");
+  DISTILBERT_CHECK(m.ParseFromIstream(&in), "ONNX model '", path, "': not a valid ONNX protobuf");
   return m;
 }
 
@@ -274,18 +276,18 @@ std::string elem_type_name(int32_t t) {
 }
 
 std::vector<float> tensor_floats(const onnx::TensorProto& t) {
-  check(t.data_type() == onnx::TensorProto::FLOAT, "ONNX tensor '", t.name(), "': expected FLOAT, found ",
-        elem_type_name(t.data_type()));
+  DISTILBERT_CHECK(t.data_type() == onnx::TensorProto::FLOAT, "ONNX tensor '", t.name(), "': expected FLOAT, found ",
+                   elem_type_name(t.data_type()));
   int64_t n = 1;
   for (int64_t d : t.dims()) n *= d;
   std::vector<float> out(static_cast<size_t>(n));
   if (t.has_raw_data()) {
-    check(t.raw_data().size() == out.size() * 4, "ONNX tensor '", t.name(), "': raw_data has ", t.raw_data().size(),
-          " bytes, expected ", out.size() * 4);
+    DISTILBERT_CHECK(t.raw_data().size() == out.size() * 4, "ONNX tensor '", t.name(), "': raw_data has ",
+                     t.raw_data().size(), " bytes, expected ", out.size() * 4);
     std::memcpy(out.data(), t.raw_data().data(), t.raw_data().size());
   } else {
-    check(t.float_data_size() == n, "ONNX tensor '", t.name(), "': float_data has ", t.float_data_size(),
-          " values, expected ", n);
+    DISTILBERT_CHECK(t.float_data_size() == n, "ONNX tensor '", t.name(), "': float_data has ", t.float_data_size(),
+                     " values, expected ", n);
     for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = t.float_data(static_cast<int>(i));
   }
   return out;

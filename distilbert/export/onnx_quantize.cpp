@@ -78,12 +78,13 @@ onnx::ModelProto quantize_dynamic(const onnx::ModelProto& model, const QuantizeO
   onnx::GraphProto& g = *out.mutable_graph();
   for (const auto& op : out.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx")
-      check(op.version() >= 13, "quantize: the graph's opset ", op.version(), " is below 13 (per-axis DequantizeLinear)");
+      DISTILBERT_CHECK(op.version() >= 13, "quantize: the graph's opset ", op.version(),
+                       " is below 13 (per-axis DequantizeLinear)");
 
   std::map<std::string, const TP*> inits;
   for (const auto& t : model.graph().initializer()) {
-    check(t.data_type() != TP::FLOAT16, "quantize: the graph has float16 tensors ('", t.name(),
-          "'): quantize the float32 export");
+    DISTILBERT_CHECK(t.data_type() != TP::FLOAT16, "quantize: the graph has float16 tensors ('", t.name(),
+                     "'): quantize the float32 export");
     inits[t.name()] = &t;
   }
   std::map<std::string, const onnx::NodeProto*> producer;

@@ -53,10 +53,11 @@ NamedTensors read_sharded(const std::string& index_path) {
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("index '", index_path, "' is not valid JSON: ", e.what());
   }
-  check(j.contains("weight_map") && j["weight_map"].is_object(), "index '", index_path, "' has no 'weight_map' object");
+  DISTILBERT_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), "index '", index_path,
+                   "' has no 'weight_map' object");
   std::set<std::string> shards;
   for (const auto& [k, v] : j["weight_map"].items()) {
-    check(v.is_string(), "index '", index_path, "': weight_map['", k, "'] must be a file name");
+    DISTILBERT_CHECK(v.is_string(), "index '", index_path, "': weight_map['", k, "'] must be a file name");
     const std::string shard = v.get<std::string>();
     child_path(fs::path(index_path).parent_path(), shard, str_cat("index '", index_path, "': shard name"));
     shards.insert(shard);
@@ -90,7 +91,7 @@ NamedTensors read_weights(const std::string& path) {
     fail("model folder '", path, "' has no weights (expected model.safetensors, model.safetensors.index.json or ",
          "pytorch_model.bin)");
   }
-  check(fs::exists(path), "weights file '", path, "' does not exist");
+  DISTILBERT_CHECK(fs::exists(path), "weights file '", path, "' does not exist");
   if (ends_with(path, ".index.json")) return read_sharded(path);
   if (ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth")) return read_bin(path);
   return std::move(load_safetensors(path).tensors);
@@ -121,7 +122,7 @@ LoadReport load_state_dict(PretrainedModel& model, const NamedTensors& checkpoin
       }
       k = k.substr(type_prefix.size());
     }
-    check(ckpt.emplace(k, t).second, "weights '", origin, "': key '", k, "' appears twice");
+    DISTILBERT_CHECK(ckpt.emplace(k, t).second, "weights '", origin, "': key '", k, "' appears twice");
   }
   if (renamed_count) report.notes.push_back(str_cat("renamed ", renamed_count, " LayerNorm gamma/beta keys"));
 
@@ -176,15 +177,16 @@ LoadReport load_state_dict(PretrainedModel& model, const NamedTensors& checkpoin
     errors += str_cat("\nwrong shapes (does config.json match the checkpoint?):", list(mismatched));
   if (!missing.empty()) errors += str_cat("\nmissing keys:", list(missing));
   if (!unexpected.empty()) errors += str_cat("\nunexpected keys:", list(unexpected));
-  check(errors.empty(), "weights '", origin, "' do not fit ", model.architecture(), ":", errors);
+  DISTILBERT_CHECK(errors.empty(), "weights '", origin, "' do not fit ", model.architecture(), ":", errors);
 
   // 4. Copy.
   torch::NoGradGuard no_grad;
   for (auto& [k, t] : targets) {
     auto it = ckpt.find(k);
     if (it == ckpt.end()) continue;
-    check(it->second.is_floating_point() == t.is_floating_point(), "weights '", origin, "': tensor '", k, "' has dtype ",
-          c10::toString(it->second.scalar_type()), ", expected ", c10::toString(t.scalar_type()));
+    DISTILBERT_CHECK(it->second.is_floating_point() == t.is_floating_point(), "weights '", origin, "': tensor '", k,
+                     "' has dtype ", c10::toString(it->second.scalar_type()), ", expected ",
+                     c10::toString(t.scalar_type()));
     t.copy_(it->second);
   }
   report.newly_initialized = new_head;
@@ -206,9 +208,9 @@ NamedTensors state_dict(const PretrainedModel& model, bool include_tied_aliases)
 }
 
 LoadedModel load_model_folder(const std::string& dir, const LoadOptions& options) {
-  check(fs::is_directory(dir), "model folder '", dir, "' does not exist or is not a folder");
+  DISTILBERT_CHECK(fs::is_directory(dir), "model folder '", dir, "' does not exist or is not a folder");
   const std::string config_path = (fs::path(dir) / "config.json").string();
-  check(fs::exists(config_path), "model folder '", dir, "' has no config.json");
+  DISTILBERT_CHECK(fs::exists(config_path), "model folder '", dir, "' has no config.json");
   ModelConfig config = ModelConfig::load(config_path);
   if (options.num_labels) {
     if (*options.num_labels != config.num_labels) config.id2label.clear();
@@ -233,7 +235,7 @@ LoadedModel load_model_folder(const std::string& dir, const LoadOptions& options
 void save_model_folder(const PretrainedModel& model, const std::string& dir, const SaveOptions& options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  check(!ec, "cannot create folder '", dir, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create folder '", dir, "': ", ec.message());
   ModelConfig config = model.config();
   config.architectures = {model.architecture()};
   NamedTensors tensors = state_dict(model);
@@ -247,10 +249,10 @@ void save_model_folder(const PretrainedModel& model, const std::string& dir, con
 
 void check_tokenizer_fits(std::size_t tokenizer_vocab_size, const ModelConfig& config, const std::string& tokenizer_path,
                           const std::string& model_path) {
-  check(static_cast<int64_t>(tokenizer_vocab_size) <= config.vocab_size, "tokenizer '", tokenizer_path, "' has ",
-        tokenizer_vocab_size, " tokens but model '", model_path, "' has vocab_size ", config.vocab_size,
-        " (its embedding table): ids past ", config.vocab_size - 1,
-        " would not exist; use the tokenizer the model was trained with");
+  DISTILBERT_CHECK(static_cast<int64_t>(tokenizer_vocab_size) <= config.vocab_size, "tokenizer '", tokenizer_path,
+                   "' has ", tokenizer_vocab_size, " tokens but model '", model_path, "' has vocab_size ",
+                   config.vocab_size, " (its embedding table): ids past ", config.vocab_size - 1,
+                   " would not exist; use the tokenizer the model was trained with");
 }
 
 }  // namespace distilbert

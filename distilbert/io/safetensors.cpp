@@ -66,54 +66,57 @@ std::vector<Entry> parse_header(const char* header, size_t header_len, uint64_t 
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("safetensors '", origin, "': header is not valid JSON: ", e.what());
   }
-  check(j.is_object(), "safetensors '", origin, "': header must be a JSON object, found ", j.type_name());
+  DISTILBERT_CHECK(j.is_object(), "safetensors '", origin, "': header must be a JSON object, found ", j.type_name());
   std::vector<Entry> entries;
   for (const auto& [name, v] : j.items()) {
     if (name == "__metadata__") {
-      check(v.is_object(), "safetensors '", origin, "': __metadata__ must be an object of strings");
+      DISTILBERT_CHECK(v.is_object(), "safetensors '", origin, "': __metadata__ must be an object of strings");
       for (const auto& [k, s] : v.items()) {
-        check(s.is_string(), "safetensors '", origin, "': __metadata__ value for '", k, "' must be a string, found ",
-              s.type_name());
+        DISTILBERT_CHECK(s.is_string(), "safetensors '", origin, "': __metadata__ value for '", k,
+                         "' must be a string, found ", s.type_name());
         metadata[k] = s.get<std::string>();
       }
       continue;
     }
     const std::string where = str_cat("safetensors '", origin, "': tensor '", name, "'");
-    check(v.is_object(), where, ": entry must be an object, found ", v.type_name());
+    DISTILBERT_CHECK(v.is_object(), where, ": entry must be an object, found ", v.type_name());
     for (const auto& [k, unused] : v.items())
-      check(k == "dtype" || k == "shape" || k == "data_offsets", where, ": unknown field '", k,
-            "' (expected dtype, shape, data_offsets)");
-    check(v.contains("dtype") && v["dtype"].is_string(), where, ": missing or non-string 'dtype'");
+      DISTILBERT_CHECK(k == "dtype" || k == "shape" || k == "data_offsets", where, ": unknown field '", k,
+                       "' (expected dtype, shape, data_offsets)");
+    DISTILBERT_CHECK(v.contains("dtype") && v["dtype"].is_string(), where, ": missing or non-string 'dtype'");
     Entry e;
     e.name = name;
     e.dtype = find_dtype(v["dtype"].get<std::string>());
-    check(e.dtype != nullptr, where, ": unsupported dtype '", v["dtype"].get<std::string>(),
-          "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
-    check(v.contains("shape") && v["shape"].is_array(), where, ": missing or non-list 'shape'");
+    DISTILBERT_CHECK(e.dtype != nullptr, where, ": unsupported dtype '", v["dtype"].get<std::string>(),
+                     "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+    DISTILBERT_CHECK(v.contains("shape") && v["shape"].is_array(), where, ": missing or non-list 'shape'");
     uint64_t numel = 1;
     bool overflow = false;
     for (const auto& d : v["shape"]) {
-      check(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0), where,
-            ": shape entries must be non-negative integers, found ", v["shape"].dump());
+      DISTILBERT_CHECK(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0), where,
+                       ": shape entries must be non-negative integers, found ", v["shape"].dump());
       const uint64_t dim = d.get<uint64_t>();
-      check(dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where, ": dimension ", dim,
-            " is too large");
+      DISTILBERT_CHECK(dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where, ": dimension ", dim,
+                       " is too large");
       if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
       numel *= dim;
       e.shape.push_back(static_cast<int64_t>(dim));
     }
-    check(!overflow && numel <= std::numeric_limits<uint64_t>::max() / e.dtype->bytes, where, ": shape ",
-          v["shape"].dump(), " is too large");
+    DISTILBERT_CHECK(!overflow && numel <= std::numeric_limits<uint64_t>::max() / e.dtype->bytes, where, ": shape ",
+                     v["shape"].dump(), " is too large");
     const auto& offs = v.contains("data_offsets") ? v["data_offsets"] : json();
-    check(offs.is_array() && offs.size() == 2 && offs[0].is_number_unsigned() && offs[1].is_number_unsigned(), where,
-          ": 'data_offsets' must be [begin, end] of non-negative integers, found ", offs.dump());
+    DISTILBERT_CHECK(
+        offs.is_array() && offs.size() == 2 && offs[0].is_number_unsigned() && offs[1].is_number_unsigned(), where,
+        ": 'data_offsets' must be [begin, end] of non-negative integers, found ", offs.dump());
     e.begin = offs[0].get<uint64_t>();
     e.end = offs[1].get<uint64_t>();
-    check(e.begin <= e.end, where, ": data_offsets [", e.begin, ", ", e.end, "] has begin after end");
-    check(e.end <= data_size, where, ": data_offsets [", e.begin, ", ", e.end, "] run past the end of the data (",
-          data_size, " bytes; the file is truncated or the header lies)");
-    check(e.end - e.begin == numel * e.dtype->bytes, where, ": shape ", v["shape"].dump(), " of ", e.dtype->name,
-          " needs ", numel * e.dtype->bytes, " bytes but data_offsets span ", e.end - e.begin);
+    DISTILBERT_CHECK(e.begin <= e.end, where, ": data_offsets [", e.begin, ", ", e.end, "] has begin after end");
+    DISTILBERT_CHECK(e.end <= data_size, where, ": data_offsets [", e.begin, ", ", e.end,
+                     "] run past the end of the data (", data_size,
+                     " bytes; the file is truncated or the header lies)");
+    DISTILBERT_CHECK(e.end - e.begin == numel * e.dtype->bytes, where, ": shape ", v["shape"].dump(), " of ",
+                     e.dtype->name, " needs ", numel * e.dtype->bytes, " bytes but data_offsets span ",
+                     e.end - e.begin);
     entries.push_back(std::move(e));
   }
   // The byte ranges must tile the data section: no overlaps, no holes.
@@ -124,26 +127,27 @@ std::vector<Entry> parse_header(const char* header, size_t header_len, uint64_t 
   });
   uint64_t pos = 0;
   for (const Entry* e : sorted) {
-    check(e->begin >= pos, "safetensors '", origin, "': tensor '", e->name, "' [", e->begin, ", ", e->end,
-          ") overlaps the previous tensor (which ends at ", pos, ")");
-    check(e->begin == pos, "safetensors '", origin, "': hole in the data before tensor '", e->name, "' (bytes ", pos,
-          " to ", e->begin, " belong to no tensor)");
+    DISTILBERT_CHECK(e->begin >= pos, "safetensors '", origin, "': tensor '", e->name, "' [", e->begin, ", ", e->end,
+                     ") overlaps the previous tensor (which ends at ", pos, ")");
+    DISTILBERT_CHECK(e->begin == pos, "safetensors '", origin, "': hole in the data before tensor '", e->name,
+                     "' (bytes ", pos, " to ", e->begin, " belong to no tensor)");
     pos = e->end;
   }
-  check(pos == data_size, "safetensors '", origin, "': ", data_size - pos,
-        " trailing bytes after the last tensor belong to no tensor");
+  DISTILBERT_CHECK(pos == data_size, "safetensors '", origin, "': ", data_size - pos,
+                   " trailing bytes after the last tensor belong to no tensor");
   return entries;
 }
 
 // Shared parse of the 8-byte length and the header; returns entries and the offset of the data section.
 std::vector<Entry> parse_image(const char* data, size_t size, const std::string& origin,
                                std::map<std::string, std::string>& metadata, size_t& data_start) {
-  check(size >= 8, "safetensors '", origin, "': file has ", size, " bytes, too short for the 8-byte header length");
+  DISTILBERT_CHECK(size >= 8, "safetensors '", origin, "': file has ", size,
+                   " bytes, too short for the 8-byte header length");
   uint64_t n = 0;
   std::memcpy(&n, data, 8);  // little-endian hosts only (x86-64, aarch64)
-  check(n <= kMaxHeaderBytes, "safetensors '", origin, "': header length ", n, " exceeds the 100 MB limit");
-  check(n <= size - 8, "safetensors '", origin, "': header length ", n, " runs past the end of the file (", size,
-        " bytes): the file is truncated or not safetensors");
+  DISTILBERT_CHECK(n <= kMaxHeaderBytes, "safetensors '", origin, "': header length ", n, " exceeds the 100 MB limit");
+  DISTILBERT_CHECK(n <= size - 8, "safetensors '", origin, "': header length ", n, " runs past the end of the file (",
+                   size, " bytes): the file is truncated or not safetensors");
   data_start = 8 + static_cast<size_t>(n);
   return parse_header(data + 8, static_cast<size_t>(n), size - data_start, origin, metadata);
 }
@@ -232,8 +236,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   std::vector<torch::Tensor> blobs;
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
-    check(tensor.defined(), "safetensors '", path, "': tensor '", name, "' is undefined");
-    check(!header.contains(name), "safetensors '", path, "': tensor name '", name, "' appears twice");
+    DISTILBERT_CHECK(tensor.defined(), "safetensors '", path, "': tensor '", name, "' is undefined");
+    DISTILBERT_CHECK(!header.contains(name), "safetensors '", path, "': tensor name '", name, "' appears twice");
     auto t = tensor.detach().to(torch::kCPU).contiguous();
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
     header[name] = {{"dtype", safetensors_dtype_name(t.scalar_type())},

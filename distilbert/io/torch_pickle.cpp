@@ -125,7 +125,7 @@ class Unpickler {
         case 's': { auto v = pop(); auto k = pop(); top(Obj::Dict)->dict.emplace_back(k, v); break; }  // SETITEM
         case 'u': {                                     // SETITEMS
           auto vs = pop_mark();
-          check(vs.size() % 2 == 0, where(), "SETITEMS with an odd number of items");
+          DISTILBERT_CHECK(vs.size() % 2 == 0, where(), "SETITEMS with an odd number of items");
           auto d = top(Obj::Dict);
           for (size_t k = 0; k < vs.size(); k += 2) d->dict.emplace_back(vs[k], vs[k + 1]);
           break;
@@ -165,7 +165,7 @@ class Unpickler {
 
  private:
   std::string where() const { return str_cat("'", origin_, "': "); }
-  void check_avail(size_t n) { check(static_cast<size_t>(end_ - p_) >= n, where(), "truncated pickle"); }
+  void check_avail(size_t n) { DISTILBERT_CHECK(static_cast<size_t>(end_ - p_) >= n, where(), "truncated pickle"); }
   uint8_t u8() {
     check_avail(1);
     return static_cast<uint8_t>(*p_++);
@@ -178,14 +178,14 @@ class Unpickler {
     return v;
   }
   std::string bytes(uint64_t n) {
-    check(n <= static_cast<uint64_t>(end_ - p_), where(), "truncated pickle (string of ", n, " bytes)");
+    DISTILBERT_CHECK(n <= static_cast<uint64_t>(end_ - p_), where(), "truncated pickle (string of ", n, " bytes)");
     std::string s(p_, p_ + n);
     p_ += n;
     return s;
   }
   std::string line() {
     const char* nl = static_cast<const char*>(std::memchr(p_, '\n', static_cast<size_t>(end_ - p_)));
-    check(nl != nullptr, where(), "truncated pickle (GLOBAL)");
+    DISTILBERT_CHECK(nl != nullptr, where(), "truncated pickle (GLOBAL)");
     std::string s(p_, nl);
     p_ = nl + 1;
     return s;
@@ -201,14 +201,14 @@ class Unpickler {
     stack_.push_back(o);
   }
   ObjPtr pop() {
-    check(!stack_.empty(), where(), "malformed pickle (stack underflow)");
+    DISTILBERT_CHECK(!stack_.empty(), where(), "malformed pickle (stack underflow)");
     auto o = stack_.back();
     stack_.pop_back();
     return o;
   }
   ObjPtr top(std::optional<Obj::Kind> kind = std::nullopt) {
-    check(!stack_.empty(), where(), "malformed pickle (empty stack)");
-    if (kind) check(stack_.back()->kind == *kind, where(), "malformed pickle (unexpected object kind)");
+    DISTILBERT_CHECK(!stack_.empty(), where(), "malformed pickle (empty stack)");
+    if (kind) DISTILBERT_CHECK(stack_.back()->kind == *kind, where(), "malformed pickle (unexpected object kind)");
     return stack_.back();
   }
   std::vector<ObjPtr> pop_mark() {
@@ -222,28 +222,29 @@ class Unpickler {
   }
   ObjPtr memo(uint64_t k) {
     auto it = memo_.find(k);
-    check(it != memo_.end(), where(), "malformed pickle (memo ", k, " unset)");
+    DISTILBERT_CHECK(it != memo_.end(), where(), "malformed pickle (memo ", k, " unset)");
     return it->second;
   }
   void push_global(const std::string& name) {
     static const std::set<std::string> allowed = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
                                                   "torch._utils._rebuild_parameter", "builtins.dict"};
-    check(allowed.count(name) || storage_types().count(name), where(), "refusing to load Python object '", name,
-          "': only state dicts of tensors are supported (save with model.state_dict(), or convert to safetensors)");
+    DISTILBERT_CHECK(
+        allowed.count(name) || storage_types().count(name), where(), "refusing to load Python object '", name,
+        "': only state dicts of tensors are supported (save with model.state_dict(), or convert to safetensors)");
     auto o = make(Obj::Global);
     o->s = name;
     stack_.push_back(o);
   }
   ObjPtr persistent(const ObjPtr& pid) {
     // ('storage', storage_type, key, location, numel[, view_metadata])
-    check(pid->kind == Obj::Tuple && pid->items.size() >= 5 && pid->items[0]->s == "storage" &&
-              pid->items[1]->kind == Obj::Global,
-          where(), "unsupported persistent id in pickle");
+    DISTILBERT_CHECK(pid->kind == Obj::Tuple && pid->items.size() >= 5 && pid->items[0]->s == "storage" &&
+                         pid->items[1]->kind == Obj::Global,
+                     where(), "unsupported persistent id in pickle");
     auto o = make(Obj::StorageRef);
     o->storage.dtype = storage_types().at(pid->items[1]->s);
     o->storage.key = pid->items[2]->s;
     o->storage.numel = pid->items[4]->i;
-    check(o->storage.numel >= 0, where(), "storage '", o->storage.key, "' has a negative size");
+    DISTILBERT_CHECK(o->storage.numel >= 0, where(), "storage '", o->storage.key, "' has a negative size");
     return o;
   }
   static std::vector<int64_t> ints(const ObjPtr& t) {
@@ -252,29 +253,31 @@ class Unpickler {
     return v;
   }
   ObjPtr reduce(const ObjPtr& fn, const ObjPtr& args) {
-    check(fn->kind == Obj::Global && args->kind == Obj::Tuple, where(), "malformed REDUCE in pickle");
+    DISTILBERT_CHECK(fn->kind == Obj::Global && args->kind == Obj::Tuple, where(), "malformed REDUCE in pickle");
     if (fn->s == "collections.OrderedDict" || fn->s == "builtins.dict") return make(Obj::Dict);
     if (fn->s == "torch._utils._rebuild_parameter") {
-      check(!args->items.empty() && args->items[0]->kind == Obj::TensorVal, where(), "malformed parameter");
+      DISTILBERT_CHECK(!args->items.empty() && args->items[0]->kind == Obj::TensorVal, where(), "malformed parameter");
       return args->items[0];
     }
     // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-    check(args->items.size() >= 4 && args->items[0]->kind == Obj::StorageRef, where(), "malformed tensor record");
+    DISTILBERT_CHECK(args->items.size() >= 4 && args->items[0]->kind == Obj::StorageRef, where(),
+                     "malformed tensor record");
     const Storage& st = args->items[0]->storage;
     auto it = storages_.find(st.key);
     if (it == storages_.end()) it = storages_.emplace(st.key, load_storage_(st)).first;
     const int64_t offset = args->items[1]->i;
     const auto size = ints(args->items[2]), stride = ints(args->items[3]);
-    check(size.size() == stride.size(), where(), "tensor with ", size.size(), " sizes and ", stride.size(), " strides");
+    DISTILBERT_CHECK(size.size() == stride.size(), where(), "tensor with ", size.size(), " sizes and ", stride.size(),
+                     " strides");
     int64_t last = offset;  // highest element index touched must lie inside the storage
     bool empty = false;
     for (size_t d = 0; d < size.size(); ++d) {
-      check(size[d] >= 0 && stride[d] >= 0, where(), "negative size or stride in a tensor record");
+      DISTILBERT_CHECK(size[d] >= 0 && stride[d] >= 0, where(), "negative size or stride in a tensor record");
       if (size[d] == 0) empty = true;
       last += (size[d] - 1) * stride[d];
     }
-    check(offset >= 0 && (empty || last < it->second.numel()), where(), "tensor view runs past its storage '", st.key,
-          "' (", it->second.numel(), " elements)");
+    DISTILBERT_CHECK(offset >= 0 && (empty || last < it->second.numel()), where(),
+                     "tensor view runs past its storage '", st.key, "' (", it->second.numel(), " elements)");
     auto o = make(Obj::TensorVal);
     o->tensor = empty ? torch::empty(size, it->second.options()) : it->second.as_strided(size, stride, offset).clone();
     return o;
@@ -290,10 +293,11 @@ class Unpickler {
 };
 
 std::vector<std::pair<std::string, torch::Tensor>> to_state_dict(const ObjPtr& root, const std::string& path) {
-  check(root && root->kind == Obj::Dict, "'", path, "' does not hold a state dict (a dict of name -> tensor)");
+  DISTILBERT_CHECK(root && root->kind == Obj::Dict, "'", path,
+                   "' does not hold a state dict (a dict of name -> tensor)");
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& [k, v] : root->dict) {
-    check(k->kind == Obj::Str, "'", path, "': state dict keys must be strings");
+    DISTILBERT_CHECK(k->kind == Obj::Str, "'", path, "': state dict keys must be strings");
     if (v->kind != Obj::TensorVal) continue;  // e.g. nested metadata entries
     out.emplace_back(k->s, v->tensor);
   }
@@ -302,8 +306,8 @@ std::vector<std::pair<std::string, torch::Tensor>> to_state_dict(const ObjPtr& r
 
 torch::Tensor storage_from_bytes(const char* data, size_t size, const Storage& st, const std::string& origin) {
   const size_t elem = c10::elementSize(st.dtype);
-  check(size >= static_cast<size_t>(st.numel) * elem, "'", origin, "': storage '", st.key, "' holds ", size,
-        " bytes, expected ", st.numel * static_cast<int64_t>(elem));
+  DISTILBERT_CHECK(size >= static_cast<size_t>(st.numel) * elem, "'", origin, "': storage '", st.key, "' holds ", size,
+                   " bytes, expected ", st.numel * static_cast<int64_t>(elem));
   auto t = torch::empty({st.numel}, torch::TensorOptions().dtype(st.dtype));
   if (st.numel) std::memcpy(t.data_ptr(), data, static_cast<size_t>(st.numel) * elem);
   return t;
@@ -319,11 +323,11 @@ std::vector<std::pair<std::string, torch::Tensor>> load_zip(const std::string& p
   // LibTorch's zip reader throws c10::Error for a damaged archive (bad headers, CRC, truncated records); say which
   // file and what, like every other reader, instead of letting the raw exception through (found by fuzzing).
   try {
-    check(reader->hasRecord("data.pkl"), "'", path, "' has no data.pkl record: not a torch.save file");
+    DISTILBERT_CHECK(reader->hasRecord("data.pkl"), "'", path, "' has no data.pkl record: not a torch.save file");
     auto [pkl, pkl_size] = reader->getRecord("data.pkl");
     Unpickler u(static_cast<const char*>(pkl.get()), pkl_size, path, [&](const Storage& st) {
       const std::string rec = "data/" + st.key;
-      check(reader->hasRecord(rec), "'", path, "': storage record '", rec, "' is missing");
+      DISTILBERT_CHECK(reader->hasRecord(rec), "'", path, "': storage record '", rec, "' is missing");
       auto [ptr, size] = reader->getRecord(rec);
       return storage_from_bytes(static_cast<const char*>(ptr.get()), size, st, path);
     });
@@ -362,17 +366,17 @@ std::vector<std::pair<std::string, torch::Tensor>> load_legacy(const std::string
   const char* object_start = p;
   next(placeholder);
   auto keys = next(no_storage);
-  check(keys->kind == Obj::List, "'", path, "': legacy checkpoint without a storage key list");
+  DISTILBERT_CHECK(keys->kind == Obj::List, "'", path, "': legacy checkpoint without a storage key list");
   for (const auto& k : keys->items) {
-    check(static_cast<size_t>(end - p) >= 8, "'", path, "': truncated storage data");
+    DISTILBERT_CHECK(static_cast<size_t>(end - p) >= 8, "'", path, "': truncated storage data");
     uint64_t numel = 0;
     std::memcpy(&numel, p, 8);
     p += 8;
     auto it = wanted.find(k->s);
-    check(it != wanted.end(), "'", path, "': storage '", k->s, "' is not used by any tensor");
+    DISTILBERT_CHECK(it != wanted.end(), "'", path, "': storage '", k->s, "' is not used by any tensor");
     const size_t nbytes = numel * c10::elementSize(it->second.dtype);
-    check(numel == static_cast<uint64_t>(it->second.numel) && static_cast<size_t>(end - p) >= nbytes, "'", path,
-          "': storage '", k->s, "' is truncated or has the wrong size");
+    DISTILBERT_CHECK(numel == static_cast<uint64_t>(it->second.numel) && static_cast<size_t>(end - p) >= nbytes, "'",
+                     path, "': storage '", k->s, "' is truncated or has the wrong size");
     lazy[k->s] = storage_from_bytes(p, nbytes, it->second, path);
     p += nbytes;
   }
@@ -386,8 +390,8 @@ std::vector<std::pair<std::string, torch::Tensor>> load_legacy(const std::string
 std::vector<std::pair<std::string, torch::Tensor>> load_torch_state_dict(const std::string& path) {
   const std::string bytes = read_file(path);
   if (bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0) return load_zip(path);
-  check(bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80, "'", path,
-        "' is neither a torch.save zip archive nor a legacy torch.save pickle");
+  DISTILBERT_CHECK(bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80, "'", path,
+                   "' is neither a torch.save zip archive nor a legacy torch.save pickle");
   return load_legacy(path, bytes);
 }
 

@@ -113,10 +113,10 @@ BertBackboneImpl::BertBackboneImpl(const ModelConfig& c, bool with_pooler) : con
 
 ModelOutput BertBackboneImpl::forward(const ModelInputs& in) {
   const auto& ids = in.input_ids;
-  TORCH_CHECK(ids.defined() && ids.dim() == 2, "BERT: input_ids must be (B, T), got ",
-              ids.defined() ? ids.sizes() : c10::IntArrayRef{});
-  TORCH_CHECK(ids.size(1) <= config.max_position_embeddings, "BERT: sequence length ", ids.size(1),
-              " exceeds max_position_embeddings ", config.max_position_embeddings);
+  DISTILBERT_CHECK(ids.defined() && ids.dim() == 2, "BERT: input_ids must be (B, T), got ",
+                   ids.defined() ? ids.sizes() : c10::IntArrayRef{});
+  DISTILBERT_CHECK(ids.size(1) <= config.max_position_embeddings, "BERT: sequence length ", ids.size(1),
+                   " exceeds max_position_embeddings ", config.max_position_embeddings);
   ModelOutput out;
   auto x = embeddings->forward(ids, in.token_type_ids);  // (B, T, H)
   torch::Tensor bias;
@@ -134,7 +134,7 @@ ModelOutput BertBackboneImpl::forward(const ModelInputs& in) {
 }
 
 BertBase::BertBase(const ModelConfig& c, bool as_head, bool with_pooler) : PretrainedModel(c), as_head_(as_head) {
-  check(c.model_type == ModelType::Bert, "BERT model built from a '", c.model_type_name(), "' config");
+  DISTILBERT_CHECK(c.model_type == ModelType::Bert, "BERT model built from a '", c.model_type_name(), "' config");
   bert = BertBackbone(c, with_pooler);
   if (as_head) {
     register_module("bert", bert);
@@ -204,7 +204,8 @@ ModelOutput BertForSequenceClassification::forward(const ModelInputs& in) {
 }
 
 BertForQuestionAnswering::BertForQuestionAnswering(const ModelConfig& c) : BertBase(c, true, /*with_pooler=*/false) {
-  check(c.num_labels == 2, "BertForQuestionAnswering needs num_labels == 2 (start, end), config has ", c.num_labels);
+  DISTILBERT_CHECK(c.num_labels == 2, "BertForQuestionAnswering needs num_labels == 2 (start, end), config has ",
+                   c.num_labels);
   qa_outputs = register_module("qa_outputs", nn::Linear(c.hidden_size, 2));
   init_hf_weights(*this, c.initializer_range);
 }
@@ -239,8 +240,9 @@ BertForMultipleChoice::BertForMultipleChoice(const ModelConfig& c) : BertBase(c,
 }
 
 ModelOutput BertForMultipleChoice::forward(const ModelInputs& in) {
-  TORCH_CHECK(in.input_ids.defined() && in.input_ids.dim() == 3, "BertForMultipleChoice: input_ids must be (B, C, T), got ",
-              in.input_ids.defined() ? in.input_ids.sizes() : c10::IntArrayRef{});
+  DISTILBERT_CHECK(in.input_ids.defined() && in.input_ids.dim() == 3,
+                   "BertForMultipleChoice: input_ids must be (B, C, T), got ",
+                   in.input_ids.defined() ? in.input_ids.sizes() : c10::IntArrayRef{});
   const int64_t B = in.input_ids.size(0), C = in.input_ids.size(1), T = in.input_ids.size(2);
   ModelInputs flat = in;
   flat.labels = torch::Tensor();

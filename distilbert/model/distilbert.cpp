@@ -22,10 +22,10 @@ nn::LayerNorm make_layer_norm(int64_t dim) {
 }
 
 void check_ids(const torch::Tensor& ids, const ModelConfig& c) {
-  TORCH_CHECK(ids.defined() && ids.dim() == 2, "DistilBERT: input_ids must be (B, T), got ",
-              ids.defined() ? ids.sizes() : c10::IntArrayRef{});
-  TORCH_CHECK(ids.size(1) <= c.max_position_embeddings, "DistilBERT: sequence length ", ids.size(1),
-              " exceeds max_position_embeddings ", c.max_position_embeddings);
+  DISTILBERT_CHECK(ids.defined() && ids.dim() == 2, "DistilBERT: input_ids must be (B, T), got ",
+                   ids.defined() ? ids.sizes() : c10::IntArrayRef{});
+  DISTILBERT_CHECK(ids.size(1) <= c.max_position_embeddings, "DistilBERT: sequence length ", ids.size(1),
+                   " exceeds max_position_embeddings ", c.max_position_embeddings);
 }
 }  // namespace
 
@@ -124,7 +124,8 @@ EncoderOutput DistilBertEncoderImpl::forward(const torch::Tensor& input_ids, con
 }
 
 DistilBertBase::DistilBertBase(const ModelConfig& c, bool as_head) : PretrainedModel(c), as_head_(as_head) {
-  check(c.model_type == ModelType::DistilBert, "DistilBERT model built from a '", c.model_type_name(), "' config");
+  DISTILBERT_CHECK(c.model_type == ModelType::DistilBert, "DistilBERT model built from a '", c.model_type_name(),
+                   "' config");
   distilbert = DistilBertEncoder(c);
   if (as_head) {
     register_module("distilbert", distilbert);
@@ -216,9 +217,9 @@ DistilBertForMultipleChoice::DistilBertForMultipleChoice(const ModelConfig& c) :
 }
 
 ModelOutput DistilBertForMultipleChoice::forward(const ModelInputs& in) {
-  TORCH_CHECK(in.input_ids.defined() && in.input_ids.dim() == 3,
-              "DistilBertForMultipleChoice: input_ids must be (B, C, T), got ",
-              in.input_ids.defined() ? in.input_ids.sizes() : c10::IntArrayRef{});
+  DISTILBERT_CHECK(in.input_ids.defined() && in.input_ids.dim() == 3,
+                   "DistilBertForMultipleChoice: input_ids must be (B, C, T), got ",
+                   in.input_ids.defined() ? in.input_ids.sizes() : c10::IntArrayRef{});
   const int64_t B = in.input_ids.size(0), C = in.input_ids.size(1), T = in.input_ids.size(2);
   ModelInputs flat = in;
   flat.input_ids = in.input_ids.reshape({B * C, T});
@@ -246,8 +247,8 @@ ModelOutput DistilBertForTokenClassification::forward(const ModelInputs& in) {
 }
 
 DistilBertForQuestionAnswering::DistilBertForQuestionAnswering(const ModelConfig& c) : DistilBertBase(c, true) {
-  check(c.num_labels == 2, "DistilBertForQuestionAnswering needs num_labels == 2 (start, end), config has ",
-        c.num_labels);
+  DISTILBERT_CHECK(c.num_labels == 2, "DistilBertForQuestionAnswering needs num_labels == 2 (start, end), config has ",
+                   c.num_labels);
   qa_outputs = register_module("qa_outputs", nn::Linear(c.hidden_size, 2));
   dropout = register_module("dropout", nn::Dropout(c.qa_dropout));
   init_hf_weights(*this, c.initializer_range);

@@ -105,7 +105,7 @@ struct CounterDropout : torch::autograd::Function<CounterDropout> {
 }  // namespace
 
 torch::Tensor dropout_cpu(const torch::Tensor& x, double p, bool training) {
-  check(p >= 0.0 && p <= 1.0, "dropout probability has to be between 0 and 1, got ", p);
+  DISTILBERT_CHECK(p >= 0.0 && p <= 1.0, "dropout probability has to be between 0 and 1, got ", p);
   if (!training || p == 0.0 || x.numel() == 0) return x;
   if (p == 1.0) return x * torch::zeros({}, x.options());
   if (!x.device().is_cpu() || !x.is_floating_point()) return torch::dropout(x, p, training);

@@ -26,12 +26,12 @@ torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const to
     return F::mse_loss(logits, target);
   }
   if (problem == "single_label_classification") {
-    check(labels.scalar_type() == torch::kLong || labels.scalar_type() == torch::kInt,
-          "single_label_classification needs integer labels, found ", c10::toString(labels.scalar_type()));
+    DISTILBERT_CHECK(labels.scalar_type() == torch::kLong || labels.scalar_type() == torch::kInt,
+                     "single_label_classification needs integer labels, found ", c10::toString(labels.scalar_type()));
     return F::cross_entropy(logits.view({-1, config.num_labels}), labels.view({-1}).to(torch::kLong));
   }
-  check(labels.sizes() == logits.sizes(), "multi_label_classification needs labels of shape ", logits.sizes(),
-        " (one 0/1 column per label), found ", labels.sizes());
+  DISTILBERT_CHECK(labels.sizes() == logits.sizes(), "multi_label_classification needs labels of shape ",
+                   logits.sizes(), " (one 0/1 column per label), found ", labels.sizes());
   return F::binary_cross_entropy_with_logits(logits, labels.to(logits.scalar_type()));
 }
 

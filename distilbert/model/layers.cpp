@@ -38,9 +38,9 @@ void init_hf_weights(torch::nn::Module& module, double std) {
 }
 
 torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
-  TORCH_CHECK(attention_mask.dim() == 2, "attention_mask: expected (B, T), got ", attention_mask.sizes());
-  const double min = dtype == torch::kFloat64   ? std::numeric_limits<double>::lowest()
-                     : dtype == torch::kFloat16 ? -65504.0
+  DISTILBERT_CHECK(attention_mask.dim() == 2, "attention_mask: expected (B, T), got ", attention_mask.sizes());
+  const double min = dtype == torch::kFloat64    ? std::numeric_limits<double>::lowest()
+                     : dtype == torch::kFloat16  ? -65504.0
                      : dtype == torch::kBFloat16 ? -3.3895313892515355e38
                                                  : static_cast<double>(std::numeric_limits<float>::lowest());
   auto padded = attention_mask.eq(0).view({attention_mask.size(0), 1, 1, attention_mask.size(1)});

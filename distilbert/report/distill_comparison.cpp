@@ -27,11 +27,13 @@ std::string label(const std::string& model) {
 // (seed, score) of one fine-tuning folder.
 std::pair<int, double> run_score(const fs::path& dir, const std::string& metric) {
   const json res = read_json_file((dir / "eval_results.json").string());
-  check(res.contains(metric) && res[metric].is_number(), "'", (dir / "eval_results.json").string(), "': key '",
-        metric, "': expected a number, found ", res.contains(metric) ? res[metric].dump() : "nothing");
+  DISTILBERT_CHECK(res.contains(metric) && res[metric].is_number(), "'", (dir / "eval_results.json").string(),
+                   "': key '", metric, "': expected a number, found ",
+                   res.contains(metric) ? res[metric].dump() : "nothing");
   const json recipe = read_json_file((dir / "recipe.json").string());
-  check(recipe.contains("seed") && recipe["seed"].is_number_integer(), "'", (dir / "recipe.json").string(),
-        "': key 'seed': expected an integer, found ", recipe.contains("seed") ? recipe["seed"].dump() : "nothing");
+  DISTILBERT_CHECK(recipe.contains("seed") && recipe["seed"].is_number_integer(), "'", (dir / "recipe.json").string(),
+                   "': key 'seed': expected an integer, found ",
+                   recipe.contains("seed") ? recipe["seed"].dump() : "nothing");
   return {recipe["seed"].get<int>(), res[metric].get<double>()};
 }
 

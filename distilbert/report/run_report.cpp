@@ -27,7 +27,7 @@ const MetricSeries* RunMetrics::find(const std::string& split, const std::string
 
 RunMetrics read_metrics_jsonl(const std::string& path) {
   std::ifstream in(path);
-  check(in.good(), "cannot read metrics file '", path, "'");
+  DISTILBERT_CHECK(in.good(), "cannot read metrics file '", path, "'");
   RunMetrics m;
   std::string line;
   for (size_t no = 1; std::getline(in, line); ++no) {
@@ -38,9 +38,9 @@ RunMetrics read_metrics_jsonl(const std::string& path) {
     } catch (const json::exception& e) {
       fail(path, ":", no, ": expected one JSON object per line, found invalid JSON (", e.what(), ")");
     }
-    check(rec.is_object(), path, ":", no, ": expected a JSON object, found ", rec.type_name());
-    check(rec.contains("step") && rec["step"].is_number(), path, ":", no,
-          ": key 'step': expected a number, found ", rec.contains("step") ? rec["step"].dump() : "nothing");
+    DISTILBERT_CHECK(rec.is_object(), path, ":", no, ": expected a JSON object, found ", rec.type_name());
+    DISTILBERT_CHECK(rec.contains("step") && rec["step"].is_number(), path, ":", no,
+                     ": key 'step': expected a number, found ", rec.contains("step") ? rec["step"].dump() : "nothing");
     const double step = rec["step"].get<double>();
     const std::string split = rec.contains("split") && rec["split"].is_string() ? rec["split"].get<std::string>()
                                                                                   : "train";
@@ -57,14 +57,14 @@ RunMetrics read_metrics_jsonl(const std::string& path) {
 
 std::vector<std::pair<std::string, std::string>> read_key_value_tsv(const std::string& path) {
   std::ifstream in(path);
-  check(in.good(), "cannot read '", path, "'");
+  DISTILBERT_CHECK(in.good(), "cannot read '", path, "'");
   std::vector<std::pair<std::string, std::string>> out;
   std::string line;
   for (size_t no = 1; std::getline(in, line); ++no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const auto tab = line.find('\t');
-    check(tab != std::string::npos, path, ":", no, ": expected 'key<TAB>value', found '", line, "'");
+    DISTILBERT_CHECK(tab != std::string::npos, path, ":", no, ": expected 'key<TAB>value', found '", line, "'");
     std::string k = line.substr(0, tab), v = line.substr(tab + 1);
     if (no == 1 && ((k == "key" && v == "value") || (k == "stage" && v == "seconds"))) continue;
     out.emplace_back(std::move(k), std::move(v));
@@ -74,7 +74,7 @@ std::vector<std::pair<std::string, std::string>> read_key_value_tsv(const std::s
 
 json read_json_file(const std::string& path) {
   std::ifstream in(path);
-  check(in.good(), "cannot read '", path, "'");
+  DISTILBERT_CHECK(in.good(), "cannot read '", path, "'");
   try {
     return json::parse(in);
   } catch (const json::exception& e) {
@@ -133,15 +133,16 @@ Series series_of(const MetricSeries& m, const std::string& name) {
 
 ReportResult write_run_report(const std::string& run_dir, const std::string& out_dir) {
   const fs::path run(run_dir), out(out_dir);
-  check(fs::is_directory(run), "run folder '", run_dir, "' does not exist");
+  DISTILBERT_CHECK(fs::is_directory(run), "run folder '", run_dir, "' does not exist");
   const auto ft_teacher = read_json_if(run / "finetune_teacher" / "eval_results.json");
   const auto ft_student = read_json_if(run / "finetune_student" / "eval_results.json");
-  check(ft_teacher || ft_student, "run folder '", run_dir,
-        "': expected finetune_teacher/eval_results.json or finetune_student/eval_results.json, found neither "
-        "(run scripts/pipeline.sh first)");
+  DISTILBERT_CHECK(
+      ft_teacher || ft_student, "run folder '", run_dir,
+      "': expected finetune_teacher/eval_results.json or finetune_student/eval_results.json, found neither "
+      "(run scripts/pipeline.sh first)");
   std::error_code ec;
   fs::create_directories(out, ec);
-  check(!ec, "cannot create report folder '", out_dir, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create report folder '", out_dir, "': ", ec.message());
 
   ReportResult result;
   auto write = [&](const std::string& name, const std::string& text) {
@@ -149,7 +150,7 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
     std::ofstream f(p, std::ios::binary | std::ios::trunc);
     f << text;
     f.close();
-    check(f.good(), "cannot write '", p.string(), "'");
+    DISTILBERT_CHECK(f.good(), "cannot write '", p.string(), "'");
     result.files.push_back(name);
   };
 
@@ -180,9 +181,10 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
       std::istringstream ls(line);
       std::string name;
       Speed s;
-      check(static_cast<bool>(std::getline(ls, name, '\t') >> s.examples >> s.seconds >> s.per_s >> s.threads),
-            (run / "speed.tsv").string(), ":", no,
-            ": expected model<TAB>examples<TAB>seconds<TAB>examples_per_s<TAB>threads, found '", line, "'");
+      DISTILBERT_CHECK(
+          static_cast<bool>(std::getline(ls, name, '\t') >> s.examples >> s.seconds >> s.per_s >> s.threads),
+          (run / "speed.tsv").string(), ":", no,
+          ": expected model<TAB>examples<TAB>seconds<TAB>examples_per_s<TAB>threads, found '", line, "'");
       speed[name] = s;
     }
   }

@@ -37,8 +37,8 @@ int decimals_of(double step) {
 }  // namespace
 
 Axis nice_axis(double lo, double hi, int max_ticks, bool include_zero) {
-  check(std::isfinite(lo) && std::isfinite(hi), "nice_axis: bounds must be finite, got ", lo, " .. ", hi);
-  check(max_ticks >= 2, "nice_axis: max_ticks must be >= 2, got ", max_ticks);
+  DISTILBERT_CHECK(std::isfinite(lo) && std::isfinite(hi), "nice_axis: bounds must be finite, got ", lo, " .. ", hi);
+  DISTILBERT_CHECK(max_ticks >= 2, "nice_axis: max_ticks must be >= 2, got ", max_ticks);
   if (lo > hi) std::swap(lo, hi);
   if (include_zero) {
     lo = std::min(lo, 0.0);
@@ -218,8 +218,8 @@ void legend(std::ostringstream& s, const Frame& f, const std::vector<std::pair<s
 std::pair<Axis, Axis> line_chart_axes(const LineChart& c) {
   double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo, ylo = xlo, yhi = -xlo;
   for (const auto& se : c.series) {
-    check(se.x.size() == se.y.size(), "line chart '", c.title, "': series '", se.name, "' has ", se.x.size(),
-          " x values but ", se.y.size(), " y values");
+    DISTILBERT_CHECK(se.x.size() == se.y.size(), "line chart '", c.title, "': series '", se.name, "' has ", se.x.size(),
+                     " x values but ", se.y.size(), " y values");
     for (size_t i = 0; i < se.x.size(); ++i) {
       if (!std::isfinite(se.x[i]) || !std::isfinite(se.y[i])) continue;
       xlo = std::min(xlo, se.x[i]);
@@ -282,8 +282,8 @@ std::string line_chart_group(const LineChart& c, const Layout& l, double x0, dou
 std::string bar_chart_group(const BarChart& c, const Layout& l, double x0, double y0) {
   double hi = 0;
   for (const auto& g : c.groups) {
-    check(g.values.size() == c.categories.size(), "bar chart '", c.title, "': group '", g.name, "' has ",
-          g.values.size(), " values for ", c.categories.size(), " categories");
+    DISTILBERT_CHECK(g.values.size() == c.categories.size(), "bar chart '", c.title, "': group '", g.name, "' has ",
+                     g.values.size(), " values for ", c.categories.size(), " categories");
     for (double v : g.values)
       if (std::isfinite(v)) hi = std::max(hi, v);
   }
@@ -336,7 +336,7 @@ std::string render_bar_chart(const BarChart& c, const Layout& l) {
 
 std::string render_line_chart_grid(const std::vector<LineChart>& charts, int columns, const Layout& panel,
                                    const std::string& title) {
-  check(columns >= 1, "render_line_chart_grid: columns must be >= 1, got ", columns);
+  DISTILBERT_CHECK(columns >= 1, "render_line_chart_grid: columns must be >= 1, got ", columns);
   const double head = title.empty() ? 0 : 36;
   const int rows = std::max(1, (static_cast<int>(charts.size()) + columns - 1) / columns);
   const int cols = std::max(1, std::min<int>(columns, static_cast<int>(charts.size())));

@@ -170,11 +170,11 @@ std::vector<std::string> word_predictions(const TokenFeature& feature, const std
       out.emplace_back("O");
       continue;
     }
-    check(static_cast<std::size_t>(t) < token_predictions.size(), "word_predictions: token ", t, " of ",
-          token_predictions.size(), " predicted");
+    DISTILBERT_CHECK(static_cast<std::size_t>(t) < token_predictions.size(), "word_predictions: token ", t, " of ",
+                     token_predictions.size(), " predicted");
     const std::int64_t id = token_predictions[static_cast<std::size_t>(t)];
-    check(id >= 0 && static_cast<std::size_t>(id) < label_names.size(), "word_predictions: tag id ", id,
-          " outside the ", label_names.size(), " labels");
+    DISTILBERT_CHECK(id >= 0 && static_cast<std::size_t>(id) < label_names.size(), "word_predictions: tag id ", id,
+                     " outside the ", label_names.size(), " labels");
     out.push_back(label_names[static_cast<std::size_t>(id)]);
   }
   return out;

@@ -35,10 +35,10 @@ bool record_is_blank(const Record& record) {
 
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  check(static_cast<bool>(in), "cannot open data file '", path, "': no such file or not readable");
+  DISTILBERT_CHECK(static_cast<bool>(in), "cannot open data file '", path, "': no such file or not readable");
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  check(!in.bad(), "error while reading data file '", path, "'");
+  DISTILBERT_CHECK(!in.bad(), "error while reading data file '", path, "'");
   return buffer.str();
 }
 
@@ -129,8 +129,8 @@ std::vector<Record> read_quoted_records(const std::string& text, char delimiter,
         ++i;
         ++column;
       }
-      check(closed, path, ":", open_line, ":", open_column,
-            ": unterminated quoted field: expected a closing '\"' before the end of the file");
+      DISTILBERT_CHECK(closed, path, ":", open_line, ":", open_column,
+                       ": unterminated quoted field: expected a closing '\"' before the end of the file");
       if (i < text.size() && !newline_at(i) && text[i] != delimiter) {
         fail(path, ":", line, ":", column, ": expected the delimiter '", std::string(1, delimiter),
              "' or a line end after a closing quote, found ", quoted(std::string(1, text[i])),

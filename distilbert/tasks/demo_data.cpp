@@ -18,7 +18,7 @@ uint64_t DemoRng::next() {
 }
 
 uint64_t DemoRng::below(uint64_t n) {
-  check(n > 0, "DemoRng::below: n must be > 0");
+  DISTILBERT_CHECK(n > 0, "DemoRng::below: n must be > 0");
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // reject the biased tail
   uint64_t x = next();
   while (x >= limit) x = next();
@@ -310,7 +310,7 @@ std::string general_sentence(DemoRng& rng, const Noun& topic, bool past) {
 }  // namespace
 
 DemoReview demo_review(DemoRng& rng, int label) {
-  check(label == 0 || label == 1, "demo_review: label must be 0 or 1, got ", label);
+  DISTILBERT_CHECK(label == 0 || label == 1, "demo_review: label must be 0 or 1, got ", label);
   const int t = label == 1 ? 1 : -1;
   DemoReview r;
   r.label = label;
@@ -350,8 +350,8 @@ std::string demo_corpus_line(DemoRng& rng) {
 }
 
 DemoData make_demo_data(const DemoDataOptions& o) {
-  check(o.train >= 1 && o.dev >= 1 && o.test >= 1 && o.corpus_lines >= 0, "demo data sizes: train ", o.train,
-        ", dev ", o.dev, ", test ", o.test, " must be >= 1 and corpus lines ", o.corpus_lines, " >= 0");
+  DISTILBERT_CHECK(o.train >= 1 && o.dev >= 1 && o.test >= 1 && o.corpus_lines >= 0, "demo data sizes: train ", o.train,
+                   ", dev ", o.dev, ", test ", o.test, " must be >= 1 and corpus lines ", o.corpus_lines, " >= 0");
   DemoData d;
   // Separate streams so that changing one size does not change the other parts.
   DemoRng task_rng(o.seed * 0x100000001B3ull + 1), corpus_rng(o.seed * 0x100000001B3ull + 2);
@@ -359,7 +359,7 @@ DemoData make_demo_data(const DemoDataOptions& o) {
   auto fill = [&](std::vector<DemoReview>& out, int64_t n) {
     int64_t attempts = 0;
     while (static_cast<int64_t>(out.size()) < n) {
-      check(++attempts < 50 * n + 1000, "demo data: cannot draw ", n, " distinct reviews");
+      DISTILBERT_CHECK(++attempts < 50 * n + 1000, "demo data: cannot draw ", n, " distinct reviews");
       // Alternate labels so every split is balanced to within one example.
       DemoReview r = demo_review(task_rng, static_cast<int>(out.size() % 2));
       if (seen.insert(r.text).second) out.push_back(std::move(r));

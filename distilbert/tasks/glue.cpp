@@ -145,8 +145,8 @@ ReadResult read_glue_file(GlueTask task, const std::string& path, const ReadOpti
   ReadResult result;
   result.is_regression = glue_is_regression(task);
   result.label_names = glue_label_names(task);
-  check(!records.empty(), "GLUE ", t.name, " file '", path, "' is empty: expected a header line",
-        task == GlueTask::CoLA ? " or 4-column rows" : "");
+  DISTILBERT_CHECK(!records.empty(), "GLUE ", t.name, " file '", path, "' is empty: expected a header line",
+                   task == GlueTask::CoLA ? " or 4-column rows" : "");
 
   // Header: CoLA train/dev have none (fixed 4 columns); every other file starts with one.
   std::vector<std::string> header;

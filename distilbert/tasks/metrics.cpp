@@ -18,9 +18,9 @@ namespace {
 
 template <typename A, typename B>
 void check_pair(const char* metric, const std::vector<A>& predictions, const std::vector<B>& labels) {
-  check(!predictions.empty(), metric, ": expected at least one prediction, found an empty input");
-  check(predictions.size() == labels.size(), metric, ": expected as many labels as predictions, found ",
-        predictions.size(), " predictions and ", labels.size(), " labels");
+  DISTILBERT_CHECK(!predictions.empty(), metric, ": expected at least one prediction, found an empty input");
+  DISTILBERT_CHECK(predictions.size() == labels.size(), metric, ": expected as many labels as predictions, found ",
+                   predictions.size(), " predictions and ", labels.size(), " labels");
 }
 
 bool is_constant(const std::vector<double>& v) {
@@ -36,8 +36,8 @@ std::vector<int> to_ids(const std::string& task, const char* what, const std::ve
   ids.reserve(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];
-    check(std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e9, "glue metric for ", task, ": ", what,
-          "[", i, "]: expected a class id (an integer; take the argmax of the logits), found ", v);
+    DISTILBERT_CHECK(std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e9, "glue metric for ", task, ": ", what,
+                     "[", i, "]: expected a class id (an integer; take the argmax of the logits), found ", v);
     ids.push_back(static_cast<int>(v));
   }
   return ids;
@@ -59,7 +59,7 @@ void check_glue_task(const std::string& task) {
 
 /// seqeval's split of a prefix-style tag into (tag letter, type).
 std::pair<char, std::string> split_tag(const std::string& chunk) {
-  check(!chunk.empty(), "seqeval: expected a tag such as B-PER, I-PER or O, found an empty string");
+  DISTILBERT_CHECK(!chunk.empty(), "seqeval: expected a tag such as B-PER, I-PER or O, found an empty string");
   const std::string rest = chunk.substr(1);
   const auto dash = rest.find('-');
   std::string type = dash == std::string::npos ? rest : rest.substr(dash + 1);
@@ -105,8 +105,9 @@ double binary_f1(const std::vector<int>& predictions, const std::vector<int>& la
   std::size_t tp = 0, fp = 0, fn = 0;
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const int p = predictions[i], t = labels[i];
-    check((p == 0 || p == 1) && (t == 0 || t == 1), "binary F1: expected labels and predictions in {0, 1}, found ",
-          "prediction ", p, " and label ", t, " at position ", i, " (use accuracy or a multiclass average instead)");
+    DISTILBERT_CHECK((p == 0 || p == 1) && (t == 0 || t == 1),
+                     "binary F1: expected labels and predictions in {0, 1}, found ", "prediction ", p, " and label ", t,
+                     " at position ", i, " (use accuracy or a multiclass average instead)");
     tp += p == 1 && t == 1;
     fp += p == 1 && t == 0;
     fn += p == 0 && t == 1;
@@ -146,7 +147,7 @@ double matthews_corrcoef(const std::vector<int>& predictions, const std::vector<
 
 double pearson(const std::vector<double>& x, const std::vector<double>& y) {
   check_pair("Pearson correlation", x, y);
-  check(x.size() >= 2, "Pearson correlation: expected at least 2 values, found ", x.size());
+  DISTILBERT_CHECK(x.size() >= 2, "Pearson correlation: expected at least 2 values, found ", x.size());
   if (has_nan(x) || has_nan(y) || is_constant(x) || is_constant(y)) return std::numeric_limits<double>::quiet_NaN();
   const double n = static_cast<double>(x.size());
   const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n;
@@ -179,7 +180,7 @@ std::vector<double> average_ranks(const std::vector<double>& values) {
 
 double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   check_pair("Spearman correlation", x, y);
-  check(x.size() >= 2, "Spearman correlation: expected at least 2 values, found ", x.size());
+  DISTILBERT_CHECK(x.size() >= 2, "Spearman correlation: expected at least 2 values, found ", x.size());
   if (has_nan(x) || has_nan(y)) return std::numeric_limits<double>::quiet_NaN();
   return pearson(average_ranks(x), average_ranks(y));
 }
@@ -265,12 +266,12 @@ SeqevalResult seqeval(const std::vector<std::vector<std::string>>& predictions,
   check_pair("seqeval", predictions, references);
   std::size_t tokens = 0, correct_tokens = 0;
   for (std::size_t s = 0; s < references.size(); ++s) {
-    check(predictions[s].size() == references[s].size(), "seqeval: sentence ", s, ": expected ",
-          references[s].size(), " predicted tags (one per reference tag), found ", predictions[s].size());
+    DISTILBERT_CHECK(predictions[s].size() == references[s].size(), "seqeval: sentence ", s, ": expected ",
+                     references[s].size(), " predicted tags (one per reference tag), found ", predictions[s].size());
     for (std::size_t k = 0; k < references[s].size(); ++k) correct_tokens += predictions[s][k] == references[s][k];
     tokens += references[s].size();
   }
-  check(tokens > 0, "seqeval: expected at least one tag, found only empty sentences");
+  DISTILBERT_CHECK(tokens > 0, "seqeval: expected at least one tag, found only empty sentences");
   const auto true_entities = get_entities(references);
   const auto pred_entities = get_entities(predictions);
   const std::set<Entity> true_set(true_entities.begin(), true_entities.end());

@@ -101,20 +101,20 @@ std::optional<std::string> string_member(const json& object, const char* key) {
 QaReadResult read_squad_file(const std::string& path, const ReadOptions& options) {
   const json root = parse_with_lines(read_text_file(path), path);
   const json* data = member(root, "data");
-  check(data && data->is_array(), "SQuAD file '", path,
-        "': expected an object with a \"data\" array (the SQuAD v1.1 / v2.0 layout), found ",
-        data ? data->type_name() : "no \"data\" key");
+  DISTILBERT_CHECK(data && data->is_array(), "SQuAD file '", path,
+                   "': expected an object with a \"data\" array (the SQuAD v1.1 / v2.0 layout), found ",
+                   data ? data->type_name() : "no \"data\" key");
   QaReadResult result;
   result.version_2 = string_member(root, "version").value_or("") == "v2.0";
   ReadResult bad;  // collects the skip messages
   for (const auto& article : *data) {
     const std::string title = string_member(article, "title").value_or("");
     const json* paragraphs = member(article, "paragraphs");
-    check(paragraphs && paragraphs->is_array(), where(path, line_of(article)),
-          "article: expected a \"paragraphs\" array");
+    DISTILBERT_CHECK(paragraphs && paragraphs->is_array(), where(path, line_of(article)),
+                     "article: expected a \"paragraphs\" array");
     for (const auto& paragraph : *paragraphs) {
       const json* qas = member(paragraph, "qas");
-      check(qas && qas->is_array(), where(path, line_of(paragraph)), "paragraph: expected a \"qas\" array");
+      DISTILBERT_CHECK(qas && qas->is_array(), where(path, line_of(paragraph)), "paragraph: expected a \"qas\" array");
       const auto context = string_member(paragraph, "context");
       if (!context || is_blank(*context)) {
         report_bad_row(bad, options,
@@ -195,9 +195,10 @@ QaReadResult read_squad_file(const std::string& path, const ReadOptions& options
 
 std::vector<QaFeature> prepare_qa_features(const tokenizer::Tokenizer& tok, const std::vector<QaExample>& examples,
                                            const QaFeatureOptions& o) {
-  check(o.max_seq_len > o.max_query_len + 3 + o.doc_stride, "question answering: max_seq_len (", o.max_seq_len,
-        ") must exceed max_query_len (", o.max_query_len, ") + 3 special tokens + doc_stride (", o.doc_stride,
-        ") so that every window moves forward through the context");
+  DISTILBERT_CHECK(o.max_seq_len > o.max_query_len + 3 + o.doc_stride, "question answering: max_seq_len (",
+                   o.max_seq_len, ") must exceed max_query_len (", o.max_query_len,
+                   ") + 3 special tokens + doc_stride (", o.doc_stride,
+                   ") so that every window moves forward through the context");
   // 1. Questions longer than max_query_len tokens are cut after that token (run_squad.py's max_query_length;
   //    run_qa.py keeps them whole and fails when no context fits).
   std::vector<tokenizer::TextInput> questions;
@@ -292,16 +293,16 @@ std::vector<std::string> postprocess_qa_predictions(const std::vector<QaExample>
                                                     const std::vector<std::vector<float>>& start_logits,
                                                     const std::vector<std::vector<float>>& end_logits,
                                                     const QaPostprocessOptions& o) {
-  check(start_logits.size() == features.size() && end_logits.size() == features.size(),
-        "question answering post-processing: expected one row of start and end logits per feature (",
-        features.size(), "), found ", start_logits.size(), " and ", end_logits.size());
+  DISTILBERT_CHECK(start_logits.size() == features.size() && end_logits.size() == features.size(),
+                   "question answering post-processing: expected one row of start and end logits per feature (",
+                   features.size(), "), found ", start_logits.size(), " and ", end_logits.size());
   std::vector<std::vector<std::size_t>> per_example(examples.size());
   for (std::size_t f = 0; f < features.size(); ++f) {
-    check(features[f].example < examples.size(), "question answering post-processing: feature ", f,
-          " refers to example ", features[f].example, " of ", examples.size());
-    check(start_logits[f].size() >= features[f].ids.size() && end_logits[f].size() >= features[f].ids.size(),
-          "question answering post-processing: feature ", f, " has ", features[f].ids.size(),
-          " tokens but fewer logits");
+    DISTILBERT_CHECK(features[f].example < examples.size(), "question answering post-processing: feature ", f,
+                     " refers to example ", features[f].example, " of ", examples.size());
+    DISTILBERT_CHECK(start_logits[f].size() >= features[f].ids.size() && end_logits[f].size() >= features[f].ids.size(),
+                     "question answering post-processing: feature ", f, " has ", features[f].ids.size(),
+                     " tokens but fewer logits");
     per_example[features[f].example].push_back(f);
   }
   std::vector<std::string> answers(examples.size());

@@ -180,9 +180,9 @@ double token_f1(const std::vector<std::string>& pred, const std::vector<std::str
 
 void check_inputs(const char* what, const std::vector<std::string>& predictions,
                   const std::vector<std::vector<std::string>>& ground_truths) {
-  check(!predictions.empty(), what, ": expected at least one question, found an empty input");
-  check(predictions.size() == ground_truths.size(), what, ": expected one prediction per question, found ",
-        predictions.size(), " predictions for ", ground_truths.size(), " questions");
+  DISTILBERT_CHECK(!predictions.empty(), what, ": expected at least one question, found an empty input");
+  DISTILBERT_CHECK(predictions.size() == ground_truths.size(), what, ": expected one prediction per question, found ",
+                   predictions.size(), " predictions for ", ground_truths.size(), " questions");
 }
 
 }  // namespace
@@ -214,9 +214,10 @@ SquadScores squad_v1_evaluate(const std::vector<std::string>& predictions,
   SquadScores s;
   double em = 0, f1 = 0;
   for (std::size_t q = 0; q < predictions.size(); ++q) {
-    check(!ground_truths[q].empty(), "SQuAD v1.1 evaluation: question ", q,
-          ": expected at least one ground-truth answer, found none (use SQuAD v2 evaluation for unanswerable "
-          "questions)");
+    DISTILBERT_CHECK(
+        !ground_truths[q].empty(), "SQuAD v1.1 evaluation: question ", q,
+        ": expected at least one ground-truth answer, found none (use SQuAD v2 evaluation for unanswerable "
+        "questions)");
     double best_em = 0, best_f1 = 0;
     for (const auto& gold : ground_truths[q]) {
       best_em = std::max(best_em, squad_exact_match(predictions[q], gold) ? 1.0 : 0.0);

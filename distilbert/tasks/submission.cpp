@@ -47,21 +47,21 @@ const FileInfo& info(SubmissionFile file) {
 }
 
 void check_rows(const FileInfo& f, std::size_t n, bool check_row_count) {
-  check(n > 0, "GLUE submission ", f.name, ": expected predictions, found none");
-  check(!check_row_count || n == f.rows, "GLUE submission ", f.name, ": expected ", f.rows,
-        " predictions (the size of the GLUE test set), found ", n, "; predict on the full test split");
+  DISTILBERT_CHECK(n > 0, "GLUE submission ", f.name, ": expected predictions, found none");
+  DISTILBERT_CHECK(!check_row_count || n == f.rows, "GLUE submission ", f.name, ": expected ", f.rows,
+                   " predictions (the size of the GLUE test set), found ", n, "; predict on the full test split");
 }
 
 std::string write_rows(const std::string& dir, const FileInfo& f, std::size_t n,
                        const std::function<std::string(std::size_t)>& cell) {
   std::error_code ec;
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  check(!ec, "cannot create the submission folder '", dir, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create the submission folder '", dir, "': ", ec.message());
   const std::string path = (dir.empty() ? std::string(".") : dir) + "/" + f.name;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    check(static_cast<bool>(out), "cannot write the submission file '", tmp, "'");
+    DISTILBERT_CHECK(static_cast<bool>(out), "cannot write the submission file '", tmp, "'");
     out << "index\tprediction\n";
     try {
       for (std::size_t i = 0; i < n; ++i) out << i << '\t' << cell(i) << '\n';
@@ -101,7 +101,7 @@ GlueTask submission_task(SubmissionFile file) { return info(file).task; }
 SubmissionFile submission_file_for(GlueTask task, bool mismatched) {
   if (task == GlueTask::MNLI) return mismatched ? SubmissionFile::MNLIMismatched : SubmissionFile::MNLIMatched;
   if (task == GlueTask::AX) return SubmissionFile::AX;
-  check(!mismatched, "only MNLI has a mismatched submission file, not ", glue_task_name(task));
+  DISTILBERT_CHECK(!mismatched, "only MNLI has a mismatched submission file, not ", glue_task_name(task));
   for (const auto& f : kFiles) {
     if (f.task == task) return f.file;
   }
@@ -112,15 +112,15 @@ std::size_t submission_expected_rows(SubmissionFile file) { return info(file).ro
 
 std::string format_class_prediction(SubmissionFile file, int label_id) {
   const FileInfo& f = info(file);
-  check(f.task != GlueTask::STSB, "GLUE submission ", f.name, ": STS-B takes scores, not class ids");
+  DISTILBERT_CHECK(f.task != GlueTask::STSB, "GLUE submission ", f.name, ": STS-B takes scores, not class ids");
   const auto& names = glue_label_names(f.task);
-  check(label_id >= 0 && label_id < static_cast<int>(names.size()), "GLUE submission ", f.name,
-        ": expected a class id in [0, ", names.size(), "), found ", label_id);
+  DISTILBERT_CHECK(label_id >= 0 && label_id < static_cast<int>(names.size()), "GLUE submission ", f.name,
+                   ": expected a class id in [0, ", names.size(), "), found ", label_id);
   return f.text_labels ? names[static_cast<std::size_t>(label_id)] : std::to_string(label_id);
 }
 
 std::string format_score_prediction(double score) {
-  check(!std::isnan(score), "GLUE submission STS-B.tsv: expected a similarity score, found NaN");
+  DISTILBERT_CHECK(!std::isnan(score), "GLUE submission STS-B.tsv: expected a similarity score, found NaN");
   const double clipped = std::min(5.0, std::max(0.0, score));
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.3f", clipped);
@@ -130,7 +130,7 @@ std::string format_score_prediction(double score) {
 std::string write_class_submission(const std::string& dir, SubmissionFile file, const std::vector<int>& label_ids,
                                    bool check_row_count) {
   const FileInfo& f = info(file);
-  check(f.task != GlueTask::STSB, "GLUE submission STS-B.tsv takes scores: use write_score_submission");
+  DISTILBERT_CHECK(f.task != GlueTask::STSB, "GLUE submission STS-B.tsv takes scores: use write_score_submission");
   check_rows(f, label_ids.size(), check_row_count);
   for (std::size_t i = 0; i < label_ids.size(); ++i) {
     try {
@@ -146,7 +146,8 @@ std::string write_score_submission(const std::string& dir, const std::vector<dou
   const FileInfo& f = info(SubmissionFile::STSB);
   check_rows(f, scores.size(), check_row_count);
   for (std::size_t i = 0; i < scores.size(); ++i) {
-    check(!std::isnan(scores[i]), "GLUE submission STS-B.tsv: prediction ", i, ": expected a score, found NaN");
+    DISTILBERT_CHECK(!std::isnan(scores[i]), "GLUE submission STS-B.tsv: prediction ", i,
+                     ": expected a score, found NaN");
   }
   return write_rows(dir, f, scores.size(), [&](std::size_t i) { return format_score_prediction(scores[i]); });
 }

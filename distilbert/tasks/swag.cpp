@@ -10,7 +10,7 @@ namespace distilbert::tasks {
 
 ChoiceReadResult read_swag_file(const std::string& path, const ReadOptions& options) {
   const auto records = read_quoted_records(read_text_file(path), ',', path);
-  check(!records.empty(), "SWAG file '", path, "' is empty: expected a header line naming the columns");
+  DISTILBERT_CHECK(!records.empty(), "SWAG file '", path, "' is empty: expected a header line naming the columns");
   const auto& header = records[0].fields;
   auto find = [&](const std::string& name) -> long {
     const auto it = std::find(header.begin(), header.end(), name);
@@ -20,15 +20,17 @@ ChoiceReadResult read_swag_file(const std::string& path, const ReadOptions& opti
   for (std::size_t i = 0; i < header.size(); ++i) names += (i ? ", " : "") + header[i];
   auto require = [&](const std::string& name) {
     const long c = find(name);
-    check(c >= 0, where(path, records[0].line), "header: expected a column named '", name,
-          "' (SWAG layout: ,video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,...,ending3,label), found [",
-          names, "]");
+    DISTILBERT_CHECK(
+        c >= 0, where(path, records[0].line), "header: expected a column named '", name,
+        "' (SWAG layout: ,video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,...,ending3,label), found [",
+        names, "]");
     return static_cast<std::size_t>(c);
   };
   const std::size_t c_sent1 = require("sent1"), c_sent2 = require("sent2");
   std::vector<std::size_t> c_endings = {require("ending0")};
   for (long c; (c = find("ending" + std::to_string(c_endings.size()))) >= 0;) c_endings.push_back(static_cast<std::size_t>(c));
-  check(c_endings.size() >= 2, where(path, records[0].line), "header: expected at least two choices (ending0, ending1)");
+  DISTILBERT_CHECK(c_endings.size() >= 2, where(path, records[0].line),
+                   "header: expected at least two choices (ending0, ending1)");
   const long c_label = find("label");
 
   ChoiceReadResult result;

@@ -84,7 +84,7 @@ void read_delimited(const std::string& path, char delimiter, bool quoting, const
   const std::string text = read_text_file(path);
   const std::vector<Record> records =
       quoting ? read_quoted_records(text, delimiter, path) : read_unquoted_records(text, delimiter);
-  check(!records.empty(), "data file '", path, "' is empty: expected a header line naming the columns");
+  DISTILBERT_CHECK(!records.empty(), "data file '", path, "' is empty: expected a header line naming the columns");
   const auto& header = records[0].fields;
   auto column = [&](const std::string& name) -> long {
     const auto it = std::find(header.begin(), header.end(), name);
@@ -235,7 +235,8 @@ DataFormat detect_format(const std::string& path) {
 
 ReadResult read_user_data(const std::string& path, const UserDataOptions& options) {
   const DataFormat format = options.format == DataFormat::Auto ? detect_format(path) : options.format;
-  check(!options.regression || !options.label_names, "regression data cannot have label names (file '", path, "')");
+  DISTILBERT_CHECK(!options.regression || !options.label_names, "regression data cannot have label names (file '", path,
+                   "')");
   ReadResult result;
   result.is_regression = options.regression;
   result.has_labels = options.label_column.has_value();

@@ -62,15 +62,15 @@ BertTokenizer::BertTokenizer(Vocab vocab, TokenizerConfig config, std::optional<
   std::sort(added_.begin(), added_.end(), [](const AddedToken& a, const AddedToken& b) { return a.id < b.id; });
   for (std::size_t i = 0; i < added_.size(); ++i) {
     const AddedToken& a = added_[i];
-    check(!a.content.empty(), "added token with id ", a.id, ": its content is empty");
-    check(a.id >= 0, "added token '", a.content, "': id ", a.id, " is negative");
+    DISTILBERT_CHECK(!a.content.empty(), "added token with id ", a.id, ": its content is empty");
+    DISTILBERT_CHECK(a.id >= 0, "added token '", a.content, "': id ", a.id, " is negative");
     if (static_cast<std::size_t>(a.id) < v.size()) {
-      check(v.token(a.id) == a.content, "added token '", a.content, "' has id ", a.id,
-            " but that id is the vocabulary token '", v.token(a.id), "'");
+      DISTILBERT_CHECK(v.token(a.id) == a.content, "added token '", a.content, "' has id ", a.id,
+                       " but that id is the vocabulary token '", v.token(a.id), "'");
     } else if (const auto vid = v.find(a.content)) {
       fail("added token '", a.content, "' has id ", a.id, " but the vocabulary has it at id ", *vid);
     }
-    check(added_by_content_.emplace(a.content, i).second, "added token '", a.content, "' is listed twice");
+    DISTILBERT_CHECK(added_by_content_.emplace(a.content, i).second, "added token '", a.content, "' is listed twice");
     const auto [it, inserted] = added_by_id_.emplace(a.id, i);
     if (!inserted) fail("added tokens '", added_[it->second].content, "' and '", a.content, "' share id ", a.id);
   }
@@ -80,21 +80,21 @@ BertTokenizer::BertTokenizer(Vocab vocab, TokenizerConfig config, std::optional<
   } else {
     const auto cls = token_to_id(config_.cls_token);
     const auto sep = token_to_id(config_.sep_token);
-    check(cls.has_value(), "tokenizer: cls_token '", config_.cls_token,
-          "' is not in the vocabulary (needed by the [CLS] A [SEP] template)");
-    check(sep.has_value(), "tokenizer: sep_token '", config_.sep_token,
-          "' is not in the vocabulary (needed by the [CLS] A [SEP] template)");
+    DISTILBERT_CHECK(cls.has_value(), "tokenizer: cls_token '", config_.cls_token,
+                     "' is not in the vocabulary (needed by the [CLS] A [SEP] template)");
+    DISTILBERT_CHECK(sep.has_value(), "tokenizer: sep_token '", config_.sep_token,
+                     "' is not in the vocabulary (needed by the [CLS] A [SEP] template)");
     post_ = PostProcessor::bert(config_.cls_token, *cls, config_.sep_token, *sep);
   }
   for (const auto* tmpl : {&post_.single, &post_.pair}) {
     for (const TemplatePiece& p : *tmpl) {
       if (p.kind != TemplatePiece::Kind::special) continue;
       const TemplateSpecialToken* t = post_.find(p.special_id);
-      check(t != nullptr, "post_processor: the template uses special token '", p.special_id,
-            "' which is missing from post_processor.special_tokens");
-      check(t->ids.size() == t->tokens.size() && !t->ids.empty(), "post_processor.special_tokens['", t->id,
-            "']: 'ids' and 'tokens' must be non-empty and of the same length (found ", t->ids.size(), " and ",
-            t->tokens.size(), ")");
+      DISTILBERT_CHECK(t != nullptr, "post_processor: the template uses special token '", p.special_id,
+                       "' which is missing from post_processor.special_tokens");
+      DISTILBERT_CHECK(t->ids.size() == t->tokens.size() && !t->ids.empty(), "post_processor.special_tokens['", t->id,
+                       "']: 'ids' and 'tokens' must be non-empty and of the same length (found ", t->ids.size(),
+                       " and ", t->tokens.size(), ")");
     }
   }
   build_matchers();
@@ -357,8 +357,8 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
   if (options.truncation != Truncation::none) {
     const std::size_t max_len = options.max_length.value_or(config_.model_max_length);
     const std::size_t n_added = options.add_special_tokens ? post_.num_added(is_pair) : 0;
-    check(max_len >= n_added, "truncation: max_length ", max_len, " is smaller than the ", n_added,
-          " special tokens the template adds", is_pair ? " to a pair" : "");
+    DISTILBERT_CHECK(max_len >= n_added, "truncation: max_length ", max_len, " is smaller than the ", n_added,
+                     " special tokens the template adds", is_pair ? " to a pair" : "");
     const auto [na, nb] = truncation_lengths(a.size(), is_pair ? std::optional<std::size_t>(b->size()) : std::nullopt,
                                              max_len - n_added, options.truncation,
                                              options.truncation_rule.value_or(config_.flavor));
@@ -453,8 +453,9 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
   if (pad) {
     if (options.padding == Padding::max_length) {
       const std::size_t target = options.max_length.value_or(config_.model_max_length);
-      check(target < (std::size_t{1} << 40), "padding max_length: no max_length was given and the tokenizer has no "
-            "model_max_length (set EncodeOptions::max_length)");
+      DISTILBERT_CHECK(target < (std::size_t{1} << 40),
+                       "padding max_length: no max_length was given and the tokenizer has no "
+                       "model_max_length (set EncodeOptions::max_length)");
       pad_one(out, padded_length(target, options), options);
     } else if (options.padding == Padding::longest) {
       pad_one(out, padded_length(out.size(), options), options);
@@ -474,7 +475,7 @@ std::size_t BertTokenizer::padded_length(std::size_t length, const EncodeOptions
 
 void BertTokenizer::pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const {
   const auto pad = pad_id();
-  check(pad.has_value(), "padding: the pad token '", config_.pad_token, "' is not in the vocabulary");
+  DISTILBERT_CHECK(pad.has_value(), "padding: the pad token '", config_.pad_token, "' is not in the vocabulary");
   pad_encoding(e, target, *pad, 0, config_.pad_token, options.padding_side);
 }
 

@@ -72,10 +72,10 @@ std::pair<std::size_t, std::size_t> truncation_lengths(std::size_t len_a, std::o
   if (strategy == Truncation::only_first || strategy == Truncation::only_second) {
     const bool first = strategy == Truncation::only_first;
     const std::size_t target = first ? len_a : lb;
-    check(target > to_remove, "truncation ", first ? "only_first" : "only_second", ": the ",
-          first ? "first" : "second", " sequence has ", target, " tokens but ", to_remove,
-          " must be removed to fit the budget of ", budget,
-          " tokens (max_length minus special tokens); use longest_first or a larger max_length");
+    DISTILBERT_CHECK(target > to_remove, "truncation ", first ? "only_first" : "only_second", ": the ",
+                     first ? "first" : "second", " sequence has ", target, " tokens but ", to_remove,
+                     " must be removed to fit the budget of ", budget,
+                     " tokens (max_length minus special tokens); use longest_first or a larger max_length");
     return first ? std::make_pair(len_a - to_remove, lb) : std::make_pair(len_a, lb - to_remove);
   }
   // longest_first on a pair.
@@ -119,8 +119,9 @@ void truncate_encoding(Encoding& e, std::size_t max_len, std::size_t stride, Sid
     e.overflowing.push_back(std::move(all));
     return;
   }
-  check(stride < max_len, "truncation: stride (", stride, ") must be smaller than the number of tokens kept per window (",
-        max_len, "; max_length minus the special tokens, split between the two texts for pairs)");
+  DISTILBERT_CHECK(stride < max_len, "truncation: stride (", stride,
+                   ") must be smaller than the number of tokens kept per window (", max_len,
+                   "; max_length minus the special tokens, split between the two texts for pairs)");
   const std::size_t step = max_len - stride;
   std::vector<std::pair<std::size_t, std::size_t>> parts;
   if (side == Side::right) {

@@ -124,7 +124,7 @@ const Api& api() {
 
 const Api& require_api(const std::string& what) {
   const Api& a = api();
-  check(a.handle != nullptr, what, ": ", a.error);
+  DISTILBERT_CHECK(a.handle != nullptr, what, ": ", a.error);
   return a;
 }
 
@@ -193,7 +193,7 @@ void Processor::encode(std::string_view text, std::vector<EncodedPiece>& out) co
   auto* proto = static_cast<sp::SentencePieceText*>(a.text_mutable_proto(spt));
   const std::string message =
       status_message(a, [&]() -> sp::util::Status { return proc(p_)->Encode(text, proto); });
-  check(message.empty(), source_, ": sentencepiece could not encode the text (", message, ")");
+  DISTILBERT_CHECK(message.empty(), source_, ": sentencepiece could not encode the text (", message, ")");
   const std::size_t n = a.text_pieces_size(spt);
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -207,7 +207,7 @@ std::string Processor::decode(const std::vector<int>& ids) const {
   std::string text;
   const std::string message =
       status_message(api(), [&]() -> sp::util::Status { return proc(p_)->Decode(ids, &text); });
-  check(message.empty(), source_, ": sentencepiece could not decode (", message, ")");
+  DISTILBERT_CHECK(message.empty(), source_, ": sentencepiece could not decode (", message, ")");
   return text;
 }
 
@@ -218,7 +218,7 @@ std::string train(const std::unordered_map<std::string, std::string>& args) {
   std::lock_guard<std::mutex> lock(mutex);
   std::string proto;
   const RawStatus status = a.train(args, nullptr, &proto);
-  check(status.rep == nullptr, "sentencepiece training failed: ", a.status_to_string(&status));
+  DISTILBERT_CHECK(status.rep == nullptr, "sentencepiece training failed: ", a.status_to_string(&status));
   return proto;
 }
 

@@ -29,19 +29,19 @@ constexpr std::string_view kSpace = "\xE2\x96\x81";       // U+2581, sentencepie
 
 std::string read_binary_file(const fs::path& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  check(in.good(), what, " ", path.string(), ": cannot open it");
+  DISTILBERT_CHECK(in.good(), what, " ", path.string(), ": cannot open it");
   std::ostringstream ss;
   ss << in.rdbuf();
-  check(!in.bad(), what, " ", path.string(), ": read error");
+  DISTILBERT_CHECK(!in.bad(), what, " ", path.string(), ": read error");
   return ss.str();
 }
 
 void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  check(out.good(), "save_pretrained: cannot write ", path.string());
+  DISTILBERT_CHECK(out.good(), "save_pretrained: cannot write ", path.string());
   out << bytes;
   out.close();
-  check(out.good(), "save_pretrained: error while writing ", path.string());
+  DISTILBERT_CHECK(out.good(), "save_pretrained: error while writing ", path.string());
 }
 
 json parse_config(const fs::path& path) {
@@ -52,7 +52,8 @@ json parse_config(const fs::path& path) {
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail(path.string(), ": invalid JSON (", e.what(), ")");
   }
-  check(cfg.is_object(), path.string(), ": expected a JSON object at the top level, found ", cfg.type_name());
+  DISTILBERT_CHECK(cfg.is_object(), path.string(), ": expected a JSON object at the top level, found ",
+                   cfg.type_name());
   return cfg;
 }
 
@@ -63,20 +64,21 @@ void apply_config(const json& cfg, const std::string& source, SentencePieceConfi
   if (auto t = special_token_content(cfg, "cls_token", source)) config.cls_token = *t;
   if (auto t = special_token_content(cfg, "mask_token", source)) config.mask_token = *t;
   if (const auto it = cfg.find("model_max_length"); it != cfg.end() && !it->is_null()) {
-    check(it->is_number() && it->get<double>() >= 0, source, ": key model_max_length must be a non-negative number, found ",
-          it->dump());
+    DISTILBERT_CHECK(it->is_number() && it->get<double>() >= 0, source,
+                     ": key model_max_length must be a non-negative number, found ", it->dump());
     const double d = it->get<double>();
     config.model_max_length = d >= 1.8e19 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(d);
   }
   if (const auto it = cfg.find("clean_up_tokenization_spaces"); it != cfg.end() && !it->is_null()) {
-    check(it->is_boolean(), source, ": key clean_up_tokenization_spaces must be true or false, found ", it->dump());
+    DISTILBERT_CHECK(it->is_boolean(), source, ": key clean_up_tokenization_spaces must be true or false, found ",
+                     it->dump());
     config.clean_up_tokenization_spaces = it->get<bool>();
   }
   if (const auto it = cfg.find("model_input_names"); it != cfg.end() && !it->is_null()) {
-    check(it->is_array(), source, ": key model_input_names must be a list of strings, found ", it->dump());
+    DISTILBERT_CHECK(it->is_array(), source, ": key model_input_names must be a list of strings, found ", it->dump());
     config.returns_token_type_ids = false;
     for (const json& v : *it) {
-      check(v.is_string(), source, ": key model_input_names must be a list of strings, found ", it->dump());
+      DISTILBERT_CHECK(v.is_string(), source, ": key model_input_names must be a list of strings, found ", it->dump());
       if (v.get<std::string>() == "token_type_ids") config.returns_token_type_ids = true;
     }
   }
@@ -145,11 +147,12 @@ SentencePieceTokenizer::SentencePieceTokenizer(std::string model_bytes, Sentence
   }
   auto require = [&](const std::string& token, const char* key) {
     const auto id = impl->find(token);
-    check(id.has_value(), impl->source, ": the ", key, " '", token, "' is not one of the model's ", impl->size,
-          " pieces, and the [CLS] A [SEP] template needs it. Train the model with `distilbert train-tokenizer "
-          "--type unigram|bpe` (which adds [PAD] [UNK] [CLS] [SEP] [MASK]), pass the specials to spm_train with "
-          "--user_defined_symbols, or name the model's own pieces in tokenizer_config.json (\"",
-          key, "\": \"...\")");
+    DISTILBERT_CHECK(
+        id.has_value(), impl->source, ": the ", key, " '", token, "' is not one of the model's ", impl->size,
+        " pieces, and the [CLS] A [SEP] template needs it. Train the model with `distilbert train-tokenizer "
+        "--type unigram|bpe` (which adds [PAD] [UNK] [CLS] [SEP] [MASK]), pass the specials to spm_train with "
+        "--user_defined_symbols, or name the model's own pieces in tokenizer_config.json (\"",
+        key, "\": \"...\")");
     return *id;
   };
   s.cls = require(config.cls_token, "cls_token");
@@ -173,7 +176,7 @@ SentencePieceTokenizer::SentencePieceTokenizer(std::string model_bytes, Sentence
 
 SentencePieceTokenizer SentencePieceTokenizer::from_file(const fs::path& model,
                                                          const std::optional<fs::path>& tokenizer_config_json) {
-  check(fs::is_regular_file(model), "sentencepiece model ", model.string(), ": not found");
+  DISTILBERT_CHECK(fs::is_regular_file(model), "sentencepiece model ", model.string(), ": not found");
   SentencePieceConfig config;
   if (tokenizer_config_json) apply_config(parse_config(*tokenizer_config_json), tokenizer_config_json->string(), config);
   return SentencePieceTokenizer(read_binary_file(model, "sentencepiece model"), config, model.string());
@@ -184,11 +187,11 @@ std::optional<fs::path> SentencePieceTokenizer::find_model_file(const fs::path& 
   if (fs::is_regular_file(cfg)) {
     const json j = parse_config(cfg);
     if (const auto it = j.find(kModelKey); it != j.end() && !it->is_null()) {
-      check(it->is_string() && !it->get<std::string>().empty(), cfg.string(), ": key ", kModelKey,
-            " must name the model file, found ", it->dump());
+      DISTILBERT_CHECK(it->is_string() && !it->get<std::string>().empty(), cfg.string(), ": key ", kModelKey,
+                       " must name the model file, found ", it->dump());
       const fs::path p = child_path(dir, it->get<std::string>(), str_cat(cfg.string(), ": key ", kModelKey));
-      check(fs::is_regular_file(p), cfg.string(), ": ", kModelKey, " names '", it->get<std::string>(),
-            "' but ", p.string(), " does not exist");
+      DISTILBERT_CHECK(fs::is_regular_file(p), cfg.string(), ": ", kModelKey, " names '", it->get<std::string>(),
+                       "' but ", p.string(), " does not exist");
       return p;
     }
   }
@@ -197,9 +200,10 @@ std::optional<fs::path> SentencePieceTokenizer::find_model_file(const fs::path& 
 }
 
 SentencePieceTokenizer SentencePieceTokenizer::from_pretrained(const fs::path& dir) {
-  check(fs::is_directory(dir), "tokenizer folder ", dir.string(), ": not a directory");
+  DISTILBERT_CHECK(fs::is_directory(dir), "tokenizer folder ", dir.string(), ": not a directory");
   const auto model = find_model_file(dir);
-  check(model.has_value(), "tokenizer folder ", dir.string(), ": no ", kModelFileName, " (sentencepiece model)");
+  DISTILBERT_CHECK(model.has_value(), "tokenizer folder ", dir.string(), ": no ", kModelFileName,
+                   " (sentencepiece model)");
   std::optional<fs::path> cfg;
   if (fs::is_regular_file(dir / "tokenizer_config.json")) cfg = dir / "tokenizer_config.json";
   return from_file(*model, cfg);
@@ -208,8 +212,8 @@ SentencePieceTokenizer SentencePieceTokenizer::from_pretrained(const fs::path& d
 void SentencePieceTokenizer::save_pretrained(const fs::path& dir) const {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  check(!ec && fs::is_directory(dir), "save_pretrained: cannot create folder ", dir.string(),
-        ec ? " (" + ec.message() + ")" : std::string());
+  DISTILBERT_CHECK(!ec && fs::is_directory(dir), "save_pretrained: cannot create folder ", dir.string(),
+                   ec ? " (" + ec.message() + ")" : std::string());
   write_file(dir / kModelFileName, impl_->bytes);
   const SentencePieceConfig& c = impl_->config;
   const SpecialTokenIds& s = impl_->specials;
@@ -284,8 +288,8 @@ Encoding SentencePieceTokenizer::encode_one(std::string_view text, std::optional
   if (options.truncation != Truncation::none) {
     const std::size_t max_len = options.max_length.value_or(m.config.model_max_length);
     const std::size_t n_added = options.add_special_tokens ? num_special_tokens_to_add(is_pair) : 0;
-    check(max_len >= n_added, "truncation: max_length ", max_len, " is smaller than the ", n_added,
-          " special tokens the template adds", is_pair ? " to a pair" : "");
+    DISTILBERT_CHECK(max_len >= n_added, "truncation: max_length ", max_len, " is smaller than the ", n_added,
+                     " special tokens the template adds", is_pair ? " to a pair" : "");
     const auto [na, nb] = truncation_lengths(a.size(), is_pair ? std::optional<std::size_t>(b->size()) : std::nullopt,
                                              max_len - n_added, options.truncation,
                                              options.truncation_rule.value_or(Flavor::fast));
@@ -336,8 +340,9 @@ Encoding SentencePieceTokenizer::encode_one(std::string_view text, std::optional
   if (pad) {
     if (options.padding == Padding::max_length) {
       const std::size_t target = options.max_length.value_or(m.config.model_max_length);
-      check(target < (std::size_t{1} << 40), "padding max_length: no max_length was given and the tokenizer has no "
-            "model_max_length (set EncodeOptions::max_length)");
+      DISTILBERT_CHECK(target < (std::size_t{1} << 40),
+                       "padding max_length: no max_length was given and the tokenizer has no "
+                       "model_max_length (set EncodeOptions::max_length)");
       pad_one(out, padded_length(target, options), options);
     } else if (options.padding == Padding::longest) {
       pad_one(out, padded_length(out.size(), options), options);
@@ -362,9 +367,9 @@ std::size_t SentencePieceTokenizer::padded_length(std::size_t length, const Enco
 
 void SentencePieceTokenizer::pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const {
   const Impl& m = *impl_;
-  check(m.specials.pad >= 0, "padding: ", m.source, " has no pad piece '", m.config.pad_token,
-        "' (name the model's pad piece in tokenizer_config.json's pad_token, or train the model with "
-        "`distilbert train-tokenizer`, which adds [PAD])");
+  DISTILBERT_CHECK(m.specials.pad >= 0, "padding: ", m.source, " has no pad piece '", m.config.pad_token,
+                   "' (name the model's pad piece in tokenizer_config.json's pad_token, or train the model with "
+                   "`distilbert train-tokenizer`, which adds [PAD])");
   pad_encoding(e, target, m.specials.pad, 0, m.config.pad_token, options.padding_side);
 }
 

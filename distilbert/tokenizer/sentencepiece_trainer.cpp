@@ -61,7 +61,7 @@ std::string drop_trainer_input(const std::string& model) {
     });
     return true;
   });
-  check(ok && inner_ok, "train-tokenizer: sentencepiece returned a malformed model");
+  DISTILBERT_CHECK(ok && inner_ok, "train-tokenizer: sentencepiece returned a malformed model");
   return out;
 }
 
@@ -71,14 +71,16 @@ class LineWriter {
  public:
   explicit LineWriter(std::function<void(const std::string&)> log) : log_(std::move(log)) {
     std::string pattern = (fs::temp_directory_path() / "distilbert-spm-XXXXXX").string();
-    check(pattern.find(',') == std::string::npos, "train-tokenizer: the temporary folder '",
-          fs::temp_directory_path().string(), "' has a comma in its path, which sentencepiece cannot take (set TMPDIR)");
+    DISTILBERT_CHECK(pattern.find(',') == std::string::npos, "train-tokenizer: the temporary folder '",
+                     fs::temp_directory_path().string(),
+                     "' has a comma in its path, which sentencepiece cannot take (set TMPDIR)");
     const int fd = ::mkstemp(pattern.data());
-    check(fd >= 0, "train-tokenizer: cannot create a temporary file in ", fs::temp_directory_path().string());
+    DISTILBERT_CHECK(fd >= 0, "train-tokenizer: cannot create a temporary file in ",
+                     fs::temp_directory_path().string());
     ::close(fd);
     path_ = pattern;
     out_.open(path_, std::ios::binary | std::ios::trunc);
-    check(out_.good(), "train-tokenizer: cannot write the temporary file ", path_.string());
+    DISTILBERT_CHECK(out_.good(), "train-tokenizer: cannot write the temporary file ", path_.string());
     last_log_ = Clock::now();
   }
   ~LineWriter() {
@@ -99,13 +101,13 @@ class LineWriter {
   void add_files(const std::vector<fs::path>& files) {
     std::uint64_t total = 0, done = 0;
     for (const fs::path& f : files) {
-      check(fs::is_regular_file(f), "training input ", f.string(), ": not found (or not a regular file)");
+      DISTILBERT_CHECK(fs::is_regular_file(f), "training input ", f.string(), ": not found (or not a regular file)");
       total += fs::file_size(f);
     }
     std::string line;
     for (const fs::path& f : files) {
       std::ifstream in(f, std::ios::binary);
-      check(in.good(), "training input ", f.string(), ": cannot open it");
+      DISTILBERT_CHECK(in.good(), "training input ", f.string(), ": cannot open it");
       while (std::getline(in, line)) {
         done += line.size() + 1;
         add_line(line);
@@ -116,14 +118,14 @@ class LineWriter {
           last_log_ = Clock::now();
         }
       }
-      check(!in.bad(), "training input ", f.string(), ": read error");
+      DISTILBERT_CHECK(!in.bad(), "training input ", f.string(), ": read error");
     }
   }
 
   /// Close the file; its path.
   const fs::path& finish() {
     out_.close();
-    check(out_.good(), "train-tokenizer: error while writing the temporary file ", path_.string());
+    DISTILBERT_CHECK(out_.good(), "train-tokenizer: error while writing the temporary file ", path_.string());
     return path_;
   }
 
@@ -154,21 +156,22 @@ class LineWriter {
 };
 
 SentencePieceTokenizer train(LineWriter& lines, const TrainerOptions& options) {
-  check(options.type == TokenizerType::unigram || options.type == TokenizerType::bpe,
-        "train_sentencepiece: type must be unigram or bpe, found ", tokenizer_type_name(options.type));
-  check(options.vocab_size > options.special_tokens.size(), "train-tokenizer: vocab size ", options.vocab_size,
-        " leaves no room beside the ", options.special_tokens.size(), " special tokens");
-  check(lines.lines() > 0, "train-tokenizer: the input has no non-blank lines to train on");
+  DISTILBERT_CHECK(options.type == TokenizerType::unigram || options.type == TokenizerType::bpe,
+                   "train_sentencepiece: type must be unigram or bpe, found ", tokenizer_type_name(options.type));
+  DISTILBERT_CHECK(options.vocab_size > options.special_tokens.size(), "train-tokenizer: vocab size ",
+                   options.vocab_size, " leaves no room beside the ", options.special_tokens.size(), " special tokens");
+  DISTILBERT_CHECK(lines.lines() > 0, "train-tokenizer: the input has no non-blank lines to train on");
   const auto& specials = options.special_tokens;
   for (const char* required : {"[UNK]", "[CLS]", "[SEP]"}) {
-    check(std::find(specials.begin(), specials.end(), required) != specials.end(),
-          "train-tokenizer: the special tokens must include ", required);
+    DISTILBERT_CHECK(std::find(specials.begin(), specials.end(), required) != specials.end(),
+                     "train-tokenizer: the special tokens must include ", required);
   }
   std::string user_defined;
   std::size_t unk_index = 0;
   for (std::size_t i = 0; i < specials.size(); ++i) {
-    check(specials[i].find(',') == std::string::npos && !specials[i].empty(), "train-tokenizer: special token '",
-          specials[i], "' cannot be passed to sentencepiece (empty or contains a comma)");
+    DISTILBERT_CHECK(specials[i].find(',') == std::string::npos && !specials[i].empty(),
+                     "train-tokenizer: special token '", specials[i],
+                     "' cannot be passed to sentencepiece (empty or contains a comma)");
     if (specials[i] == "[UNK]") {
       unk_index = i;
       continue;
@@ -236,7 +239,7 @@ SentencePieceTokenizer train_sentencepiece(const std::vector<std::string>& texts
 }
 
 SentencePieceTokenizer train_sentencepiece_files(const std::vector<fs::path>& files, const TrainerOptions& options) {
-  check(!files.empty(), "train-tokenizer: no input files");
+  DISTILBERT_CHECK(!files.empty(), "train-tokenizer: no input files");
   LineWriter lines(options.log);
   lines.add_files(files);
   return train(lines, options);

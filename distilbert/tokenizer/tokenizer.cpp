@@ -31,11 +31,11 @@ std::shared_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
     if (fs::exists(path / "tokenizer.json") || fs::exists(path / "vocab.txt")) {
       return std::make_shared<BertTokenizer>(BertTokenizer::from_pretrained(path));
     }
-    check(SentencePieceTokenizer::find_model_file(path).has_value(), "folder '", path.string(),
-          "' has no tokenizer (expected tokenizer.json, vocab.txt or spiece.model)");
+    DISTILBERT_CHECK(SentencePieceTokenizer::find_model_file(path).has_value(), "folder '", path.string(),
+                     "' has no tokenizer (expected tokenizer.json, vocab.txt or spiece.model)");
     return std::make_shared<SentencePieceTokenizer>(SentencePieceTokenizer::from_pretrained(path));
   }
-  check(fs::exists(path), "tokenizer '", path.string(), "' does not exist");
+  DISTILBERT_CHECK(fs::exists(path), "tokenizer '", path.string(), "' does not exist");
   const std::string name = path.filename().string();
   if (path.extension() == ".json") return std::make_shared<BertTokenizer>(BertTokenizer::from_tokenizer_json(path));
   if (path.extension() == ".txt") return std::make_shared<BertTokenizer>(BertTokenizer::from_vocab_file(path));

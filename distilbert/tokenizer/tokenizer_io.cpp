@@ -19,10 +19,10 @@ namespace {
 
 std::string read_text_file(const fs::path& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  check(in.good(), what, " ", path.string(), ": cannot open it");
+  DISTILBERT_CHECK(in.good(), what, " ", path.string(), ": cannot open it");
   std::ostringstream ss;
   ss << in.rdbuf();
-  check(!in.bad(), what, " ", path.string(), ": read error");
+  DISTILBERT_CHECK(!in.bad(), what, " ", path.string(), ": read error");
   return ss.str();
 }
 
@@ -44,7 +44,8 @@ const json* find_key(const json& obj, std::string_view key) {
 bool get_bool(const json& obj, std::string_view key, bool fallback, std::string_view source, std::string_view path) {
   const json* v = find_key(obj, key);
   if (!v || v->is_null()) return fallback;
-  check(v->is_boolean(), source, ": key ", path, key, " must be true or false, found ", type_name(*v), " ", v->dump());
+  DISTILBERT_CHECK(v->is_boolean(), source, ": key ", path, key, " must be true or false, found ", type_name(*v), " ",
+                   v->dump());
   return v->get<bool>();
 }
 
@@ -52,12 +53,14 @@ std::string get_string(const json& obj, std::string_view key, const std::string&
                        std::string_view path) {
   const json* v = find_key(obj, key);
   if (!v || v->is_null()) return fallback;
-  check(v->is_string(), source, ": key ", path, key, " must be a string, found ", type_name(*v), " ", v->dump());
+  DISTILBERT_CHECK(v->is_string(), source, ": key ", path, key, " must be a string, found ", type_name(*v), " ",
+                   v->dump());
   return v->get<std::string>();
 }
 
 std::int64_t get_int(const json& v, std::string_view source, std::string_view path) {
-  check(v.is_number_integer(), source, ": key ", path, " must be an integer, found ", type_name(v), " ", v.dump());
+  DISTILBERT_CHECK(v.is_number_integer(), source, ": key ", path, " must be an integer, found ", type_name(v), " ",
+                   v.dump());
   return v.get<std::int64_t>();
 }
 
@@ -67,20 +70,21 @@ std::size_t get_size(const json& obj, std::string_view key, std::size_t fallback
   if (!v || v->is_null()) return fallback;
   if (v->is_number_float()) {  // e.g. model_max_length 1e30 ("no limit")
     const double d = v->get<double>();
-    check(d >= 0 && std::isfinite(d), source, ": key ", path, key, " must be a non-negative number, found ", v->dump());
+    DISTILBERT_CHECK(d >= 0 && std::isfinite(d), source, ": key ", path, key, " must be a non-negative number, found ",
+                     v->dump());
     return d >= 1.8e19 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(d);
   }
-  check(v->is_number_unsigned() || (v->is_number_integer() && v->get<std::int64_t>() >= 0), source, ": key ", path,
-        key, " must be a non-negative integer, found ", type_name(*v), " ", v->dump());
+  DISTILBERT_CHECK(v->is_number_unsigned() || (v->is_number_integer() && v->get<std::int64_t>() >= 0), source, ": key ",
+                   path, key, " must be a non-negative integer, found ", type_name(*v), " ", v->dump());
   return v->get<std::size_t>();
 }
 
 AddedToken parse_added_token(const json& v, std::int64_t id, std::string_view source, std::string_view path) {
-  check(v.is_object(), source, ": ", path, " must be an object, found ", type_name(v));
+  DISTILBERT_CHECK(v.is_object(), source, ": ", path, " must be an object, found ", type_name(v));
   AddedToken a;
   a.id = id;
   a.content = get_string(v, "content", "", source, std::string(path) + ".");
-  check(!a.content.empty(), source, ": ", path, ".content is missing or empty");
+  DISTILBERT_CHECK(!a.content.empty(), source, ": ", path, ".content is missing or empty");
   const std::string p = std::string(path) + ".";
   a.single_word = get_bool(v, "single_word", false, source, p);
   a.lstrip = get_bool(v, "lstrip", false, source, p);
@@ -102,7 +106,7 @@ std::string strip_fast_suffix(std::string cls) {
 /// entries are merged into `added` (by content).
 void apply_tokenizer_config(const json& cfg, std::string_view source, TokenizerConfig& config,
                             std::vector<AddedToken>& added, const Vocab& vocab) {
-  check(cfg.is_object(), source, ": expected a JSON object at the top level, found ", type_name(cfg));
+  DISTILBERT_CHECK(cfg.is_object(), source, ": expected a JSON object at the top level, found ", type_name(cfg));
   if (const json* v = find_key(cfg, "do_lower_case"); v && !v->is_null()) {
     config.normalizer.lowercase = get_bool(cfg, "do_lower_case", true, source, "");
   }
@@ -121,8 +125,8 @@ void apply_tokenizer_config(const json& cfg, std::string_view source, TokenizerC
       get_bool(cfg, "clean_up_tokenization_spaces", config.clean_up_tokenization_spaces, source, "");
   if (const json* v = find_key(cfg, "tokenizer_class"); v && !v->is_null()) {
     const std::string cls = strip_fast_suffix(get_string(cfg, "tokenizer_class", "", source, ""));
-    check(cls == "BertTokenizer" || cls == "DistilBertTokenizer", source, ": unsupported tokenizer_class '", cls,
-          "' (expected BertTokenizer or DistilBertTokenizer, optionally with the Fast suffix)");
+    DISTILBERT_CHECK(cls == "BertTokenizer" || cls == "DistilBertTokenizer", source, ": unsupported tokenizer_class '",
+                     cls, "' (expected BertTokenizer or DistilBertTokenizer, optionally with the Fast suffix)");
     config.tokenizer_class = cls;
   }
   if (auto t = special_token_content(cfg, "unk_token", source)) config.unk_token = *t;
@@ -141,13 +145,14 @@ void apply_tokenizer_config(const json& cfg, std::string_view source, TokenizerC
     added.push_back(std::move(a));
   };
   if (const json* dec = find_key(cfg, "added_tokens_decoder"); dec && !dec->is_null()) {
-    check(dec->is_object(), source, ": added_tokens_decoder must be an object {\"id\": {...}}, found ", type_name(*dec));
+    DISTILBERT_CHECK(dec->is_object(), source, ": added_tokens_decoder must be an object {\"id\": {...}}, found ",
+                     type_name(*dec));
     for (const auto& [key, value] : dec->items()) {
       std::int64_t id = -1;
       try {
         std::size_t used = 0;
         id = std::stoll(key, &used);
-        check(used == key.size(), "");
+        DISTILBERT_CHECK(used == key.size(), "");
       } catch (...) {
         fail(source, ": added_tokens_decoder key '", key, "' is not an integer token id");
       }
@@ -155,19 +160,21 @@ void apply_tokenizer_config(const json& cfg, std::string_view source, TokenizerC
     }
   }
   if (const json* extra = find_key(cfg, "additional_special_tokens"); extra && !extra->is_null()) {
-    check(extra->is_array(), source, ": additional_special_tokens must be a list, found ", type_name(*extra));
+    DISTILBERT_CHECK(extra->is_array(), source, ": additional_special_tokens must be a list, found ",
+                     type_name(*extra));
     for (const json& t : *extra) {
       const std::string content = t.is_string() ? t.get<std::string>()
                                   : (t.is_object() && t.contains("content") && t["content"].is_string())
                                       ? t["content"].get<std::string>()
                                       : std::string();
-      check(!content.empty(), source, ": additional_special_tokens entries must be strings or {\"content\": ...}");
+      DISTILBERT_CHECK(!content.empty(), source,
+                       ": additional_special_tokens entries must be strings or {\"content\": ...}");
       bool known = false;
       for (const AddedToken& a : added) known = known || a.content == content;
       if (known) continue;
       const auto id = vocab.find(content);
-      check(id.has_value(), source, ": additional special token '", content,
-            "' is neither in the vocabulary nor in added_tokens_decoder");
+      DISTILBERT_CHECK(id.has_value(), source, ": additional special token '", content,
+                       "' is neither in the vocabulary nor in added_tokens_decoder");
       upsert(AddedToken{content, *id});
     }
   }
@@ -193,19 +200,20 @@ struct JsonParts {
 };
 
 TemplatePiece parse_piece(const json& v, std::string_view source, const std::string& path) {
-  check(v.is_object() && v.size() == 1, source, ": ", path,
-        " must be {\"SpecialToken\": {...}} or {\"Sequence\": {...}}, found ", v.dump());
+  DISTILBERT_CHECK(v.is_object() && v.size() == 1, source, ": ", path,
+                   " must be {\"SpecialToken\": {...}} or {\"Sequence\": {...}}, found ", v.dump());
   TemplatePiece p;
   if (const json* s = find_key(v, "SpecialToken")) {
-    check(s->is_object(), source, ": ", path, ".SpecialToken must be an object");
+    DISTILBERT_CHECK(s->is_object(), source, ": ", path, ".SpecialToken must be an object");
     p.kind = TemplatePiece::Kind::special;
     p.special_id = get_string(*s, "id", "", source, path + ".SpecialToken.");
-    check(!p.special_id.empty(), source, ": ", path, ".SpecialToken.id is missing");
+    DISTILBERT_CHECK(!p.special_id.empty(), source, ": ", path, ".SpecialToken.id is missing");
     p.type_id = s->contains("type_id") ? get_int((*s)["type_id"], source, path + ".SpecialToken.type_id") : 0;
   } else if (const json* q = find_key(v, "Sequence")) {
-    check(q->is_object(), source, ": ", path, ".Sequence must be an object");
+    DISTILBERT_CHECK(q->is_object(), source, ": ", path, ".Sequence must be an object");
     const std::string id = get_string(*q, "id", "", source, path + ".Sequence.");
-    check(id == "A" || id == "B", source, ": ", path, ".Sequence.id must be \"A\" or \"B\", found '", id, "'");
+    DISTILBERT_CHECK(id == "A" || id == "B", source, ": ", path, ".Sequence.id must be \"A\" or \"B\", found '", id,
+                     "'");
     p.kind = id == "A" ? TemplatePiece::Kind::sequence_a : TemplatePiece::Kind::sequence_b;
     p.type_id = q->contains("type_id") ? get_int((*q)["type_id"], source, path + ".Sequence.type_id") : 0;
   } else {
@@ -215,47 +223,48 @@ TemplatePiece parse_piece(const json& v, std::string_view source, const std::str
 }
 
 JsonParts parse_tokenizer_json(const json& root, std::string_view source) {
-  check(root.is_object(), source, ": expected a JSON object at the top level, found ", type_name(root));
+  DISTILBERT_CHECK(root.is_object(), source, ": expected a JSON object at the top level, found ", type_name(root));
   JsonParts parts;
   TokenizerConfig& config = parts.config;
 
   // model
   const json* model = find_key(root, "model");
-  check(model && model->is_object(), source, ": missing object key 'model'");
+  DISTILBERT_CHECK(model && model->is_object(), source, ": missing object key 'model'");
   const json* mtype = find_key(*model, "type");
-  check(mtype && mtype->is_string(), source, ": missing key model.type (expected \"WordPiece\")");
-  check(mtype->get<std::string>() == "WordPiece", source, ": unsupported model type '", mtype->get<std::string>(),
-        "' at key model.type (expected \"WordPiece\"; this loader reads BERT WordPiece tokenizers only)");
+  DISTILBERT_CHECK(mtype && mtype->is_string(), source, ": missing key model.type (expected \"WordPiece\")");
+  DISTILBERT_CHECK(mtype->get<std::string>() == "WordPiece", source, ": unsupported model type '",
+                   mtype->get<std::string>(),
+                   "' at key model.type (expected \"WordPiece\"; this loader reads BERT WordPiece tokenizers only)");
   config.unk_token = get_string(*model, "unk_token", "[UNK]", source, "model.");
   config.continuing_subword_prefix = get_string(*model, "continuing_subword_prefix", "##", source, "model.");
   config.max_input_chars_per_word = get_size(*model, "max_input_chars_per_word", 100, source, "model.");
   const json* vocab = find_key(*model, "vocab");
-  check(vocab && vocab->is_object() && !vocab->empty(), source,
-        ": key model.vocab must be a non-empty object {token: id}");
+  DISTILBERT_CHECK(vocab && vocab->is_object() && !vocab->empty(), source,
+                   ": key model.vocab must be a non-empty object {token: id}");
   std::vector<std::string> tokens(vocab->size());
   std::vector<bool> seen(vocab->size(), false);
   for (const auto& [token, idv] : vocab->items()) {
     const std::int64_t id = get_int(idv, source, "model.vocab['" + token + "']");
-    check(id >= 0 && static_cast<std::size_t>(id) < tokens.size(), source, ": model.vocab['", token, "'] = ", id,
-          ": ids must be 0..", tokens.size() - 1, " (one per token, no gaps)");
-    check(!seen[static_cast<std::size_t>(id)], source, ": model.vocab: id ", id, " is used by both '",
-          tokens[static_cast<std::size_t>(id)], "' and '", token, "'");
+    DISTILBERT_CHECK(id >= 0 && static_cast<std::size_t>(id) < tokens.size(), source, ": model.vocab['", token,
+                     "'] = ", id, ": ids must be 0..", tokens.size() - 1, " (one per token, no gaps)");
+    DISTILBERT_CHECK(!seen[static_cast<std::size_t>(id)], source, ": model.vocab: id ", id, " is used by both '",
+                     tokens[static_cast<std::size_t>(id)], "' and '", token, "'");
     seen[static_cast<std::size_t>(id)] = true;
     tokens[static_cast<std::size_t>(id)] = token;
   }
   parts.vocab = Vocab(std::move(tokens), std::string(source) + " model.vocab");
-  check(parts.vocab.contains(config.unk_token), source, ": model.unk_token '", config.unk_token,
-        "' is not in model.vocab");
+  DISTILBERT_CHECK(parts.vocab.contains(config.unk_token), source, ": model.unk_token '", config.unk_token,
+                   "' is not in model.vocab");
 
   // normalizer
   const json* norm = find_key(root, "normalizer");
   if (!norm || norm->is_null()) {
     config.has_normalizer = false;
   } else {
-    check(norm->is_object(), source, ": key normalizer must be an object or null");
+    DISTILBERT_CHECK(norm->is_object(), source, ": key normalizer must be an object or null");
     const std::string t = get_string(*norm, "type", "", source, "normalizer.");
-    check(t == "BertNormalizer", source, ": unsupported normalizer type '", t,
-          "' at key normalizer.type (expected \"BertNormalizer\" or null)");
+    DISTILBERT_CHECK(t == "BertNormalizer", source, ": unsupported normalizer type '", t,
+                     "' at key normalizer.type (expected \"BertNormalizer\" or null)");
     config.normalizer.clean_text = get_bool(*norm, "clean_text", true, source, "normalizer.");
     config.normalizer.handle_chinese_chars = get_bool(*norm, "handle_chinese_chars", true, source, "normalizer.");
     config.normalizer.lowercase = get_bool(*norm, "lowercase", true, source, "normalizer.");
@@ -265,19 +274,20 @@ JsonParts parse_tokenizer_json(const json& root, std::string_view source) {
 
   // pre_tokenizer
   const json* pre = find_key(root, "pre_tokenizer");
-  check(pre && pre->is_object(), source, ": key pre_tokenizer must be {\"type\": \"BertPreTokenizer\"}, found ",
-        pre ? pre->dump() : std::string("nothing"));
+  DISTILBERT_CHECK(pre && pre->is_object(), source,
+                   ": key pre_tokenizer must be {\"type\": \"BertPreTokenizer\"}, found ",
+                   pre ? pre->dump() : std::string("nothing"));
   const std::string pre_type = get_string(*pre, "type", "", source, "pre_tokenizer.");
-  check(pre_type == "BertPreTokenizer", source, ": unsupported pre_tokenizer type '", pre_type,
-        "' at key pre_tokenizer.type (expected \"BertPreTokenizer\")");
+  DISTILBERT_CHECK(pre_type == "BertPreTokenizer", source, ": unsupported pre_tokenizer type '", pre_type,
+                   "' at key pre_tokenizer.type (expected \"BertPreTokenizer\")");
 
   // added_tokens
   if (const json* added = find_key(root, "added_tokens"); added && !added->is_null()) {
-    check(added->is_array(), source, ": key added_tokens must be a list");
+    DISTILBERT_CHECK(added->is_array(), source, ": key added_tokens must be a list");
     for (std::size_t i = 0; i < added->size(); ++i) {
       const json& a = (*added)[i];
       const std::string path = "added_tokens[" + std::to_string(i) + "]";
-      check(a.is_object() && a.contains("id"), source, ": ", path, " must be an object with an 'id'");
+      DISTILBERT_CHECK(a.is_object() && a.contains("id"), source, ": ", path, " must be an object with an 'id'");
       parts.added.push_back(parse_added_token(a, get_int(a["id"], source, path + ".id"), source, path));
     }
   }
@@ -289,31 +299,32 @@ JsonParts parse_tokenizer_json(const json& root, std::string_view source) {
     parts.post.single = {{TemplatePiece::Kind::sequence_a, "", 0}};
     parts.post.pair = {{TemplatePiece::Kind::sequence_a, "", 0}, {TemplatePiece::Kind::sequence_b, "", 1}};
   } else {
-    check(post->is_object(), source, ": key post_processor must be an object or null");
+    DISTILBERT_CHECK(post->is_object(), source, ": key post_processor must be an object or null");
     const std::string t = get_string(*post, "type", "", source, "post_processor.");
     if (t == "TemplateProcessing") {
       for (const char* which : {"single", "pair"}) {
         const json* list = find_key(*post, which);
-        check(list && list->is_array(), source, ": key post_processor.", which, " must be a list of pieces");
+        DISTILBERT_CHECK(list && list->is_array(), source, ": key post_processor.", which, " must be a list of pieces");
         auto& out = std::string(which) == "single" ? parts.post.single : parts.post.pair;
         for (std::size_t i = 0; i < list->size(); ++i) {
           out.push_back(parse_piece((*list)[i], source, std::string("post_processor.") + which + "[" + std::to_string(i) + "]"));
         }
       }
       const json* specials = find_key(*post, "special_tokens");
-      check(specials && specials->is_object(), source, ": key post_processor.special_tokens must be an object");
+      DISTILBERT_CHECK(specials && specials->is_object(), source,
+                       ": key post_processor.special_tokens must be an object");
       for (const auto& [key, value] : specials->items()) {
         const std::string path = "post_processor.special_tokens['" + key + "']";
-        check(value.is_object(), source, ": ", path, " must be an object");
+        DISTILBERT_CHECK(value.is_object(), source, ": ", path, " must be an object");
         TemplateSpecialToken st;
         st.id = get_string(value, "id", key, source, path + ".");
         const json* ids = find_key(value, "ids");
         const json* toks = find_key(value, "tokens");
-        check(ids && ids->is_array() && toks && toks->is_array(), source, ": ", path,
-              " needs lists 'ids' and 'tokens'");
+        DISTILBERT_CHECK(ids && ids->is_array() && toks && toks->is_array(), source, ": ", path,
+                         " needs lists 'ids' and 'tokens'");
         for (const json& id : *ids) st.ids.push_back(get_int(id, source, path + ".ids"));
         for (const json& tok : *toks) {
-          check(tok.is_string(), source, ": ", path, ".tokens must hold strings");
+          DISTILBERT_CHECK(tok.is_string(), source, ": ", path, ".tokens must hold strings");
           st.tokens.push_back(tok.get<std::string>());
         }
         parts.post.special_tokens.push_back(std::move(st));
@@ -322,8 +333,8 @@ JsonParts parse_tokenizer_json(const json& root, std::string_view source) {
       const json* sep = find_key(*post, "sep");
       const json* cls = find_key(*post, "cls");
       auto pair_of = [&](const json* v, const char* name) {
-        check(v && v->is_array() && v->size() == 2 && (*v)[0].is_string(), source, ": key post_processor.", name,
-              " must be [token, id]");
+        DISTILBERT_CHECK(v && v->is_array() && v->size() == 2 && (*v)[0].is_string(), source, ": key post_processor.",
+                         name, " must be [token, id]");
         return std::make_pair((*v)[0].get<std::string>(), get_int((*v)[1], source, std::string("post_processor.") + name));
       };
       const auto [sep_tok, sep_id] = pair_of(sep, "sep");
@@ -342,13 +353,13 @@ JsonParts parse_tokenizer_json(const json& root, std::string_view source) {
   if (!dec || dec->is_null()) {
     config.has_decoder = false;
   } else {
-    check(dec->is_object(), source, ": key decoder must be an object or null");
+    DISTILBERT_CHECK(dec->is_object(), source, ": key decoder must be an object or null");
     const std::string t = get_string(*dec, "type", "", source, "decoder.");
-    check(t == "WordPiece", source, ": unsupported decoder type '", t,
-          "' at key decoder.type (expected \"WordPiece\" or null)");
+    DISTILBERT_CHECK(t == "WordPiece", source, ": unsupported decoder type '", t,
+                     "' at key decoder.type (expected \"WordPiece\" or null)");
     const std::string prefix = get_string(*dec, "prefix", "##", source, "decoder.");
-    check(prefix == config.continuing_subword_prefix, source, ": decoder.prefix '", prefix,
-          "' differs from model.continuing_subword_prefix '", config.continuing_subword_prefix, "'");
+    DISTILBERT_CHECK(prefix == config.continuing_subword_prefix, source, ": decoder.prefix '", prefix,
+                     "' differs from model.continuing_subword_prefix '", config.continuing_subword_prefix, "'");
     config.decoder_cleanup = get_bool(*dec, "cleanup", true, source, "decoder.");
   }
   return parts;
@@ -356,10 +367,10 @@ JsonParts parse_tokenizer_json(const json& root, std::string_view source) {
 
 void write_text_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  check(out.good(), "save_pretrained: cannot write ", path.string());
+  DISTILBERT_CHECK(out.good(), "save_pretrained: cannot write ", path.string());
   out << text;
   out.close();
-  check(out.good(), "save_pretrained: error while writing ", path.string());
+  DISTILBERT_CHECK(out.good(), "save_pretrained: error while writing ", path.string());
 }
 
 std::string dump_json(const ordered_json& j, int indent, std::string_view what) {
@@ -376,8 +387,8 @@ std::optional<std::string> special_token_content(const json& cfg, std::string_vi
   const auto it = cfg.find(std::string(key));
   if (it == cfg.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
-  check(it->is_object() && it->contains("content") && (*it)["content"].is_string(), source, ": key ", key,
-        " must be a string or an object with a string \"content\", found ", it->dump());
+  DISTILBERT_CHECK(it->is_object() && it->contains("content") && (*it)["content"].is_string(), source, ": key ", key,
+                   " must be a string or an object with a string \"content\", found ", it->dump());
   return (*it)["content"].get<std::string>();
 }
 
@@ -392,7 +403,7 @@ BertTokenizer BertTokenizer::from_tokenizer_json_string(std::string_view text, s
 BertTokenizer BertTokenizer::from_tokenizer_json(const fs::path& tokenizer_json,
                                                  const std::optional<fs::path>& tokenizer_config_json, Flavor flavor) {
   const std::string source = tokenizer_json.string();
-  check(fs::is_regular_file(tokenizer_json), "tokenizer file ", source, ": not found");
+  DISTILBERT_CHECK(fs::is_regular_file(tokenizer_json), "tokenizer file ", source, ": not found");
   JsonParts parts = parse_tokenizer_json(parse_json(read_text_file(tokenizer_json, "tokenizer file"), source), source);
   parts.config.flavor = flavor;
   if (tokenizer_config_json) {
@@ -415,16 +426,16 @@ BertTokenizer BertTokenizer::from_vocab_file(const fs::path& vocab_txt, const st
     apply_tokenizer_config(cfg, cfg_source, config, added, vocab);
   }
   for (const std::string* t : {&config.unk_token, &config.cls_token, &config.sep_token}) {
-    check(vocab.contains(*t), "vocab file ", vocab_txt.string(), ": the special token '", *t,
-          "' is missing (add a line with it, or name the right token in tokenizer_config.json)");
+    DISTILBERT_CHECK(vocab.contains(*t), "vocab file ", vocab_txt.string(), ": the special token '", *t,
+                     "' is missing (add a line with it, or name the right token in tokenizer_config.json)");
   }
   add_config_specials(config, vocab, added);
   return BertTokenizer(std::move(vocab), std::move(config), std::move(added), std::nullopt);
 }
 
 BertTokenizer BertTokenizer::from_pretrained(const fs::path& dir, Flavor flavor) {
-  check(fs::is_directory(dir), "tokenizer folder ", dir.string(),
-        ": not a directory (expected a folder with tokenizer.json or vocab.txt)");
+  DISTILBERT_CHECK(fs::is_directory(dir), "tokenizer folder ", dir.string(),
+                   ": not a directory (expected a folder with tokenizer.json or vocab.txt)");
   std::optional<fs::path> cfg;
   if (fs::is_regular_file(dir / "tokenizer_config.json")) cfg = dir / "tokenizer_config.json";
   if (fs::is_regular_file(dir / "tokenizer.json")) return from_tokenizer_json(dir / "tokenizer.json", cfg, flavor);
@@ -529,7 +540,7 @@ std::string BertTokenizer::to_tokenizer_json(bool pretty) const {
   vocab += pretty ? "\n    }" : "}";
   const std::string quoted = "\"" + marker + "\"";
   const std::size_t at = text.rfind(quoted);
-  check(at != std::string::npos, "to_tokenizer_json: internal error (vocab marker not found)");
+  DISTILBERT_CHECK(at != std::string::npos, "to_tokenizer_json: internal error (vocab marker not found)");
   text.replace(at, quoted.size(), vocab);
   return text;
 }
@@ -537,13 +548,13 @@ std::string BertTokenizer::to_tokenizer_json(bool pretty) const {
 void BertTokenizer::save_pretrained(const fs::path& dir) const {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  check(!ec && fs::is_directory(dir), "save_pretrained: cannot create folder ", dir.string(),
-        ec ? " (" + ec.message() + ")" : std::string());
+  DISTILBERT_CHECK(!ec && fs::is_directory(dir), "save_pretrained: cannot create folder ", dir.string(),
+                   ec ? " (" + ec.message() + ")" : std::string());
 
   std::string vocab_txt;
   for (const std::string& t : model_.vocab().tokens()) {
-    check(t.find('\n') == std::string::npos, "save_pretrained: vocabulary token '", t,
-          "' contains a newline and cannot be written to vocab.txt");
+    DISTILBERT_CHECK(t.find('\n') == std::string::npos, "save_pretrained: vocabulary token '", t,
+                     "' contains a newline and cannot be written to vocab.txt");
     vocab_txt += t;
     vocab_txt += '\n';
   }

@@ -67,8 +67,8 @@ inline char32_t decode_one(std::string_view text, std::size_t& i) {
 }  // namespace
 
 void decode_utf8(std::string_view text, std::vector<DecodedChar>& out, std::uint32_t base) {
-  check(text.size() + base < std::numeric_limits<std::uint32_t>::max(),
-        "tokenizer input: text of ", text.size(), " bytes is too long (the limit is 4 GiB)");
+  DISTILBERT_CHECK(text.size() + base < std::numeric_limits<std::uint32_t>::max(), "tokenizer input: text of ",
+                   text.size(), " bytes is too long (the limit is 4 GiB)");
   // At most one code point per byte: size for that, write through a pointer, then trim.
   const std::size_t old = out.size();
   out.resize(old + text.size());

@@ -63,7 +63,8 @@ void Vocab::build_index(std::string_view source) {
 
 Vocab Vocab::from_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  check(in.good(), "vocab file ", path.string(), ": cannot open it (expected a BERT vocab.txt, one token per line)");
+  DISTILBERT_CHECK(in.good(), "vocab file ", path.string(),
+                   ": cannot open it (expected a BERT vocab.txt, one token per line)");
   std::vector<std::string> tokens;
   std::string line;
   while (std::getline(in, line)) {
@@ -71,12 +72,13 @@ Vocab Vocab::from_file(const std::filesystem::path& path) {
     // HF reads vocab.txt as UTF-8 and writes tokenizer.json from it: a token that is not UTF-8 would be accepted
     // here and fail only when the folder is saved again (after other files were written).
     const size_t bad = invalid_utf8_at(line);
-    check(bad == std::string::npos, "vocab file ", printable(path.string()), ":", tokens.size() + 1, ": token '",
-          printable(line), "' is not valid UTF-8 (byte ", bad, "); vocab.txt holds one UTF-8 token per line");
+    DISTILBERT_CHECK(bad == std::string::npos, "vocab file ", printable(path.string()), ":", tokens.size() + 1,
+                     ": token '", printable(line), "' is not valid UTF-8 (byte ", bad,
+                     "); vocab.txt holds one UTF-8 token per line");
     tokens.push_back(line);
   }
-  check(!in.bad(), "vocab file ", path.string(), ": read error");
-  check(!tokens.empty(), "vocab file ", path.string(), ": it is empty (expected one token per line)");
+  DISTILBERT_CHECK(!in.bad(), "vocab file ", path.string(), ": read error");
+  DISTILBERT_CHECK(!tokens.empty(), "vocab file ", path.string(), ": it is empty (expected one token per line)");
   try {
     return Vocab(std::move(tokens), path.string());
   } catch (const Error& e) {
@@ -86,15 +88,15 @@ Vocab Vocab::from_file(const std::filesystem::path& path) {
 }
 
 const std::string& Vocab::token(std::int64_t id) const {
-  check(id >= 0 && static_cast<std::size_t>(id) < tokens_.size(), "vocabulary: token id ", id,
-        " is out of range (vocabulary size ", tokens_.size(), ")");
+  DISTILBERT_CHECK(id >= 0 && static_cast<std::size_t>(id) < tokens_.size(), "vocabulary: token id ", id,
+                   " is out of range (vocabulary size ", tokens_.size(), ")");
   return tokens_[static_cast<std::size_t>(id)];
 }
 
 WordPiece::WordPiece(Vocab vocab, WordPieceOptions options) : vocab_(std::move(vocab)), options_(std::move(options)) {
   const auto unk = vocab_.find(options_.unk_token);
-  check(unk.has_value(), "WordPiece: the unknown token '", options_.unk_token,
-        "' is not in the vocabulary (", vocab_.size(), " tokens); add it or set unk_token");
+  DISTILBERT_CHECK(unk.has_value(), "WordPiece: the unknown token '", options_.unk_token,
+                   "' is not in the vocabulary (", vocab_.size(), " tokens); add it or set unk_token");
   unk_id_ = *unk;
   const std::string& prefix = options_.continuing_subword_prefix;
   if (!prefix.empty()) {

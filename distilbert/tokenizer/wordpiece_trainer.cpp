@@ -136,10 +136,10 @@ WordCounts count_words(const std::vector<std::string>& texts, bool lowercase, st
 
 WordCounts count_words_in_files(const std::vector<fs::path>& files, bool lowercase, std::size_t num_threads,
                                 const std::function<void(const std::string&)>& log) {
-  check(!files.empty(), "train-tokenizer: no input files");
+  DISTILBERT_CHECK(!files.empty(), "train-tokenizer: no input files");
   std::uint64_t total_bytes = 0;
   for (const fs::path& f : files) {
-    check(fs::is_regular_file(f), "training input ", f.string(), ": not found (or not a regular file)");
+    DISTILBERT_CHECK(fs::is_regular_file(f), "training input ", f.string(), ": not found (or not a regular file)");
     total_bytes += fs::file_size(f);
   }
   const std::size_t threads = resolve_threads(num_threads);
@@ -152,7 +152,7 @@ WordCounts count_words_in_files(const std::vector<fs::path>& files, bool lowerca
   std::vector<std::string_view> lines;
   for (const fs::path& f : files) {
     std::ifstream in(f, std::ios::binary);
-    check(in.good(), "training input ", f.string(), ": cannot open it");
+    DISTILBERT_CHECK(in.good(), "training input ", f.string(), ": cannot open it");
     carry.clear();
     while (true) {
       chunk = carry;
@@ -160,7 +160,7 @@ WordCounts count_words_in_files(const std::vector<fs::path>& files, bool lowerca
       chunk.resize(have + kChunk);
       in.read(chunk.data() + have, static_cast<std::streamsize>(kChunk));
       const auto got = static_cast<std::size_t>(in.gcount());
-      check(!in.bad(), "training input ", f.string(), ": read error");
+      DISTILBERT_CHECK(!in.bad(), "training input ", f.string(), ": read error");
       chunk.resize(have + got);
       done_bytes += got;
       const bool eof = got < kChunk;
@@ -236,14 +236,15 @@ void merge_word(std::vector<std::uint32_t>& syms, std::uint32_t c1, std::uint32_
 
 void validate_specials(const TrainerOptions& o) {
   for (const char* required : {"[UNK]", "[CLS]", "[SEP]"}) {
-    check(std::find(o.special_tokens.begin(), o.special_tokens.end(), required) != o.special_tokens.end(),
-          "train-tokenizer: the special tokens must include ", required, " (the BERT template and unknown words need it)");
+    DISTILBERT_CHECK(std::find(o.special_tokens.begin(), o.special_tokens.end(), required) != o.special_tokens.end(),
+                     "train-tokenizer: the special tokens must include ", required,
+                     " (the BERT template and unknown words need it)");
   }
   for (std::size_t i = 0; i < o.special_tokens.size(); ++i) {
-    check(!o.special_tokens[i].empty(), "train-tokenizer: special token ", i, " is empty");
+    DISTILBERT_CHECK(!o.special_tokens[i].empty(), "train-tokenizer: special token ", i, " is empty");
     for (std::size_t j = 0; j < i; ++j) {
-      check(o.special_tokens[i] != o.special_tokens[j], "train-tokenizer: special token '", o.special_tokens[i],
-            "' is listed twice");
+      DISTILBERT_CHECK(o.special_tokens[i] != o.special_tokens[j], "train-tokenizer: special token '",
+                       o.special_tokens[i], "' is listed twice");
     }
   }
 }
@@ -437,7 +438,7 @@ BertTokenizer train_wordpiece(const std::vector<std::string>& texts, const Train
                               WordPieceTrainerStats* stats) {
   const auto t0 = Clock::now();
   const WordCounts counts = count_words(texts, options.lowercase, options.num_threads);
-  check(!counts.empty(), "train-tokenizer: the input has no words to train on");
+  DISTILBERT_CHECK(!counts.empty(), "train-tokenizer: the input has no words to train on");
   auto vocab = train_wordpiece_vocab(counts, options, stats);
   log_summary(options, counts, vocab.size(), t0);
   return make_wordpiece_tokenizer(std::move(vocab), options);
@@ -447,7 +448,7 @@ BertTokenizer train_wordpiece_files(const std::vector<fs::path>& files, const Tr
                                     WordPieceTrainerStats* stats) {
   const auto t0 = Clock::now();
   const WordCounts counts = count_words_in_files(files, options.lowercase, options.num_threads, options.log);
-  check(!counts.empty(), "train-tokenizer: the input files have no words to train on");
+  DISTILBERT_CHECK(!counts.empty(), "train-tokenizer: the input files have no words to train on");
   if (options.log) options.log("counted " + std::to_string(counts.size()) + " distinct words; merging");
   auto vocab = train_wordpiece_vocab(counts, options, stats);
   log_summary(options, counts, vocab.size(), t0);

@@ -73,11 +73,11 @@ void remove_stale_temporaries(const fs::path& root) {
 }  // namespace
 
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& d, int64_t keep_last) {
-  check(d.model && d.optimizer, "save_checkpoint: model and optimizer are required");
+  DISTILBERT_CHECK(d.model && d.optimizer, "save_checkpoint: model and optimizer are required");
   const fs::path root = fs::path(run_dir) / "checkpoints";
   std::error_code ec;
   fs::create_directories(root, ec);
-  check(!ec, "cannot create '", root.string(), "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create '", root.string(), "': ", ec.message());
   remove_stale_temporaries(root);
   const fs::path final_dir = root / step_name(step);
   const fs::path tmp = root / (step_name(step) + ".tmp-" + std::to_string(::getpid()));
@@ -138,15 +138,15 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 nlohmann::json load_checkpoint(const std::string& dir, PretrainedModel& model, torch::optim::Optimizer& optimizer) {
   const fs::path d(dir);
   for (const char* f : {"trainer_state.json", "model.safetensors", "config.json", "optimizer.pt", "rng.safetensors"})
-    check(fs::exists(d / f), "checkpoint '", dir, "' is incomplete: no ", f);
+    DISTILBERT_CHECK(fs::exists(d / f), "checkpoint '", dir, "' is incomplete: no ", f);
   nlohmann::json state;
   try {
     state = nlohmann::json::parse(read_file((d / "trainer_state.json").string()));
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
     fail("checkpoint '", dir, "': trainer_state.json is not valid JSON: ", e.what());
   }
-  check(state.value("format_version", 0) == kFormatVersion, "checkpoint '", dir, "': format_version ",
-        state.value("format_version", 0), ", expected ", kFormatVersion);
+  DISTILBERT_CHECK(state.value("format_version", 0) == kFormatVersion, "checkpoint '", dir, "': format_version ",
+                   state.value("format_version", 0), ", expected ", kFormatVersion);
   auto report = load_state_dict(model, read_weights((d / "model.safetensors").string()), dir, /*allow_new_head=*/false);
   {
     torch::serialize::InputArchive archive;
@@ -189,7 +189,8 @@ std::optional<nlohmann::json> resume_from(const std::string& resume, const std::
       std::cerr << "[resume] warning: skipping checkpoint " << *it << ": " << e.what() << "\n";
     }
   }
-  check(all.empty(), "resume: none of the ", all.size(), " checkpoints in '", run_dir, "/checkpoints' could be loaded");
+  DISTILBERT_CHECK(all.empty(), "resume: none of the ", all.size(), " checkpoints in '", run_dir,
+                   "/checkpoints' could be loaded");
   return std::nullopt;
 }
 

@@ -120,13 +120,13 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
 std::pair<torch::Tensor, torch::Tensor> soft_target_kl_and_mlm(const torch::Tensor& student_logits,
                                                                const torch::Tensor& teacher_logits,
                                                                const torch::Tensor& mlm_labels, double T) {
-  check(student_logits.dim() == 2 && teacher_logits.sizes() == student_logits.sizes(),
-        "soft_target_kl_and_mlm: student logits ", student_logits.sizes(), " and teacher logits ",
-        teacher_logits.sizes(), " must both be (rows, V)");
-  check(student_logits.size(0) > 0, "soft_target_kl_and_mlm: no selected tokens");
-  check(mlm_labels.dim() == 1 && mlm_labels.size(0) == student_logits.size(0), "soft_target_kl_and_mlm: labels ",
-        mlm_labels.sizes(), " must be (", student_logits.size(0), ")");
-  check(T > 0, "soft_target_kl_and_mlm: temperature must be > 0, found ", T);
+  DISTILBERT_CHECK(student_logits.dim() == 2 && teacher_logits.sizes() == student_logits.sizes(),
+                   "soft_target_kl_and_mlm: student logits ", student_logits.sizes(), " and teacher logits ",
+                   teacher_logits.sizes(), " must both be (rows, V)");
+  DISTILBERT_CHECK(student_logits.size(0) > 0, "soft_target_kl_and_mlm: no selected tokens");
+  DISTILBERT_CHECK(mlm_labels.dim() == 1 && mlm_labels.size(0) == student_logits.size(0),
+                   "soft_target_kl_and_mlm: labels ", mlm_labels.sizes(), " must be (", student_logits.size(0), ")");
+  DISTILBERT_CHECK(T > 0, "soft_target_kl_and_mlm: temperature must be > 0, found ", T);
   auto r = FusedKlMlm::apply(student_logits, teacher_logits.detach(), mlm_labels, T);
   return {r[0], r[1]};
 }
@@ -139,7 +139,7 @@ torch::Tensor distill_rows(const torch::Tensor& attention_mask, const torch::Ten
 
 torch::Tensor soft_target_kl(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits, double T) {
   const int64_t rows = student_logits.size(0);
-  check(rows > 0, "soft_target_kl: no selected tokens");
+  DISTILBERT_CHECK(rows > 0, "soft_target_kl: no selected tokens");
   auto ls = torch::log_softmax(student_logits / T, -1);
   auto lt = torch::log_softmax(teacher_logits.detach() / T, -1);
   // sum p_t (log p_t - log p_s) with p_t = exp(lt): kl_div(input=ls, target=lt, log_target=true).
@@ -157,9 +157,9 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
   DistillLossParts out;
   const auto& s = in.student_logits;
   const auto& t = in.teacher_logits;
-  check(s.dim() == 2 && t.sizes() == s.sizes(), "distillation_loss: student logits ", s.sizes(),
-        " and teacher logits ", t.sizes(), " must both be (rows, V)");
-  check(w.temperature > 0, "distillation_loss: temperature must be > 0, found ", w.temperature);
+  DISTILBERT_CHECK(s.dim() == 2 && t.sizes() == s.sizes(), "distillation_loss: student logits ", s.sizes(),
+                   " and teacher logits ", t.sizes(), " must both be (rows, V)");
+  DISTILBERT_CHECK(w.temperature > 0, "distillation_loss: temperature must be > 0, found ", w.temperature);
   out.rows = s.size(0);
   const bool want_mlm = w.alpha_mlm > 0 || compute_all;
   torch::Tensor fused_mlm;
@@ -180,24 +180,25 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
   }
   const bool need_hidden = w.alpha_cos > 0 || !w.layer_pairs.empty() || (compute_all && in.student_hidden);
   if (!need_hidden) return out;
-  check(in.student_hidden && in.teacher_hidden && !in.student_hidden->empty() && !in.teacher_hidden->empty(),
-        "distillation_loss: the cosine terms need the hidden states of both models");
+  DISTILBERT_CHECK(in.student_hidden && in.teacher_hidden && !in.student_hidden->empty() && !in.teacher_hidden->empty(),
+                   "distillation_loss: the cosine terms need the hidden states of both models");
   const auto pad_rows = in.attention_mask.reshape({-1}).ne(0).nonzero().squeeze(1);
   const auto& sh = *in.student_hidden;
   const auto& th = *in.teacher_hidden;
   if (w.alpha_cos > 0 || compute_all) {
-    check(sh.back().size(-1) == th.back().size(-1), "distillation_loss: cosine needs equal hidden sizes, student ",
-          sh.back().size(-1), " vs teacher ", th.back().size(-1));
+    DISTILBERT_CHECK(sh.back().size(-1) == th.back().size(-1),
+                     "distillation_loss: cosine needs equal hidden sizes, student ", sh.back().size(-1), " vs teacher ",
+                     th.back().size(-1));
     out.cos = cosine_rows_loss(non_pad_rows(sh.back(), pad_rows), non_pad_rows(th.back().detach(), pad_rows));
     if (w.alpha_cos > 0) out.total = out.total + w.alpha_cos * out.cos;
   }
   if (!w.layer_pairs.empty()) {
     std::vector<torch::Tensor> cos, mse;
     for (const auto& [i, j] : w.layer_pairs) {
-      check(i >= 0 && i < static_cast<int64_t>(sh.size()), "layer pair (", i, ", ", j, "): student has hidden states 0..",
-            sh.size() - 1);
-      check(j >= 0 && j < static_cast<int64_t>(th.size()), "layer pair (", i, ", ", j, "): teacher has hidden states 0..",
-            th.size() - 1);
+      DISTILBERT_CHECK(i >= 0 && i < static_cast<int64_t>(sh.size()), "layer pair (", i, ", ", j,
+                       "): student has hidden states 0..", sh.size() - 1);
+      DISTILBERT_CHECK(j >= 0 && j < static_cast<int64_t>(th.size()), "layer pair (", i, ", ", j,
+                       "): teacher has hidden states 0..", th.size() - 1);
       auto a = non_pad_rows(sh[i], pad_rows), b = non_pad_rows(th[j].detach(), pad_rows);
       if (w.alpha_layer_cos > 0 || compute_all) cos.push_back(cosine_rows_loss(a, b));
       if (w.alpha_layer_mse > 0 || compute_all) mse.push_back(F::mse_loss(a, b));

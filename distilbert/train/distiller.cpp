@@ -70,8 +70,9 @@ ModelPtr load_teacher(const DistillRecipe& r, torch::Device device) {
   LoadOptions o;
   o.allow_new_head = false;
   auto t = load_model_folder(r.teacher, o).model;
-  check(t->architecture().find("ForMaskedLM") != std::string::npos, "teacher '", r.teacher, "' is a ",
-        t->architecture(), "; distillation needs a ...ForMaskedLM teacher (its MLM head gives the soft targets)");
+  DISTILBERT_CHECK(t->architecture().find("ForMaskedLM") != std::string::npos, "teacher '", r.teacher, "' is a ",
+                   t->architecture(),
+                   "; distillation needs a ...ForMaskedLM teacher (its MLM head gives the soft targets)");
   t->to(device);
   t->eval();  // no dropout in the teacher
   for (auto& p : t->parameters()) p.requires_grad_(false);
@@ -101,8 +102,9 @@ ModelPtr load_student(const DistillRecipe& r, torch::Device device) {
 std::string run_tokenizer_path(const DistillRecipe& r) {
   std::string path = r.tokenizer;
   if (path.empty()) path = uses_teacher(r) ? r.teacher : r.student;
-  check(!path.empty(), "recipe '", r.origin,
-        "': set 'tokenizer' (a folder with tokenizer.json or vocab.txt): the model has no folder to take it from");
+  DISTILBERT_CHECK(
+      !path.empty(), "recipe '", r.origin,
+      "': set 'tokenizer' (a folder with tokenizer.json or vocab.txt): the model has no folder to take it from");
   return path;
 }
 
@@ -127,12 +129,13 @@ void check_run_folder(const DistillRecipe& r, bool overwrite) {
   const fs::path out(r.output_dir);
   const bool own_run = fs::exists(out / "recipe.json");
   if (fs::exists(out) && !fs::is_empty(out) && !own_run)
-    check(overwrite, "output folder '", r.output_dir,
-          "' exists, is not empty and is not a run folder; choose another output_dir or pass --overwrite");
+    DISTILBERT_CHECK(overwrite, "output folder '", r.output_dir,
+                     "' exists, is not empty and is not a run folder; choose another output_dir or pass --overwrite");
   if (own_run && r.trainer.resume == "never" && !list_checkpoints(r.output_dir).empty())
-    check(overwrite, "output folder '", r.output_dir,
-          "' holds checkpoints of an earlier run and trainer.resume is 'never'; use resume: auto to continue it or "
-          "--overwrite to start over");
+    DISTILBERT_CHECK(
+        overwrite, "output folder '", r.output_dir,
+        "' holds checkpoints of an earlier run and trainer.resume is 'never'; use resume: auto to continue it or "
+        "--overwrite to start over");
 }
 
 // Once the tokenizer, models and data have been checked: clear what --overwrite replaces and record the resolved
@@ -195,8 +198,9 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   const std::string tok_path = run_tokenizer_path(r);
   auto tok = tokenizer::load_tokenizer(tok_path);
   const auto specials = tok->special_ids();
-  check(specials.pad >= 0 && specials.mask >= 0 && specials.cls >= 0 && specials.sep >= 0 && specials.unk >= 0,
-        "tokenizer: [PAD], [MASK], [CLS], [SEP] and [UNK] are all needed for MLM training");
+  DISTILBERT_CHECK(
+      specials.pad >= 0 && specials.mask >= 0 && specials.cls >= 0 && specials.sep >= 0 && specials.unk >= 0,
+      "tokenizer: [PAD], [MASK], [CLS], [SEP] and [UNK] are all needed for MLM training");
   ModelPtr teacher = uses_teacher(r) ? load_teacher(r, device) : nullptr;
   ModelPtr student = load_student(r, device);
   const auto& sc = student->config();
@@ -204,11 +208,12 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   check_tokenizer_fits(tok->vocab_size(), sc, tok_path, r.student.empty() ? r.student_config : r.student);
   if (teacher) {
     const auto& tc = teacher->config();
-    check(tc.vocab_size == vocab, "teacher vocab_size ", tc.vocab_size, " differs from the student's ", vocab,
-          ": soft targets need the same vocabulary");
+    DISTILBERT_CHECK(tc.vocab_size == vocab, "teacher vocab_size ", tc.vocab_size, " differs from the student's ",
+                     vocab, ": soft targets need the same vocabulary");
     const bool hidden_terms = r.loss.alpha_cos > 0 || !r.loss.layer_pairs.empty();
-    check(!hidden_terms || tc.hidden_size == sc.hidden_size, "the cosine terms compare hidden states: teacher hidden ",
-          "size ", tc.hidden_size, " differs from the student's ", sc.hidden_size);
+    DISTILBERT_CHECK(!hidden_terms || tc.hidden_size == sc.hidden_size,
+                     "the cosine terms compare hidden states: teacher hidden ", "size ", tc.hidden_size,
+                     " differs from the student's ", sc.hidden_size);
   }
   const int64_t max_len = std::min<int64_t>(r.data.max_seq_len, sc.max_position_embeddings);
   check_distill_memory(r, sc, teacher ? &teacher->config() : nullptr, max_len);  // refuse absurd sizes up front
@@ -227,7 +232,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
               << st.chunks << " chunks, " << st.dropped_short << " dropped as too short, " << st.dropped_unk
               << " dropped for [UNK]s -> " << seqs->size() << " training sequences\n";
   }
-  check(seqs->size() > 0, "data '", r.data.train, "': no training sequences left after filtering");
+  DISTILBERT_CHECK(seqs->size() > 0, "data '", r.data.train, "': no training sequences left after filtering");
   std::vector<int64_t> counts;
   if (!r.data.token_counts.empty())
     counts = data::load_token_counts(r.data.token_counts, vocab, tok->fingerprint()).counts;
@@ -260,7 +265,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   if (!r.data.valid.empty()) {
     auto vstore = data::TokenStore::open(r.data.valid, so);
     auto vseqs = std::make_shared<const data::LmSequences>(vstore, lso);
-    check(vseqs->size() > 0, "data.valid '", r.data.valid, "': no sequences left after filtering");
+    DISTILBERT_CHECK(vseqs->size() > 0, "data.valid '", r.data.valid, "': no sequences left after filtering");
     data::LoaderOptions vo = lo;
     vo.batching.shuffle = false;
     vo.batching.group_by_size = false;
@@ -297,9 +302,9 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     micro = (*st)["micro_step"];
     auto ls = data::LoaderState::from_json((*st)["loader"]);
     // Rank 0 saves its loader position; every rank is at the same epoch and batch index of its own shard.
-    check(ls.world_size == env.world_size, "checkpoint ", resumed_from, " was written by a run of ", ls.world_size,
-          " process(es); this run has ", env.world_size,
-          ". Resume with the same number of processes (the data order of an epoch depends on it)");
+    DISTILBERT_CHECK(ls.world_size == env.world_size, "checkpoint ", resumed_from, " was written by a run of ",
+                     ls.world_size, " process(es); this run has ", env.world_size,
+                     ". Resume with the same number of processes (the data order of an epoch depends on it)");
     ls.rank = env.rank;
     loader.restore(ls);
     epoch = ls.epoch;
@@ -313,8 +318,9 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   if (comm->active()) {
     const std::string mine = resumed_from + "@" + std::to_string(step);
     const std::string main_ckpt = comm->share_from_main("resumed-from", mine);
-    check(main_ckpt == mine, "data parallel: rank ", env.rank, " resumed from '", mine, "' but rank 0 from '",
-          main_ckpt, "': every rank must see the same run folder (a shared file system)");
+    DISTILBERT_CHECK(main_ckpt == mine, "data parallel: rank ", env.rank, " resumed from '", mine,
+                     "' but rank 0 from '", main_ckpt,
+                     "': every rank must see the same run folder (a shared file system)");
     std::vector<torch::Tensor> state;
     for (const auto& p : student->parameters()) state.push_back(p);
     for (const auto& b : student->buffers()) state.push_back(b);
@@ -541,12 +547,13 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     const bool local_bad = !torch::isfinite(parts.total).item<bool>();
     const bool any_bad = comm->active() ? agree(0.f, local_bad ? 1.f : 0.f).second : local_bad;
     bad_in_a_row = any_bad ? bad_in_a_row + 1 : 0;
-    check(bad_in_a_row <= max_bad_in_a_row, "trainer.nan_policy 'skip': ", bad_in_a_row,
-          " micro-batches in a row had a non-finite loss (at step ", step, "): the weights or the data are broken; "
-          "stopping instead of skipping forever");
+    DISTILBERT_CHECK(bad_in_a_row <= max_bad_in_a_row, "trainer.nan_policy 'skip': ", bad_in_a_row,
+                     " micro-batches in a row had a non-finite loss (at step ", step,
+                     "): the weights or the data are broken; "
+                     "stopping instead of skipping forever");
     if (any_bad && !local_bad) {
-      check(r.trainer.nan_policy == "skip", "non-finite loss on another rank at step ", step, " (micro-batch ", micro,
-            "); trainer.nan_policy is 'stop'");
+      DISTILBERT_CHECK(r.trainer.nan_policy == "skip", "non-finite loss on another rank at step ", step,
+                       " (micro-batch ", micro, "); trainer.nan_policy is 'stop'");
       ++summary.skipped_steps;
       continue;
     }
@@ -556,8 +563,9 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
                              {"loss_mse", parts.mse}, {"loss_cos", parts.cos}, {"loss_layer_cos", parts.layer_cos},
                              {"loss_layer_mse", parts.layer_mse}})
         if (t.defined() && !torch::isfinite(t).item<bool>()) bad = name;
-      check(r.trainer.nan_policy == "skip", "non-finite loss at step ", step, " (micro-batch ", micro,
-            ", epoch ", epoch, "): ", bad, " is ", parts.total.item<double>(), "; trainer.nan_policy is 'stop'");
+      DISTILBERT_CHECK(r.trainer.nan_policy == "skip", "non-finite loss at step ", step, " (micro-batch ", micro,
+                       ", epoch ", epoch, "): ", bad, " is ", parts.total.item<double>(),
+                       "; trainer.nan_policy is 'stop'");
       std::cerr << "\n" << tag << "warning: non-finite " << bad << " at step " << step << "; micro-batch skipped\n";
       ++summary.skipped_steps;
       continue;

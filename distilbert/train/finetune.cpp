@@ -204,8 +204,9 @@ TaskData read_task(const FinetuneRecipe& r, bool need_train, bool need_eval = tr
   auto read = [&](const std::string& split) {
     auto res = tasks::read_glue_split(task, r.data_dir, split, ro);
     report(split, res);
-    check(res.has_labels, "task '", r.task, "': ", (fs::path(r.data_dir) / tasks::glue_split_file(task, split)).string(),
-          " has no label column, but the ", split, " split needs its labels (an unlabelled test file?)");
+    DISTILBERT_CHECK(res.has_labels, "task '", r.task,
+                     "': ", (fs::path(r.data_dir) / tasks::glue_split_file(task, split)).string(),
+                     " has no label column, but the ", split, " split needs its labels (an unlabelled test file?)");
     return res;
   };
   if (need_train) {
@@ -319,8 +320,9 @@ class ClassificationTask : public FinetuneTask {
  public:
   ClassificationTask(const FinetuneRecipe& r, bool need_train, bool need_eval = true)
       : r_(r), d_(read_task(r, need_train, need_eval)) {
-    if (need_train) check(!d_.train.empty(), "task '", r.task, "': no training examples");
-    for (const auto& [suffix, ex] : d_.evals) check(!ex.empty(), "task '", r.task, "': no evaluation examples");
+    if (need_train) DISTILBERT_CHECK(!d_.train.empty(), "task '", r.task, "': no training examples");
+    for (const auto& [suffix, ex] : d_.evals)
+      DISTILBERT_CHECK(!ex.empty(), "task '", r.task, "': no evaluation examples");
   }
   Head head() const override { return Head::SequenceClassification; }
   int64_t num_labels() const override {
@@ -422,8 +424,9 @@ std::map<std::string, double> evaluate_model(const FinetuneRecipe& r, const std:
 
 std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::string& model_dir,
                                            const std::string& out_dir, bool fresh_head) {
-  check(r.task != "custom" && !is_heads_task(r.task), r.origin, ": task '", r.task,
-        "': submission files exist for the nine GLUE tasks only (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli)");
+  DISTILBERT_CHECK(
+      r.task != "custom" && !is_heads_task(r.task), r.origin, ": task '", r.task,
+      "': submission files exist for the nine GLUE tasks only (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli)");
   const auto task = tasks::parse_glue_task(r.task);
   const bool regression = tasks::glue_is_regression(task);
   const auto& names = tasks::glue_label_names(task);
@@ -443,7 +446,7 @@ std::vector<std::string> predict_glue_test(const FinetuneRecipe& r, const std::s
     auto res = tasks::read_glue_split(task, r.data_dir, split, ro);
     if (res.skipped) std::cerr << "[predict] " << split << ": skipped " << res.skipped << " malformed row(s)\n";
     const auto& ex = res.examples;
-    check(!ex.empty(), r.data_dir, ": the ", split, " split of ", r.task, " has no examples");
+    DISTILBERT_CHECK(!ex.empty(), r.data_dir, ": the ", split, " split of ", r.task, " has no examples");
     const Encoded enc = encode_all(*s.tok, ex, r.max_seq_len, types);
     std::vector<int> ids;
     std::vector<double> scores;
@@ -497,7 +500,8 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
   if (env.is_main()) {
     try {
       if (fs::exists(out) && !fs::is_empty(out))
-        check(overwrite, "output folder '", r.output_dir, "' exists and is not empty; pass --overwrite to replace it");
+        DISTILBERT_CHECK(overwrite, "output folder '", r.output_dir,
+                         "' exists and is not empty; pass --overwrite to replace it");
       fs::create_directories(out);
       write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
       std::ofstream(out / "metrics.jsonl", std::ios::trunc);
@@ -567,9 +571,9 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
       fail("distill.teacher '", r.kd_teacher, "' has no trained ", kind, " head for this task (newly initialised: ",
            loaded.report.newly_initialized.front(), "); fine-tune the teacher on '", r.task, "' first");
     teacher = loaded.model;
-    check(teacher->config().vocab_size == model.config().vocab_size, "distill.teacher '", r.kd_teacher,
-          "' has vocab_size ", teacher->config().vocab_size, " but the student has ", model.config().vocab_size,
-          ": both must read the same token ids");
+    DISTILBERT_CHECK(teacher->config().vocab_size == model.config().vocab_size, "distill.teacher '", r.kd_teacher,
+                     "' has vocab_size ", teacher->config().vocab_size, " but the student has ",
+                     model.config().vocab_size, ": both must read the same token ids");
     teacher->to(s.device);
     teacher->eval();
     for (auto& p : teacher->parameters()) p.requires_grad_(false);
@@ -624,7 +628,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
           loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
         }
       }
-      check(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
+      DISTILBERT_CHECK(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
       grad_sync.prepare({loss});
       loss.backward();
       grad_sync.finish();  // every rank now holds the gradients averaged over the global batch

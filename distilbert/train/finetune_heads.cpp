@@ -121,20 +121,20 @@ class QuestionAnsweringTask : public FinetuneTask {
     auto read = [&](const std::string& path) {
       auto res = tasks::read_squad_file(path, ro);
       report(path, res.skipped, res.messages);
-      check(v2_ || !res.version_2, "task squad (SQuAD v1.1) cannot score '", path,
-            "': it has unanswerable (is_impossible) questions; use task squad_v2");
+      DISTILBERT_CHECK(v2_ || !res.version_2, "task squad (SQuAD v1.1) cannot score '", path,
+                       "': it has unanswerable (is_impossible) questions; use task squad_v2");
       return std::move(res.examples);
     };
     if (need_train) {
       const auto path = data_file(r, r.train_file, "train-" + suffix);
       train_ = read(path);
       limit(train_, r.limit_train);
-      check(!train_.empty(), "task '", r.task, "': no training questions in '", path, "'");
+      DISTILBERT_CHECK(!train_.empty(), "task '", r.task, "': no training questions in '", path, "'");
     }
     const auto dev = data_file(r, r.dev_file, "dev-" + suffix);
     dev_ = read(dev);
     limit(dev_, r.limit_eval);
-    check(!dev_.empty(), "task '", r.task, "': no evaluation questions in '", dev, "'");
+    DISTILBERT_CHECK(!dev_.empty(), "task '", r.task, "': no evaluation questions in '", dev, "'");
   }
   Head head() const override { return Head::QuestionAnswering; }
   int64_t num_labels() const override { return 2; }  // start, end
@@ -248,7 +248,8 @@ class TokenClassificationTask : public FinetuneTask {
       labels_ = res.label_names;
       train_ = std::move(res.sentences);
       limit(train_, r.limit_train);
-      check(!need_train || !train_.empty(), "task '", r.task, "': no training sentences in '", train_path, "'");
+      DISTILBERT_CHECK(!need_train || !train_.empty(), "task '", r.task, "': no training sentences in '", train_path,
+                       "'");
     }
     if (co.label_names) labels_ = *co.label_names;
     co.label_names = labels_;
@@ -257,8 +258,8 @@ class TokenClassificationTask : public FinetuneTask {
     report(dev_path, dev.skipped, dev.messages);
     dev_ = std::move(dev.sentences);
     limit(dev_, r.limit_eval);
-    check(!dev_.empty(), "task '", r.task, "': no evaluation sentences in '", dev_path, "'");
-    check(labels_.size() >= 2, "task '", r.task, "': expected at least two tags, found ", labels_.size());
+    DISTILBERT_CHECK(!dev_.empty(), "task '", r.task, "': no evaluation sentences in '", dev_path, "'");
+    DISTILBERT_CHECK(labels_.size() >= 2, "task '", r.task, "': expected at least two tags, found ", labels_.size());
   }
   Head head() const override { return Head::TokenClassification; }
   int64_t num_labels() const override { return static_cast<int64_t>(labels_.size()); }
@@ -331,9 +332,10 @@ class MultipleChoiceTask : public FinetuneTask {
     auto read = [&](const std::string& path) {
       auto res = tasks::read_swag_file(path, ro);
       report(path, res.skipped, res.messages);
-      check(res.has_labels, "task '", r.task, "': '", path, "' has no label column (an unlabeled test file?)");
-      check(choices_ == 0 || choices_ == res.num_choices, "task '", r.task, "': '", path, "' has ", res.num_choices,
-            " endings per example but the train file has ", choices_);
+      DISTILBERT_CHECK(res.has_labels, "task '", r.task, "': '", path,
+                       "' has no label column (an unlabeled test file?)");
+      DISTILBERT_CHECK(choices_ == 0 || choices_ == res.num_choices, "task '", r.task, "': '", path, "' has ",
+                       res.num_choices, " endings per example but the train file has ", choices_);
       choices_ = res.num_choices;
       return std::move(res.examples);
     };
@@ -341,12 +343,12 @@ class MultipleChoiceTask : public FinetuneTask {
       const auto path = data_file(r, r.train_file, "train.csv");
       train_ = read(path);
       limit(train_, r.limit_train);
-      check(!train_.empty(), "task '", r.task, "': no training examples in '", path, "'");
+      DISTILBERT_CHECK(!train_.empty(), "task '", r.task, "': no training examples in '", path, "'");
     }
     const auto dev = data_file(r, r.dev_file, "val.csv");
     dev_ = read(dev);
     limit(dev_, r.limit_eval);
-    check(!dev_.empty(), "task '", r.task, "': no evaluation examples in '", dev, "'");
+    DISTILBERT_CHECK(!dev_.empty(), "task '", r.task, "': no evaluation examples in '", dev, "'");
   }
   Head head() const override { return Head::MultipleChoice; }
   // HF's default: the multiple-choice head has one output per choice whatever num_labels says.

@@ -35,9 +35,10 @@ void read_adamw(TreeReader& o, AdamWSettings& s, double& max_grad_norm) {
 }
 
 std::unique_ptr<torch::optim::AdamW> build_adamw(const torch::nn::Module& model, const AdamWSettings& s) {
-  check(s.lr >= 0 && s.eps > 0 && s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1 && s.weight_decay >= 0,
-        "AdamW settings out of range: lr ", s.lr, ", betas (", s.beta1, ", ", s.beta2, "), eps ", s.eps,
-        ", weight_decay ", s.weight_decay);
+  DISTILBERT_CHECK(
+      s.lr >= 0 && s.eps > 0 && s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1 && s.weight_decay >= 0,
+      "AdamW settings out of range: lr ", s.lr, ", betas (", s.beta1, ", ", s.beta2, "), eps ", s.eps,
+      ", weight_decay ", s.weight_decay);
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model.named_parameters(true)) {
     if (!p.value().requires_grad()) continue;

@@ -45,8 +45,8 @@ void set_autocast_dtype(at::DeviceType d, at::ScalarType t) {
 std::string resolve_precision(const std::string& requested, const std::string& device, const std::string& origin,
                               nlohmann::json& resolved) {
   if (device.rfind("cuda", 0) == 0) return requested;
-  check(requested != "fp16", "recipe '", origin, "': precision fp16 needs a CUDA device (device is '", device,
-        "'); on a CPU use bf16 where the CPU has AVX512-BF16 or AMX, else fp32");
+  DISTILBERT_CHECK(requested != "fp16", "recipe '", origin, "': precision fp16 needs a CUDA device (device is '",
+                   device, "'); on a CPU use bf16 where the CPU has AVX512-BF16 or AMX, else fp32");
   if (requested != "bf16" || cpu_bf16_is_fast()) return requested;
   const char* allow = std::getenv("DISTILBERT_ALLOW_SLOW_BF16");
   const MatmulRates& m = cpu_bf16_probe();  // the measurement the verdict came from
@@ -66,10 +66,10 @@ std::string resolve_precision(const std::string& requested, const std::string& d
 
 AutocastScope::AutocastScope(const std::string& precision, torch::Device device) {
   if (precision == "fp32") return;
-  check(precision == "bf16" || precision == "fp16", "precision '", precision, "' is not fp32, bf16 or fp16");
+  DISTILBERT_CHECK(precision == "bf16" || precision == "fp16", "precision '", precision, "' is not fp32, bf16 or fp16");
   const auto dtype = precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
   if (device.is_cpu()) {
-    check(precision == "bf16", "precision fp16 needs a CUDA device; on CPU use bf16");
+    DISTILBERT_CHECK(precision == "bf16", "precision fp16 needs a CUDA device; on CPU use bf16");
     cpu_ = true;
   } else {
     cuda_ = true;
@@ -91,7 +91,7 @@ AutocastScope::~AutocastScope() {
 
 int64_t cast_frozen_linears(torch::nn::Module& model, const std::string& precision) {
   if (precision == "fp32") return 0;
-  check(precision == "bf16" || precision == "fp16", "precision '", precision, "' is not fp32, bf16 or fp16");
+  DISTILBERT_CHECK(precision == "bf16" || precision == "fp16", "precision '", precision, "' is not fp32, bf16 or fp16");
   const auto dtype = precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
   torch::NoGradGuard no_grad;
   int64_t n = 0;
@@ -100,7 +100,8 @@ int64_t cast_frozen_linears(torch::nn::Module& model, const std::string& precisi
     if (!lin) continue;
     for (auto* t : {&lin->weight, &lin->bias}) {
       if (!t->defined() || t->scalar_type() == dtype) continue;
-      check(!t->requires_grad(), "cast_frozen_linears: the model is not frozen (a Linear parameter requires grad)");
+      DISTILBERT_CHECK(!t->requires_grad(),
+                       "cast_frozen_linears: the model is not frozen (a Linear parameter requires grad)");
       t->set_data(t->to(dtype));
       ++n;
     }

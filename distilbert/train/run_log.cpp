@@ -74,14 +74,14 @@ std::string event(int64_t step, const std::string* file_version, const std::stri
 TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  check(!ec, "cannot create '", dir, "': ", ec.message());
+  DISTILBERT_CHECK(!ec, "cannot create '", dir, "': ", ec.message());
   char host[256] = "localhost";
   ::gethostname(host, sizeof(host) - 1);
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   path_ = str_cat(dir, "/events.out.tfevents.", std::chrono::duration_cast<std::chrono::seconds>(now).count(), ".",
                   host, ".", ::getpid());
   out_.open(path_, std::ios::binary | std::ios::app);
-  check(out_.good(), "cannot write '", path_, "'");
+  DISTILBERT_CHECK(out_.good(), "cannot write '", path_, "'");
   const std::string version = "brain.Event:2";
   write_record(event(0, &version, nullptr));
 }
@@ -110,7 +110,7 @@ void TensorBoardWriter::flush() { out_.flush(); }
 RunLog::RunLog(const std::string& dir, bool tensorboard) {
   const std::string path = dir + "/metrics.jsonl";
   jsonl_.open(path, std::ios::app);
-  check(jsonl_.good(), "cannot write '", path, "'");
+  DISTILBERT_CHECK(jsonl_.good(), "cannot write '", path, "'");
   if (tensorboard) tb_ = std::make_unique<TensorBoardWriter>(dir + "/tensorboard");
 }
 

@@ -20,14 +20,14 @@ namespace distilbert {
 
 std::string summarize_trace(const std::string& trace_path, int top) {
   std::ifstream in(trace_path);
-  check(in.good(), "profile trace '", trace_path, "' cannot be read");
+  DISTILBERT_CHECK(in.good(), "profile trace '", trace_path, "' cannot be read");
   nlohmann::json events;
   try {
     events = nlohmann::json::parse(in);
   } catch (const std::exception& e) {
     fail("profile trace '", trace_path, "' is not valid JSON: ", e.what());
   }
-  check(events.is_array(), "profile trace '", trace_path, "': expected a JSON array of events");
+  DISTILBERT_CHECK(events.is_array(), "profile trace '", trace_path, "': expected a JSON array of events");
   struct Ev {
     double ts, dur;
     std::string name;
@@ -103,7 +103,7 @@ StepProfiler::StepProfiler(std::string trace_path) : path_(std::move(trace_path)
 StepProfiler::~StepProfiler() = default;
 
 std::string StepProfiler::finish(int top) {
-  check(impl_ != nullptr, "StepProfiler::finish called twice");
+  DISTILBERT_CHECK(impl_ != nullptr, "StepProfiler::finish called twice");
   impl_.reset();  // stops recording and writes the trace
   return summarize_trace(path_, top);
 }

@@ -11,24 +11,24 @@ namespace distilbert {
 
 StudentInit init_student_from_teacher(const NamedTensors& teacher, const ModelConfig& tc, const ModelConfig& sc,
                                       const std::vector<int64_t>& layers, bool vocab_transform) {
-  check(tc.model_type == ModelType::Bert, "init-student: the teacher must be a BERT model, found model_type '",
-        tc.model_type_name(), "'");
-  check(sc.model_type == ModelType::DistilBert, "init-student: the student config must be a DistilBERT config, found '",
-        sc.model_type_name(), "'");
+  DISTILBERT_CHECK(tc.model_type == ModelType::Bert,
+                   "init-student: the teacher must be a BERT model, found model_type '", tc.model_type_name(), "'");
+  DISTILBERT_CHECK(sc.model_type == ModelType::DistilBert,
+                   "init-student: the student config must be a DistilBERT config, found '", sc.model_type_name(), "'");
   auto same = [&](const char* what, int64_t s, int64_t t) {
-    check(s == t, "init-student: student ", what, " is ", s, " but the teacher's is ", t,
-          " (the student must have the teacher's width to copy its layers)");
+    DISTILBERT_CHECK(s == t, "init-student: student ", what, " is ", s, " but the teacher's is ", t,
+                     " (the student must have the teacher's width to copy its layers)");
   };
   same("hidden size (dim)", sc.hidden_size, tc.hidden_size);
   same("FFN size (hidden_dim)", sc.intermediate_size, tc.intermediate_size);
   same("number of heads", sc.num_heads, tc.num_heads);
   same("vocab_size", sc.vocab_size, tc.vocab_size);
   same("max_position_embeddings", sc.max_position_embeddings, tc.max_position_embeddings);
-  check(static_cast<int64_t>(layers.size()) == sc.num_layers, "init-student: ", layers.size(),
-        " teacher layers given for a student with n_layers = ", sc.num_layers);
+  DISTILBERT_CHECK(static_cast<int64_t>(layers.size()) == sc.num_layers, "init-student: ", layers.size(),
+                   " teacher layers given for a student with n_layers = ", sc.num_layers);
   for (int64_t l : layers)
-    check(l >= 0 && l < tc.num_layers, "init-student: teacher layer ", l, " does not exist (the teacher has layers 0..",
-          tc.num_layers - 1, ")");
+    DISTILBERT_CHECK(l >= 0 && l < tc.num_layers, "init-student: teacher layer ", l,
+                     " does not exist (the teacher has layers 0..", tc.num_layers - 1, ")");
 
   std::map<std::string, torch::Tensor> t;
   for (const auto& [k, v] : teacher) t[k] = v;
@@ -42,12 +42,13 @@ StudentInit init_student_from_teacher(const NamedTensors& teacher, const ModelCo
   for (auto& [k, v] : std::map<std::string, torch::Tensor>(t))
     if (k.rfind("embeddings.", 0) == 0 || k.rfind("encoder.", 0) == 0) t["bert." + k] = v;
   const bool mlm_head = t.count("cls.predictions.bias") || t.count("cls.predictions.decoder.bias");
-  check(mlm_head || !vocab_transform,
-        "init-student: --vocab-transform copies the teacher's MLM transform, but this checkpoint has no MLM head "
-        "(no cls.predictions.* keys: a base BertModel)");
+  DISTILBERT_CHECK(
+      mlm_head || !vocab_transform,
+      "init-student: --vocab-transform copies the teacher's MLM transform, but this checkpoint has no MLM head "
+      "(no cls.predictions.* keys: a base BertModel)");
   auto take = [&](const std::string& key) -> torch::Tensor {
     auto it = t.find(key);
-    check(it != t.end(), "init-student: the teacher checkpoint has no '", key, "'");
+    DISTILBERT_CHECK(it != t.end(), "init-student: the teacher checkpoint has no '", key, "'");
     return it->second;
   };
   StudentInit out;
