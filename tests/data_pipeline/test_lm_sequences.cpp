@@ -104,7 +104,7 @@ TEST_CASE("LmSequences: [UNK] ratio >= 50% dropped, < 50% kept (after splitting)
   CHECK(seqs.stats().chunks == 2);
 }
 
-TEST_CASE("LmSequences: sequences must be [CLS] ... [SEP]; nothing left is an error", "[data]") {
+TEST_CASE("LmSequences: sequences must be [CLS] ... [SEP], nothing left is an error", "[data]") {
   auto bad = test_sequence(15, 0);
   bad.back() = 9;
   auto store = make_store("bad", {test_sequence(15, 0), bad});

@@ -153,7 +153,7 @@ TEST_CASE("loader: ranks split each epoch and get the same number of batches", "
   }
 }
 
-TEST_CASE("loader: errors of the background thread surface in next(); CUDA pinning is optional", "[data]") {
+TEST_CASE("loader: errors of the background thread surface in next(), CUDA pinning is optional", "[data]") {
   const std::string dir = data_temp_dir("loader_error");
   std::vector<std::vector<std::int64_t>> seqs;
   for (int i = 0; i < 40; ++i) seqs.push_back(test_sequence(20, i));

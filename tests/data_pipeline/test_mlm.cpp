@@ -181,7 +181,7 @@ TEST_CASE("dynamic masking: smoothing skews toward rare tokens as count^-0.7 pre
   }
 }
 
-TEST_CASE("masker: fewer weighted positions than 15% -> all of them; configuration errors", "[data]") {
+TEST_CASE("masker: fewer weighted positions than 15% -> all of them, configuration errors", "[data]") {
   auto spec = test_specials();
   MlmMasker masker(uniform_token_probs(10, special_id_list(spec)), spec, 10);
   // 20 tokens, only 2 ordinary ones: ceil(0.15 * 20) = 3 > 2.

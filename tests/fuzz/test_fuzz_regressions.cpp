@@ -44,7 +44,7 @@ TEST_CASE("fuzz regressions: every saved input passes its target", "[fuzz]") {
   CHECK(n > 0);
 }
 
-TEST_CASE("fuzz targets: all registered; empty and tiny inputs are refused cleanly", "[fuzz]") {
+TEST_CASE("fuzz targets: all registered, empty and tiny inputs are refused cleanly", "[fuzz]") {
   for (const char* t : {"tokenizer", "tokenizer_files", "task_data", "task_files", "metrics", "model_config", "safetensors",
                         "torch_pickle", "token_store", "recipe"}) {
     INFO(t);

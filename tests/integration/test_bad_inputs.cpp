@@ -239,7 +239,7 @@ TEST_CASE("bad inputs: multi-file outputs appear whole or not at all", "[integra
   CHECK(no_partial_sibling(dir / "export2"));
 }
 
-TEST_CASE("bad inputs: paths that are not UTF-8 work; only their display is escaped", "[integration][bad_inputs]") {
+TEST_CASE("bad inputs: paths that are not UTF-8 work, only their display is escaped", "[integration][bad_inputs]") {
   if (!have_vocab()) return;
   const fs::path dir = testing::scratch_dir("bad_utf8_path");
   const fs::path latin = dir / "caf\xe9";  // a Latin-1 byte in a folder name: bytes on Linux

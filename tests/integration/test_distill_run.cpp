@@ -209,7 +209,7 @@ TEST_CASE("distill: resuming from a checkpoint reproduces the uninterrupted loss
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i].second, b[i].second));
 }
 
-TEST_CASE("distill: a corrupt newest checkpoint is skipped with a warning; the previous one is used",
+TEST_CASE("distill: a corrupt newest checkpoint is skipped with a warning, the previous one is used",
           "[integration][distill_run]") {
   auto w = make_workspace("corrupt");
   if (!w.ok) {
@@ -234,7 +234,7 @@ TEST_CASE("distill: a corrupt newest checkpoint is skipped with a warning; the p
   CHECK_THROWS_WITH(resume_from(newest.string(), out.string(), *model, *opt), Contains(newest.string()));
 }
 
-TEST_CASE("pretrain: MLM alone lowers the loss; bf16 autocast runs with fp32 master weights",
+TEST_CASE("pretrain: MLM alone lowers the loss, bf16 autocast runs with fp32 master weights",
           "[integration][distill_run]") {
   auto w = make_workspace("pretrain");
   if (!w.ok) {

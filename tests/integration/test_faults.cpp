@@ -147,7 +147,7 @@ fs::path reference_run(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("faults: kill -9 in the middle of a checkpoint write; resume: auto continues from the previous one",
+TEST_CASE("faults: kill -9 in the middle of a checkpoint write, resume: auto continues from the previous one",
           "[integration][faults]") {
   const auto dir = fault_workspace("kill9");
   if (dir.empty()) {

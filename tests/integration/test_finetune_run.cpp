@@ -226,7 +226,7 @@ TEST_CASE("predict --recipe: GLUE test-set submission files and per-example pred
                     Contains("custom") && Contains("GLUE tasks only"));
 }
 
-TEST_CASE("finetune recipes: shipped ones parse; errors name the key", "[integration][recipe]") {
+TEST_CASE("finetune recipes: shipped ones parse, errors name the key", "[integration][recipe]") {
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(fs::path(kSource) / "recipes/glue")) {
     INFO(e.path().string());

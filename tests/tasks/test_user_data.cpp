@@ -76,7 +76,7 @@ TEST_CASE("given label list: unknown labels are malformed rows", "[user_data]") 
   CHECK(r.label_names == std::vector<std::string>{"pos", "neg"});
 }
 
-TEST_CASE("TSV pairs with float labels (regression); quotes are text", "[user_data]") {
+TEST_CASE("TSV pairs with float labels (regression), quotes are text", "[user_data]") {
   UserDataOptions options;
   options.text_column = "sentence1";
   options.text_pair_column = "sentence2";

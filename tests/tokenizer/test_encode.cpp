@@ -50,7 +50,7 @@ TEST_CASE("encode: template, offsets into the original text, word ids", "[tokeni
   CHECK(offs(w) == std::vector<P>{{0, 4}, {4, 6}, {7, 10}, {10, 11}});
 }
 
-TEST_CASE("encode: pairs get type ids 0/1 and sequence ids; DistilBERT drops type ids", "[tokenizer][encode]") {
+TEST_CASE("encode: pairs get type ids 0/1 and sequence ids, DistilBERT drops type ids", "[tokenizer][encode]") {
   const BertTokenizer tok = small_tokenizer();
   const Encoding e = tok.encode("hello", std::string_view("the world"));
   CHECK(e.tokens == Strings{"[CLS]", "hello", "[SEP]", "the", "world", "[SEP]"});
@@ -280,7 +280,7 @@ TEST_CASE("padding: longest, max_length, multiple of, left side, batches", "[tok
   CHECK_THROWS_WITH(np.encode("a", std::nullopt, o), Catch::Contains("pad token '[PAD]'"));
 }
 
-TEST_CASE("invalid UTF-8 never crashes; offsets stay inside the input", "[tokenizer][encode]") {
+TEST_CASE("invalid UTF-8 never crashes, offsets stay inside the input", "[tokenizer][encode]") {
   const BertTokenizer tok = small_tokenizer();
   const Encoding e = tokens_only(tok, "hel\xFFlo wor\xC3ld");
   CHECK(e.tokens == Strings{"hello", "world"});  // U+FFFD is dropped by clean_text

@@ -194,7 +194,7 @@ TEST_CASE("sentencepiece: truncation with stride, overflowing windows and paddin
   CHECK(pe.size() == 9);
 }
 
-TEST_CASE("sentencepiece: encode_batch equals encode whatever the thread count; padding longest", "[tokenizer][spm]") {
+TEST_CASE("sentencepiece: encode_batch equals encode whatever the thread count, padding longest", "[tokenizer][spm]") {
   const auto& tok = unigram();
   const auto lines = tiny_corpus_lines();
   std::vector<TextInput> inputs;

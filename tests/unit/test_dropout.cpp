@@ -106,7 +106,7 @@ TEST_CASE("dropout: reproducible under manual_seed and independent of the thread
   CHECK(torch::equal(a, b));
 }
 
-TEST_CASE("dropout: bf16 tensors keep their dtype; survivors are the bf16 rounding of x / (1 - p)", "[dropout]") {
+TEST_CASE("dropout: bf16 tensors keep their dtype, survivors are the bf16 rounding of x / (1 - p)", "[dropout]") {
   torch::manual_seed(3);
   auto x = torch::randn({50'000}).to(torch::kBFloat16);
   auto y = dropout_cpu(x, 0.1, true);
@@ -117,7 +117,7 @@ TEST_CASE("dropout: bf16 tensors keep their dtype; survivors are the bf16 roundi
   CHECK(std::abs(rate(y.eq(0).logical_and(x.ne(0))) - 0.1) < tolerance(0.1, 50'000));
 }
 
-TEST_CASE("dropout: eval, p = 0 and p = 1 behave as torch::dropout; bad p is an error", "[dropout]") {
+TEST_CASE("dropout: eval, p = 0 and p = 1 behave as torch::dropout, bad p is an error", "[dropout]") {
   auto x = torch::randn({4, 5});
   CHECK(dropout_cpu(x, 0.5, false).is_same(x));
   CHECK(dropout_cpu(x, 0.0, true).is_same(x));

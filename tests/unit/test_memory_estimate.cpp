@@ -12,7 +12,7 @@
 using namespace distilbert;
 using Catch::Matchers::Contains;
 
-TEST_CASE("memory estimate: DistilBERT-base from BERT-base at 5 x 512 is a few GiB; absurd sizes are refused",
+TEST_CASE("memory estimate: DistilBERT-base from BERT-base at 5 x 512 is a few GiB, absurd sizes are refused",
           "[unit][memory]") {
   const auto student = ModelConfig::distilbert_base_uncased();
   const auto teacher = ModelConfig::bert_base_uncased();

@@ -15,7 +15,7 @@
 using namespace distilbert;
 using Catch::Matchers::Contains;
 
-TEST_CASE("resolve_precision: fp16 needs CUDA; bf16 only where bf16 products are fast", "[unit][precision]") {
+TEST_CASE("resolve_precision: fp16 needs CUDA, bf16 only where bf16 products are fast", "[unit][precision]") {
   nlohmann::json tree = {{"precision", "fp16"}};
   CHECK_THROWS_WITH(resolve_precision("fp16", "cpu", "my.yaml", tree),
                     Contains("recipe 'my.yaml'") && Contains("fp16 needs a CUDA device"));

@@ -14,7 +14,7 @@
 
 using namespace distilbert;
 
-TEST_CASE("keep_freed_memory: large blocks come from the heap and are reused; the user's choice wins",
+TEST_CASE("keep_freed_memory: large blocks come from the heap and are reused, the user's choice wins",
           "[unit][runtime]") {
 #if !defined(__GLIBC__) || !(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
   WARN("not glibc >= 2.33: nothing to check");
