@@ -490,20 +490,28 @@ TEST_CASE("binarize: a line of 600 KB is stored with HF tokenizers' ids of the w
     CHECK(got == want);
     CHECK(hf["slow"]["ids"].get<std::vector<std::int64_t>>() == want);
   }
-  // 32 MB of the same text, still without a newline, through the CLI: the peak resident memory stays under 400 MB
-  // (tokenizing it whole took about 1.1 GB: the tokenizer's strings and offsets cost tens of bytes per text byte).
+  // 32 MB of the same text, still without a newline, through the CLI: its peak resident memory grows by less than
+  // 256 MB over the same command on the 600 KB line. The growth holds the line (32 MB), its ids (7.9 M tokens at
+  // 8 bytes: 63 MB) and the pieces in flight; tokenizing the line whole grew it by more than 1 GB (the tokenizer's
+  // strings and offsets cost tens of bytes per text byte). The baseline (LibTorch's libraries, about 170 MB with
+  // 1.13) differs between LibTorch versions and machines, so only the growth is bounded.
   {
     std::ofstream out(dir + "/big.txt", std::ios::binary);
     for (std::size_t n = 0; n < (32u << 20); n += text.size() + 1) out << text << " ";
   }
-  const auto r = run_command("/usr/bin/time -f 'peak_kb %M' " + std::string(DISTILBERT_CLI) + " binarize --tokenizer '" +
-                             bert_tokenizer_dir() + "' --input '" + dir + "/big.txt' --output '" + dir +
-                             "/big' --threads 2 --quiet");
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-  const auto at = r.output.find("peak_kb ");
-  REQUIRE(at != std::string::npos);
-  const long peak_kb = std::stol(r.output.substr(at + 8));
-  CHECK(peak_kb < 400 * 1024);
+  const auto peak_kb_of = [&](const std::string& input, const std::string& output) {
+    const auto r = run_command("/usr/bin/time -f 'peak_kb %M' " + std::string(DISTILBERT_CLI) + " binarize --tokenizer '" +
+                               bert_tokenizer_dir() + "' --input '" + input + "' --output '" + output +
+                               "' --threads 2 --quiet");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto at = r.output.find("peak_kb ");
+    REQUIRE(at != std::string::npos);
+    return std::stol(r.output.substr(at + 8));
+  };
+  const long small_kb = peak_kb_of(dir + "/long.txt", dir + "/small");
+  const long big_kb = peak_kb_of(dir + "/big.txt", dir + "/big");
+  INFO("peak resident memory: " << small_kb / 1024 << " MB on 600 KB, " << big_kb / 1024 << " MB on 32 MB");
+  CHECK(big_kb - small_kb < 256 * 1024);
   CHECK(TokenStore::open(dir + "/big")->num_sequences() == 1);
 }
