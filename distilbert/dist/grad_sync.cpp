@@ -113,6 +113,23 @@ void GradSync::finish() {
   // With the reducer the all-reduce has completed inside backward(): it waits on every bucket before returning.
 }
 
+void GradSync::backward(const torch::Tensor& loss, bool sync) {
+  if (!active() || !sync) {
+    loss.backward();
+    return;
+  }
+  prepare({loss});
+  try {
+    loss.backward();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (!reducer_) throw;  // no communication happens inside backward without the reducer
+    comm_->rethrow("the gradient all-reduce during backward (sync " + std::to_string(syncs_ + 1) + ")", e);
+  }
+  finish();
+}
+
 void GradSync::average_now(const std::string& what) {
   if (!active()) return;
   DISTILBERT_CHECK(!pending_, "GradSync::average_now inside a synchronising backward");

@@ -30,16 +30,19 @@ class GradSync {
   GradSync& operator=(const GradSync&) = delete;
 
   bool active() const { return comm_->active(); }
-  /// Before the backward of a synchronising micro-batch: `outputs` are the loss (and anything else backward uses).
-  void prepare(const std::vector<torch::Tensor>& outputs);
-  /// After that backward: waits for / performs the all-reduce, so every rank holds the averaged gradients.
-  void finish();
+  /// loss.backward(), accumulating into the gradients. With `sync` (the micro-batch that ends an accumulation
+  /// cycle) every rank then holds the gradients averaged over the ranks: the reducer all-reduces buckets during
+  /// backward, or the buckets are all-reduced after it. A failure of the all-reduce inside backward (a rank that
+  /// died or hung) is reported like any other collective's, naming this rank and the remedy.
+  void backward(const torch::Tensor& loss, bool sync = true);
   /// Average whatever gradients are accumulated now (e.g. before saving mid-cycle); outside prepare()/finish().
   void average_now(const std::string& what);
   std::size_t num_buckets() const { return buckets_.size(); }
   const std::vector<torch::Tensor>& params() const { return params_; }
 
  private:
+  void prepare(const std::vector<torch::Tensor>& outputs);
+  void finish();
   void all_reduce_buckets(const std::string& what);
   std::shared_ptr<Communicator> comm_;
   std::vector<torch::Tensor> params_;

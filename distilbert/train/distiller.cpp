@@ -572,9 +572,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
     }
     const bool sync_now = (micro + 1) % accum == 0;  // the micro-batch that ends an accumulation cycle
     auto scaled = scaler.scale(parts.total / static_cast<double>(accum));
-    if (sync_now) grad_sync.prepare({scaled});
-    scaled.backward();
-    if (sync_now) grad_sync.finish();
+    grad_sync.backward(scaled, sync_now);
     window.add(parts);
     window.tokens += batch_tokens;
     run_tokens += batch_tokens;

@@ -629,9 +629,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
         }
       }
       DISTILBERT_CHECK(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
-      grad_sync.prepare({loss});
-      loss.backward();
-      grad_sync.finish();  // every rank now holds the gradients averaged over the global batch
+      grad_sync.backward(loss);  // every rank now holds the gradients averaged over the global batch
       if (r.max_grad_norm > 0) clip_gradients(params, r.max_grad_norm);
       set_learning_rate(*optimizer, r.lr * linear_schedule_factor(step, warmup, total));
       adamw_step(*optimizer);

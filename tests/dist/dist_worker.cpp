@@ -87,15 +87,12 @@ json collectives(dist::Communicator& comm) {
         }
       for (auto& g : grads(net)) want.push_back(g / W);
       zero(net);
-      // Two optimizer-free cycles, so a second prepare() after a finished cycle is exercised too.
+      // Two optimizer-free cycles, so a second synchronising backward after a finished cycle is exercised too.
       double worst = 0;
       for (int cycle = 0; cycle < 2; ++cycle) {
         for (int k = 0; k < accum; ++k) {
           auto loss = net.forward(input(R, k)).pow(2).mean() / accum;
-          const bool last = k == accum - 1;
-          if (last) sync.prepare({loss});
-          loss.backward();
-          if (last) sync.finish();
+          sync.backward(loss, /*sync=*/k == accum - 1);
         }
         worst = std::max(worst, max_diff(grads(net), want));
         zero(net);
