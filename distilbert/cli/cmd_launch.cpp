@@ -1,9 +1,10 @@
-// `distilbert launch`: start N data-parallel processes on this machine with the torchrun environment (RANK,
-// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT), watch them, and stop the job
-// as a whole: when one process fails the others get SIGTERM (and SIGKILL after --grace-s), and the launcher exits
-// with the failing process's code. SIGINT/SIGTERM to the launcher are forwarded (the ranks checkpoint and exit).
+// `distilbert launch`: start N data-parallel processes on this machine with the environment torchrun gives its
+// workers (see launch_env below), watch them, and stop the job as a whole: when one process fails the others get
+// SIGTERM (and SIGKILL after --grace-s), and the launcher exits with the failing process's code. SIGINT/SIGTERM to
+// the launcher are forwarded (the ranks checkpoint and exit). torchrun's spellings of the options work too.
 //   distilbert launch --nproc-per-node 2 -- distill --recipe recipes/distill/tiny_cpu.yaml
 //   distilbert launch --nnodes 2 --node-rank 0 --nproc-per-node 8 --master-addr 10.0.0.1 -- pretrain --recipe r.yaml
+//   distilbert launch --nproc_per_node=2 --master_port=29501 -- finetune --recipe recipes/glue/sst2.yaml
 // The command after `--` is a distilbert command, or a program when it contains a '/'.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,9 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -23,6 +26,7 @@
 
 #include "distilbert/cli/commands.h"
 #include "distilbert/core/error.h"
+#include "distilbert/core/runtime.h"
 
 extern char** environ;
 
@@ -70,6 +74,54 @@ std::string describe(int status) {
   return "stopped (status " + std::to_string(status) + ")";
 }
 
+struct LaunchOpts {
+  int nproc = 1, nnodes = 1, node_rank = 0, master_port = 0;
+  std::string master_addr = "127.0.0.1", log_dir, run_id = "none";
+  double grace_s = 30;
+  std::vector<std::string> command;
+};
+
+// The variables torchrun's local agent sets for each worker (torch/distributed/elastic/agent/server/
+// local_elastic_agent.py in PyTorch 2.x), with one role ("default") and no restarts: ranks, sizes, the rendezvous
+// address, TORCHELASTIC_*, TORCH_NCCL_ASYNC_ERROR_HANDLING (the user's value, else 1) and OMP_NUM_THREADS (the
+// user's value; torchrun sets 1 when several processes share a machine, here each gets its share of the CPUs, the
+// threads a rank would pick itself). Every other variable of the launcher's environment is inherited.
+std::vector<std::pair<std::string, std::string>> launch_env(const LaunchOpts& o, int local, int port) {
+  const int rank = o.node_rank * o.nproc + local;
+  const int world = o.nproc * o.nnodes;
+  const char* nccl = std::getenv("TORCH_NCCL_ASYNC_ERROR_HANDLING");
+  const int omp = omp_num_threads();
+  return {{"RANK", std::to_string(rank)},
+          {"WORLD_SIZE", std::to_string(world)},
+          {"LOCAL_RANK", std::to_string(local)},
+          {"LOCAL_WORLD_SIZE", std::to_string(o.nproc)},
+          {"GROUP_RANK", std::to_string(o.node_rank)},
+          {"GROUP_WORLD_SIZE", std::to_string(o.nnodes)},
+          {"ROLE_RANK", std::to_string(rank)},
+          {"ROLE_NAME", "default"},
+          {"ROLE_WORLD_SIZE", std::to_string(world)},
+          {"MASTER_ADDR", o.master_addr},
+          {"MASTER_PORT", std::to_string(port)},
+          {"TORCHELASTIC_RESTART_COUNT", "0"},
+          {"TORCHELASTIC_MAX_RESTARTS", "0"},
+          {"TORCHELASTIC_RUN_ID", o.run_id},
+          {"TORCHELASTIC_USE_AGENT_STORE", "False"},
+          {"TORCH_NCCL_ASYNC_ERROR_HANDLING", nccl ? nccl : "1"},
+          {"OMP_NUM_THREADS", std::to_string(omp > 0 ? omp : std::max(1, available_cpus() / o.nproc))}};
+}
+
+// The launcher's environment without the variables launch_env sets, plus those, as execve wants them.
+std::vector<std::string> child_env(const std::vector<std::pair<std::string, std::string>>& set) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv(*e);
+    const auto name = kv.substr(0, kv.find('='));
+    if (std::none_of(set.begin(), set.end(), [&](const auto& s) { return s.first == name; })) env.push_back(kv);
+  }
+  for (const auto& [name, value] : set) env.push_back(name + "=" + value);
+  return env;
+}
+
 int exit_code(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -77,22 +129,20 @@ int exit_code(int status) {
 }
 
 Command add_launch_command(CLI::App& app) {
-  struct Opts {
-    int nproc = 1, nnodes = 1, node_rank = 0, master_port = 0;
-    std::string master_addr = "127.0.0.1", log_dir;
-    double grace_s = 30;
-    std::vector<std::string> command;
-  };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<LaunchOpts>();
   auto* cmd = app.add_subcommand("launch", "Run a command as N data-parallel processes (torchrun environment)");
-  cmd->add_option("--nproc-per-node", o->nproc, "Processes on this machine")->capture_default_str()
+  cmd->add_option("--nproc-per-node,--nproc_per_node", o->nproc, "Processes on this machine")->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--nnodes", o->nnodes, "Machines in the job")->capture_default_str()->check(CLI::Range(1, 1 << 16));
-  cmd->add_option("--node-rank", o->node_rank, "This machine's index, 0 .. nnodes-1")->capture_default_str();
-  cmd->add_option("--master-addr", o->master_addr, "Address of the machine with node rank 0")->capture_default_str();
-  cmd->add_option("--master-port", o->master_port,
+  cmd->add_option("--node-rank,--node_rank", o->node_rank, "This machine's index, 0 .. nnodes-1")
+      ->capture_default_str();
+  cmd->add_option("--master-addr,--master_addr", o->master_addr, "Address of the machine with node rank 0")
+      ->capture_default_str();
+  cmd->add_option("--master-port,--master_port", o->master_port,
                   "Rendezvous port on the master (0: a free port on one machine, 29500 on several)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--rdzv-id,--rdzv_id", o->run_id, "The job's id, given to the ranks as TORCHELASTIC_RUN_ID")
+      ->capture_default_str();
   cmd->add_option("--log-dir", o->log_dir, "Write each rank's output to <dir>/rank-<N>.log instead of the terminal");
   cmd->add_option("--grace-s", o->grace_s, "Seconds the other ranks get to exit after a failure before SIGKILL")
       ->capture_default_str();
@@ -126,22 +176,7 @@ Command add_launch_command(CLI::App& app) {
             std::vector<Child> children;
             for (int local = 0; local < o->nproc; ++local) {
               const int rank = o->node_rank * o->nproc + local;
-              std::vector<std::string> env;
-              for (char** e = environ; *e; ++e) {
-                const std::string kv(*e);
-                const auto name = kv.substr(0, kv.find('='));
-                if (name == "RANK" || name == "WORLD_SIZE" || name == "LOCAL_RANK" || name == "LOCAL_WORLD_SIZE" ||
-                    name == "GROUP_RANK" || name == "MASTER_ADDR" || name == "MASTER_PORT")
-                  continue;
-                env.push_back(kv);
-              }
-              env.push_back("RANK=" + std::to_string(rank));
-              env.push_back("WORLD_SIZE=" + std::to_string(world));
-              env.push_back("LOCAL_RANK=" + std::to_string(local));
-              env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(o->nproc));
-              env.push_back("GROUP_RANK=" + std::to_string(o->node_rank));
-              env.push_back("MASTER_ADDR=" + o->master_addr);
-              env.push_back("MASTER_PORT=" + std::to_string(port));
+              std::vector<std::string> env = child_env(launch_env(*o, local, port));
               std::vector<char*> cargv, cenv;
               for (auto& a : argv) cargv.push_back(a.data());
               cargv.push_back(nullptr);

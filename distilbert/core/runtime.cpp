@@ -47,7 +47,19 @@ int available_cpus() {
   return 1;
 }
 
+int omp_num_threads() {
+  const char* v = std::getenv("OMP_NUM_THREADS");
+  if (!v || !*v) return 0;
+  const std::string all(v);
+  const std::string first = all.substr(0, all.find(','));  // OpenMP's nesting list: "4,2" is 4 at the outer level
+  const bool digits = !first.empty() && first.size() <= 6 && first.find_first_not_of("0123456789") == std::string::npos;
+  DISTILBERT_CHECK(digits && std::stoi(first) > 0, "OMP_NUM_THREADS='", all,
+                   "': expected a positive whole number of threads (or unset it to use every available CPU)");
+  return std::stoi(first);
+}
+
 int set_threads(int n) {
+  if (n <= 0) n = omp_num_threads();
   if (n <= 0) n = available_cpus();
   torch::set_num_threads(n);
   return torch::get_num_threads();

@@ -14,7 +14,12 @@ torch::Device parse_device(const std::string& spec);
 /// CPUs this process may run on (sched_getaffinity), at least 1.
 int available_cpus();
 
-/// Set LibTorch's intra-op threads; n <= 0 means available_cpus(). Returns the count in effect.
+/// The thread count the user chose through OMP_NUM_THREADS (as LibTorch and torchrun read it: the first number of
+/// the list), or 0 when it is not set. A value that is not a positive whole number is an Error naming the variable.
+int omp_num_threads();
+
+/// Set LibTorch's intra-op threads; n <= 0 means OMP_NUM_THREADS where set, else available_cpus(). Returns the count
+/// in effect.
 int set_threads(int n);
 
 /// For training processes: keep freed memory in the C heap instead of returning it to the kernel. A training step

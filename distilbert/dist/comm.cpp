@@ -213,6 +213,7 @@ std::string Communicator::share_from_main(const std::string& key, const std::str
 }
 
 int set_rank_threads(const DistEnv& env, int requested) {
+  if (requested <= 0) requested = omp_num_threads();
   return set_threads(requested > 0 || !env.enabled() ? requested
                                                      : std::max(1, available_cpus() / env.local_world_size));
 }

@@ -64,8 +64,8 @@ class Communicator {
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
 };
 
-/// This rank's LibTorch threads: `requested` when > 0 or in a single process (0 = every CPU), else the machine's CPUs
-/// divided by the processes on it. Returns the count in effect.
+/// This rank's LibTorch threads: `requested` when > 0, else OMP_NUM_THREADS where set (as under torchrun), else every
+/// CPU in a single process and the machine's CPUs divided by the processes on it in a job. Returns the count in effect.
 int set_rank_threads(const DistEnv& env, int requested);
 /// The device of this rank for a recipe's `device`: in a data-parallel run, plain `cuda` is cuda:LOCAL_RANK.
 torch::Device rank_device(const DistEnv& env, const std::string& spec);

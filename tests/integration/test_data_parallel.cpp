@@ -1,5 +1,5 @@
 // Data parallel on this machine: 2 processes over c10d Gloo on loopback.
-//  - the torchrun environment is parsed and validated;
+//  - the torchrun environment is parsed and validated, and `launch` gives its ranks the one torchrun gives;
 //  - broadcast / all-reduce / GradSync (c10d::Reducer during backward, and buckets after backward, with gradient
 //    accumulation) give the gradients one process computes over every rank's micro-batches (dist_worker);
 //  - a rank that dies or hangs makes the other fail with a clear error within the timeout;
@@ -29,6 +29,7 @@
 #include "support/run_command.h"
 #include "test_paths.h"
 #include "support/json_lines.h"
+#include "support/python_env.h"
 #include "support/scratch_files.h"
 
 using namespace distilbert;
@@ -36,6 +37,8 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using testing::run_command;
+using testing::read_file;
+using testing::require_python;
 
 namespace {
 
@@ -129,6 +132,89 @@ TEST_CASE("data parallel: torchrun and Slurm variables are read and checked", "[
   CHECK_THROWS_WITH(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "70000"}}), Contains("MASTER_PORT"));
   CHECK_THROWS_WITH(env_of({{"RANK", "0"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "0"}, {"LOCAL_WORLD_SIZE", "2"}}),
                     Contains("MASTER_ADDR"));
+}
+
+namespace {
+// The environment a program started by a launcher sees, one map per rank: the launcher runs /usr/bin/env with the
+// given options under a minimal environment (PATH, HOME, and `extra`), each rank writing to log_of(dir, rank).
+std::map<std::string, std::string> env_lines(const fs::path& log) {
+  std::map<std::string, std::string> vars;
+  std::istringstream in(read_file(log));
+  for (std::string line; std::getline(in, line);)
+    if (const auto eq = line.find('='); eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
+  return vars;
+}
+
+std::string minimal_env(const fs::path& dir, const std::string& extra) {
+  return "env -i PATH=/usr/bin:/bin HOME='" + dir.string() + "' " + extra + " ";
+}
+}  // namespace
+
+TEST_CASE("launch: torchrun's spellings, and each rank gets the environment torchrun gives it", "[dist][launch]") {
+  const auto dir = dp_dir("launch_env");
+  const int port = free_port();
+  const std::string options = "--nproc_per_node=2 --nnodes=1 --node_rank=0 --master_addr=127.0.0.1 --master_port=" +
+                              std::to_string(port);
+  auto r = run_command(minimal_env(dir, "OMP_NUM_THREADS=1") + kCli + " launch " + options + " --log-dir '" +
+                       (dir / "ours").string() + "' -- /usr/bin/env");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::map<std::string, std::string>> ours;
+  for (int rank = 0; rank < 2; ++rank) ours.push_back(env_lines(dir / "ours" / ("rank-" + std::to_string(rank) + ".log")));
+  CHECK(ours[1]["RANK"] == "1");
+  CHECK(ours[1]["LOCAL_RANK"] == "1");
+  CHECK(ours[0]["OMP_NUM_THREADS"] == "1");  // the user's value is passed on
+
+  // Without OMP_NUM_THREADS each rank gets its share of the CPUs (`nproc`: the CPUs this process may use).
+  r = run_command(minimal_env(dir, "") + kCli + " launch --nproc-per-node 2 --log-dir '" + (dir / "share").string() +
+                  "' -- /usr/bin/env && nproc");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const int cpus = std::stoi(r.output.substr(r.output.find_last_not_of("\n0123456789") + 1));
+  CHECK(env_lines(dir / "share" / "rank-0.log")["OMP_NUM_THREADS"] == std::to_string(std::max(1, cpus / 2)));
+  r = run_command(minimal_env(dir, "OMP_NUM_THREADS=lots") + kCli + " launch -- /usr/bin/true");
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.output, Contains("OMP_NUM_THREADS='lots'") && Contains("positive whole number"));
+
+  // torchrun (PyTorch's, from the project's environment) with the same options is the reference.
+  if (!require_python("torch", "the comparison with torchrun's worker environment")) return;
+  const std::string torchrun = (fs::path(DISTILBERT_PYTHON).parent_path() / "torchrun").string();
+  r = run_command(minimal_env(dir, "OMP_NUM_THREADS=1") + "'" + torchrun + "' " + options + " --no-python --log-dir '" +
+                  (dir / "torchrun").string() + "' --redirects 3 /usr/bin/env");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (int rank = 0; rank < 2; ++rank) {
+    // torchrun's log folder is <dir>/<run id>_<random>/attempt_0/<local rank>/stdout.log.
+    fs::path log;
+    for (const auto& e : fs::recursive_directory_iterator(dir / "torchrun"))
+      if (e.path().filename() == "stdout.log" && e.path().parent_path().filename() == std::to_string(rank))
+        log = e.path();
+    REQUIRE_FALSE(log.empty());
+    auto theirs = env_lines(log);
+    // Differences by design (README.md, Data parallel): the agent's own variables (its signal list, the error file its
+    // workers may write, the locale its Python coerced), and the rendezvous store, which torchrun's agent hosts
+    // while here rank 0 hosts it.
+    for (const char* agent_only : {"TORCHELASTIC_SIGNALS_TO_HANDLE", "TORCHELASTIC_ERROR_FILE", "LC_CTYPE"})
+      theirs.erase(agent_only);
+    CHECK(theirs["TORCHELASTIC_USE_AGENT_STORE"] == "True");
+    CHECK(ours[rank]["TORCHELASTIC_USE_AGENT_STORE"] == "False");
+    theirs.erase("TORCHELASTIC_USE_AGENT_STORE");
+    ours[rank].erase("TORCHELASTIC_USE_AGENT_STORE");
+    INFO("rank " << rank);
+    CHECK(ours[rank] == theirs);
+  }
+}
+
+TEST_CASE("threads: OMP_NUM_THREADS sets LibTorch's threads as under torchrun, --threads wins", "[dist][launch]") {
+  const auto threads_of = [](const std::string& command) {
+    const auto r = run_command(command);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.output)["threads"].get<int>();
+  };
+  CHECK(threads_of("OMP_NUM_THREADS=1 " + kCli + " info --cpu --json") == 1);
+  CHECK(threads_of("OMP_NUM_THREADS=1,1 " + kCli + " info --cpu --json") == 1);  // OpenMP's nesting list
+  CHECK(threads_of("OMP_NUM_THREADS=1 " + kCli + " info --cpu --json --threads 2") == 2);
 }
 
 TEST_CASE("data parallel: collectives and bucketed gradient averaging match a single-process reference", "[dist]") {
@@ -307,7 +393,7 @@ TEST_CASE("data parallel: distillation on 2 processes logs once, checkpoints, an
   CHECK_THAT(r.output, Contains("2 process(es); this run has 1"));
 }
 
-TEST_CASE("data parallel: a killed rank stops the job with a clear error; resume: auto continues it",
+TEST_CASE("data parallel: a killed rank stops the job with a clear error, resume: auto continues it",
           "[dist][distill_run]") {
   const auto dir = distill_workspace("distill_kill");
   if (dir.empty()) {
