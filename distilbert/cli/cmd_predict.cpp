@@ -1,5 +1,6 @@
 // `distilbert predict`: run a model folder on inputs and write one JSON line of head outputs per input.
-// Inputs: JSONL lines with {"input_ids": [...], "attention_mask": [...]} or {"text": ..., "text_pair": ...}, or a
+// Inputs: JSONL lines with {"input_ids": [...], "attention_mask": [...]} (optionally "token_type_ids" and
+// "position_ids", docs/MODELS.md §2.2) or {"text": ..., "text_pair": ...}, or a
 // plain text file (one text per line; with --pairs, "A<TAB>B"). Text needs a tokenizer: the model folder's own
 // files (tokenizer.json / vocab.txt) or --tokenizer DIR. --dump-tensors writes the padded batch's inputs, logits
 // and every hidden state to a safetensors file for inspection (and for scripts/check_dump.py).
@@ -30,6 +31,7 @@ struct Example {
   std::vector<std::vector<int64_t>> ids;  // one row, or one per choice (multiple choice)
   std::vector<std::vector<int64_t>> mask;
   std::vector<std::vector<int64_t>> types;
+  std::vector<std::vector<int64_t>> positions;  // empty: 0..T-1
 };
 
 std::vector<std::vector<int64_t>> read_rows(const json& v, const std::string& where, const char* key, bool multi) {
@@ -124,10 +126,20 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
     ex.ids = read_rows(j["input_ids"], where, "input_ids", multiple_choice);
     if (j.contains("attention_mask")) ex.mask = read_rows(j["attention_mask"], where, "attention_mask", multiple_choice);
     if (j.contains("token_type_ids")) ex.types = read_rows(j["token_type_ids"], where, "token_type_ids", multiple_choice);
+    if (j.contains("position_ids")) ex.positions = read_rows(j["position_ids"], where, "position_ids", multiple_choice);
     for (size_t r = 0; r < ex.ids.size(); ++r) {
       DISTILBERT_CHECK(!ex.ids[r].empty(), where, ": input_ids is empty");
-      DISTILBERT_CHECK(static_cast<int64_t>(ex.ids[r].size()) <= config.max_position_embeddings, where, ": ",
-                       ex.ids[r].size(), " tokens exceed max_position_embeddings ", config.max_position_embeddings);
+      if (!ex.positions.empty()) {
+        DISTILBERT_CHECK(ex.positions.size() == ex.ids.size() && ex.positions[r].size() == ex.ids[r].size(), where,
+                         ": position_ids must have the shape of input_ids");
+        for (int64_t p : ex.positions[r])
+          DISTILBERT_CHECK(p >= 0 && p < config.max_position_embeddings, where, ": position ", p,
+                           " is outside [0, ", config.max_position_embeddings, ") (max_position_embeddings)");
+      } else {
+        DISTILBERT_CHECK(static_cast<int64_t>(ex.ids[r].size()) <= config.max_position_embeddings, where, ": ",
+                         ex.ids[r].size(), " tokens exceed max_position_embeddings ", config.max_position_embeddings,
+                         " (explicit position_ids may number the tokens otherwise)");
+      }
       for (int64_t id : ex.ids[r])
         DISTILBERT_CHECK(id >= 0 && id < config.vocab_size, where, ": token id ", id, " is outside the vocabulary [0, ",
                          config.vocab_size, ")");
@@ -151,7 +163,8 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
   return out;
 }
 
-// Right-pad a batch of examples into (B, T) or (B, C, T) tensors.
+// Right-pad a batch of examples into (B, T) or (B, C, T) tensors. position_ids are set when an example of the batch
+// has them: the others get 0..len-1, and padding gets position 0.
 ModelInputs collate(const std::vector<Example>& batch, size_t begin, size_t end, bool multiple_choice,
                     int64_t pad_id, bool with_types) {
   size_t T = 0;
@@ -162,6 +175,8 @@ ModelInputs collate(const std::vector<Example>& batch, size_t begin, size_t end,
   auto ids = torch::full({B, static_cast<int64_t>(C), static_cast<int64_t>(T)}, pad_id, torch::kLong);
   auto mask = torch::zeros_like(ids);
   auto types = torch::zeros_like(ids);
+  auto positions = torch::zeros_like(ids);
+  bool explicit_positions = false;
   for (size_t i = begin; i < end; ++i)
     for (size_t c = 0; c < C; ++c) {
       const auto& r = batch[i].ids[c];
@@ -169,15 +184,18 @@ ModelInputs collate(const std::vector<Example>& batch, size_t begin, size_t end,
         ids[i - begin][c][t] = r[t];
         mask[i - begin][c][t] = batch[i].mask.empty() ? 1 : batch[i].mask[c][t];
         if (!batch[i].types.empty()) types[i - begin][c][t] = batch[i].types[c][t];
+        positions[i - begin][c][t] = batch[i].positions.empty() ? static_cast<int64_t>(t) : batch[i].positions[c][t];
       }
+      explicit_positions = explicit_positions || !batch[i].positions.empty();
     }
   ModelInputs in;
   if (!multiple_choice) {
-    ids = ids.squeeze(1), mask = mask.squeeze(1), types = types.squeeze(1);
+    ids = ids.squeeze(1), mask = mask.squeeze(1), types = types.squeeze(1), positions = positions.squeeze(1);
   }
   in.input_ids = ids;
   in.attention_mask = mask;
   if (with_types) in.token_type_ids = types;
+  if (explicit_positions) in.position_ids = positions;
   return in;
 }
 
@@ -377,6 +395,7 @@ Command add_predict_command(CLI::App& app) {
               dev.input_ids = in.input_ids.to(device);
               dev.attention_mask = in.attention_mask.to(device);
               if (in.token_type_ids.defined()) dev.token_type_ids = in.token_type_ids.to(device);
+              if (in.position_ids.defined()) dev.position_ids = in.position_ids.to(device);
               dev.output_hidden_states = !o->dump.empty();
               ModelOutput res = model.forward(dev);
               auto cpu = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kCPU) : t; };
@@ -387,6 +406,7 @@ Command add_predict_command(CLI::App& app) {
               if (!o->dump.empty()) {
                 NamedTensors dump = {{"input_ids", in.input_ids}, {"attention_mask", in.attention_mask}};
                 if (in.token_type_ids.defined()) dump.emplace_back("token_type_ids", in.token_type_ids);
+                if (in.position_ids.defined()) dump.emplace_back("position_ids", in.position_ids);
                 for (auto [name, t] : {std::pair<const char*, torch::Tensor>{"logits", res.logits},
                                        {"start_logits", res.start_logits},
                                        {"end_logits", res.end_logits},

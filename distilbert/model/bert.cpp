@@ -29,9 +29,10 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const ModelConfig& c) {
   dropout = register_module("dropout", nn::Dropout(c.hidden_dropout));
 }
 
-torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids) {
-  const int64_t T = input_ids.size(1);
-  auto x = word_embeddings->forward(input_ids) + position_embeddings->weight.narrow(0, 0, T).unsqueeze(0);
+torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                                          const torch::Tensor& position_ids) {
+  auto x = word_embeddings->forward(input_ids) +
+           position_embeddings_of(position_embeddings, position_ids, input_ids.size(0), input_ids.size(1), "BERT");
   if (token_type_ids.defined())
     x = x + token_type_embeddings->forward(token_type_ids);
   else
@@ -115,10 +116,8 @@ ModelOutput BertBackboneImpl::forward(const ModelInputs& in) {
   const auto& ids = in.input_ids;
   DISTILBERT_CHECK(ids.defined() && ids.dim() == 2, "BERT: input_ids must be (B, T), got ",
                    ids.defined() ? ids.sizes() : c10::IntArrayRef{});
-  DISTILBERT_CHECK(ids.size(1) <= config.max_position_embeddings, "BERT: sequence length ", ids.size(1),
-                   " exceeds max_position_embeddings ", config.max_position_embeddings);
   ModelOutput out;
-  auto x = embeddings->forward(ids, in.token_type_ids);  // (B, T, H)
+  auto x = embeddings->forward(ids, in.token_type_ids, in.position_ids);  // (B, T, H)
   torch::Tensor bias;
   if (in.attention_mask.defined()) bias = attention_bias(in.attention_mask, x.scalar_type());
   if (in.output_hidden_states) out.hidden_states.push_back(x);
@@ -249,6 +248,7 @@ ModelOutput BertForMultipleChoice::forward(const ModelInputs& in) {
   flat.input_ids = in.input_ids.reshape({B * C, T});
   if (in.attention_mask.defined()) flat.attention_mask = in.attention_mask.reshape({B * C, T});
   if (in.token_type_ids.defined()) flat.token_type_ids = in.token_type_ids.reshape({B * C, T});
+  if (in.position_ids.defined()) flat.position_ids = in.position_ids.reshape({-1, T});
   auto out = bert->forward(flat);
   out.logits = classifier->forward(apply_dropout(dropout, out.pooler_output)).view({B, C});  // (B*C, 1) -> (B, C)
   if (in.labels.defined())

@@ -21,11 +21,9 @@ nn::LayerNorm make_layer_norm(int64_t dim) {
   return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(kDistilLayerNormEps));
 }
 
-void check_ids(const torch::Tensor& ids, const ModelConfig& c) {
+void check_ids(const torch::Tensor& ids) {
   DISTILBERT_CHECK(ids.defined() && ids.dim() == 2, "DistilBERT: input_ids must be (B, T), got ",
                    ids.defined() ? ids.sizes() : c10::IntArrayRef{});
-  DISTILBERT_CHECK(ids.size(1) <= c.max_position_embeddings, "DistilBERT: sequence length ", ids.size(1),
-                   " exceeds max_position_embeddings ", c.max_position_embeddings);
 }
 }  // namespace
 
@@ -43,10 +41,10 @@ DistilBertEmbeddingsImpl::DistilBertEmbeddingsImpl(const ModelConfig& c) {
   dropout = register_module("dropout", nn::Dropout(c.hidden_dropout));
 }
 
-torch::Tensor DistilBertEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
-  const int64_t T = input_ids.size(1);
-  auto pos = position_embeddings->weight.narrow(0, 0, T);         // (T, H)
-  auto x = word_embeddings->forward(input_ids) + pos.unsqueeze(0);  // (B, T, H)
+torch::Tensor DistilBertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& position_ids) {
+  auto pos = position_embeddings_of(position_embeddings, position_ids, input_ids.size(0), input_ids.size(1),
+                                    "DistilBERT");                 // (1 or B, T, H)
+  auto x = word_embeddings->forward(input_ids) + pos;  // (B, T, H)
   return apply_dropout(dropout, layer_norm(LayerNorm, x));
 }
 
@@ -107,9 +105,9 @@ DistilBertEncoderImpl::DistilBertEncoderImpl(const ModelConfig& c) {
 }
 
 EncoderOutput DistilBertEncoderImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                             bool hidden_states, bool attentions) {
+                                             bool hidden_states, bool attentions, const torch::Tensor& position_ids) {
   EncoderOutput out;
-  auto x = embeddings->forward(input_ids);  // (B, T, H)
+  auto x = embeddings->forward(input_ids, position_ids);  // (B, T, H)
   torch::Tensor bias;
   if (attention_mask.defined()) bias = attention_bias(attention_mask, x.scalar_type());
   if (hidden_states) out.hidden_states.push_back(x);
@@ -137,8 +135,9 @@ DistilBertBase::DistilBertBase(const ModelConfig& c, bool as_head) : PretrainedM
 }
 
 EncoderOutput DistilBertBase::encode(const ModelInputs& in) {
-  check_ids(in.input_ids, config_);
-  return distilbert->forward(in.input_ids, in.attention_mask, in.output_hidden_states, in.output_attentions);
+  check_ids(in.input_ids);
+  return distilbert->forward(in.input_ids, in.attention_mask, in.output_hidden_states, in.output_attentions,
+                             in.position_ids);
 }
 
 namespace {
@@ -224,6 +223,7 @@ ModelOutput DistilBertForMultipleChoice::forward(const ModelInputs& in) {
   ModelInputs flat = in;
   flat.input_ids = in.input_ids.reshape({B * C, T});
   if (in.attention_mask.defined()) flat.attention_mask = in.attention_mask.reshape({B * C, T});
+  if (in.position_ids.defined()) flat.position_ids = in.position_ids.reshape({-1, T});
   auto out = from_encoder(encode(flat));
   auto pooled = out.last_hidden_state.select(1, 0);  // (B*C, H)
   pooled = apply_dropout(dropout, torch::relu(pre_classifier->forward(pooled)));

@@ -18,7 +18,8 @@ namespace distilbert {
 class DistilBertEmbeddingsImpl : public torch::nn::Module {
  public:
   explicit DistilBertEmbeddingsImpl(const ModelConfig& c);
-  torch::Tensor forward(const torch::Tensor& input_ids);  // (B, T) -> (B, T, H)
+  /// (B, T) -> (B, T, H); position_ids as ModelInputs::position_ids.
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& position_ids = {});
 
   torch::nn::Embedding word_embeddings{nullptr};      // (V, H), padding_idx = pad_token_id
   torch::nn::Embedding position_embeddings{nullptr};  // (max_pos, H)
@@ -75,9 +76,9 @@ TORCH_MODULE(Transformer);
 class DistilBertEncoderImpl : public torch::nn::Module {
  public:
   explicit DistilBertEncoderImpl(const ModelConfig& c);
-  /// input_ids (B, T), attention_mask (B, T) or undefined.
+  /// input_ids (B, T), attention_mask (B, T) or undefined, position_ids as ModelInputs::position_ids.
   EncoderOutput forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask, bool hidden_states,
-                        bool attentions);
+                        bool attentions, const torch::Tensor& position_ids = {});
 
   DistilBertEmbeddings embeddings{nullptr};
   Transformer transformer{nullptr};

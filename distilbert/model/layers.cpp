@@ -53,6 +53,26 @@ torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
   return ln->forward(x.scalar_type() == dtype ? x : x.to(dtype));
 }
 
+torch::Tensor position_embeddings_of(const torch::nn::Embedding& table, const torch::Tensor& position_ids, int64_t B,
+                                     int64_t T, const char* model) {
+  const int64_t rows = table->weight.size(0);
+  if (!position_ids.defined()) {
+    DISTILBERT_CHECK(T <= rows, model, ": sequence length ", T, " exceeds max_position_embeddings ", rows);
+    return table->weight.narrow(0, 0, T).unsqueeze(0);
+  }
+  const auto& p = position_ids;
+  DISTILBERT_CHECK(p.dim() == 2 && (p.size(0) == B || p.size(0) == 1) && p.size(1) == T, model,
+                   ": position_ids must be (", B, ", ", T, ") or (1, ", T, ") like input_ids, got ", p.sizes());
+  DISTILBERT_CHECK(!at::isFloatingType(p.scalar_type()) && p.scalar_type() != torch::kBool, model,
+                   ": position_ids must be integers, got ", c10::toString(p.scalar_type()));
+  if (p.numel() > 0) {
+    const int64_t lo = p.min().item<int64_t>(), hi = p.max().item<int64_t>();
+    DISTILBERT_CHECK(lo >= 0 && hi < rows, model, ": position_ids must be in [0, ", rows - 1,
+                     "] (max_position_embeddings ", rows, "), found values from ", lo, " to ", hi);
+  }
+  return torch::embedding(table->weight, p.to(torch::kLong));
+}
+
 torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim) {
   auto out = torch::empty({n_positions, dim}, torch::kFloat64);
   auto a = out.accessor<double, 2>();

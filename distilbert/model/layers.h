@@ -37,6 +37,13 @@ torch::Tensor dropout_cpu(const torch::Tensor& x, double p, bool training);
 /// module trees and printouts look as LibTorch's).
 torch::Tensor apply_dropout(const torch::nn::Dropout& d, const torch::Tensor& x);
 
+/// The position embeddings added to a (B, T) batch's word embeddings (docs/MODELS.md, "Positions"): rows 0..T-1 of
+/// `table` when position_ids is undefined, else table[position_ids] for integer position_ids of shape (B, T) or
+/// (1, T) with values in [0, table rows). Returns (1, T, H) or (B, T, H). Errors start with `model` and name
+/// position_ids or the sequence length, the expected shape or range and what was found.
+torch::Tensor position_embeddings_of(const torch::nn::Embedding& table, const torch::Tensor& position_ids, int64_t B,
+                                     int64_t T, const char* model);
+
 /// docs/MODELS.md §2.4: out[p, 2i] = sin(p / 10000^(2i/dim)), out[p, 2i+1] = cos(p / 10000^(2i/dim)); computed in
 /// float64.
 torch::Tensor sinusoidal_table(int64_t n_positions, int64_t dim);

@@ -12,6 +12,8 @@ struct ModelInputs {
   torch::Tensor input_ids;       // (B, T) int64; multiple choice: (B, C, T)
   torch::Tensor attention_mask;  // same shape as input_ids, 1 = attend, 0 = padding; undefined: all ones
   torch::Tensor token_type_ids;  // BERT only, same shape; undefined: zeros
+  torch::Tensor position_ids;    // same shape, or (1, T) shared by the rows; int64 in [0, max_position_embeddings);
+                                 // undefined: 0..T-1 (docs/MODELS.md, "Positions")
   torch::Tensor labels;          // MLM/token-cls (B, T) int64 with -100 ignored; seq-cls (B) int64 or (B[, N]) float
   torch::Tensor start_positions; // QA (B) int64
   torch::Tensor end_positions;   // QA (B) int64

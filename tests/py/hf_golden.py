@@ -8,7 +8,9 @@ tests/golden/test_hf_golden.cpp):
 writes OUT_DIR/<case>/{config.json, model.safetensors, io.safetensors} and prints one JSON line per case. io holds
 input_ids, attention_mask[, token_type_ids], the labels, logits / start_logits / end_logits, hidden_states.<i>,
 attentions.<i>, loss, and grad.<key> of every trainable parameter under the model's own state-dict key (zeros where the
-loss does not reach it). Weights: HF's initialisation, then
+loss does not reach it). The *_positions cases give explicit position_ids (io holds them): BERT's forward takes them
+(a different order in each row); DistilBERT's does not, so its embeddings' buffer of positions is replaced by shifted
+ones, shared by the rows. Weights: HF's initialisation, then
 N(0, 0.1) added to every parameter (the padding row excepted) so that no bias or LayerNorm weight is a neutral 0/1 a
 wrong implementation could get away with. Dropout 0, train mode.
 """
@@ -99,7 +101,22 @@ def cases():
         "bert_tokcls": (D.BertForTokenClassification, bert_config(num_labels=5), "token"),
         "bert_qa": (D.BertForQuestionAnswering, bert_config(), "qa"),
         "bert_mc": (D.BertForMultipleChoice, bert_config(), "mc"),
+        "distilbert_mlm_positions": (D.DistilBertForMaskedLM, distil_config(), "mlm"),
+        "bert_mlm_positions": (D.BertForMaskedLM, bert_config(), "mlm"),
     }
+
+
+def explicit_positions(model, x, bert):
+    """Positions other than 0..T-1, returned for io.safetensors. BERT: row 0 shifted by 5, row 1 reversed, row 2
+    every other position. DistilBERT: 11..T+10 in every row, put where its embeddings read them."""
+    t = torch.arange(T)
+    if bert:
+        pos = torch.stack([t + 5, t.flip(0), 2 * t])
+        x["position_ids"] = pos
+        return pos
+    pos = (t + 11).unsqueeze(0)
+    model.distilbert.embeddings.position_ids = pos.clone()
+    return pos.expand(B, T).contiguous()
 
 
 def make_inputs(g, kind, bert):
@@ -146,8 +163,11 @@ def run_case(name, out_root, seed):
     folder = os.path.join(out_root, name)
     model.save_pretrained(folder, safe_serialization=True)
     x = make_inputs(g, kind, config.model_type == "bert")
+    positions = explicit_positions(model, x, config.model_type == "bert") if name.endswith("_positions") else None
     out = model(**x, output_hidden_states=True, output_attentions=True)
     io = {k: v.contiguous() for k, v in x.items()}
+    if positions is not None:
+        io["position_ids"] = positions
     for key in ("logits", "start_logits", "end_logits", "last_hidden_state"):
         if getattr(out, key, None) is not None:
             io[key] = out[key].detach().clone()

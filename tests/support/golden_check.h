@@ -34,6 +34,7 @@ inline void check_golden_folder(const std::string& dir) {
   in.input_ids = io.at("input_ids");
   in.attention_mask = io.at("attention_mask");
   if (io.contains("token_type_ids")) in.token_type_ids = io.at("token_type_ids");
+  if (io.contains("position_ids")) in.position_ids = io.at("position_ids");
   if (io.contains("labels")) in.labels = io.at("labels");
   if (io.contains("start_positions")) in.start_positions = io.at("start_positions");
   if (io.contains("end_positions")) in.end_positions = io.at("end_positions");
