@@ -133,10 +133,7 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
   }
   {
     auto o = top.child("optimizer");
-    auto& s = r.optimizer;
-    AdamWSettings a{s.lr, s.beta1, s.beta2, s.eps, s.weight_decay};
-    read_adamw(o, a, s.max_grad_norm);
-    s.lr = a.lr, s.beta1 = a.beta1, s.beta2 = a.beta2, s.eps = a.eps, s.weight_decay = a.weight_decay;
+    read_adamw(o, r.optimizer, r.optimizer.max_grad_norm);
     o.finish();
   }
   {

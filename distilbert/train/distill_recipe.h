@@ -11,6 +11,7 @@
 
 #include "distilbert/dist/env.h"
 #include "distilbert/train/distill_loss.h"
+#include "distilbert/train/optim.h"
 
 namespace distilbert {
 
@@ -32,11 +33,8 @@ struct DataSettings {
   MlmSettings mlm;
 };
 
-struct OptimizerSettings {
-  double lr = 5e-4;
-  double beta1 = 0.9, beta2 = 0.98;
-  double eps = 1e-6;
-  double weight_decay = 0.0;
+// AdamW's settings (the reference's defaults: lr 5e-4, betas 0.9 / 0.98, eps 1e-6, no weight decay) and clipping.
+struct OptimizerSettings : AdamWSettings {
   double max_grad_norm = 5.0;  // <= 0: no clipping
 };
 
