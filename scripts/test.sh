@@ -10,6 +10,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+
+# ctest in a build folder; then the reason of every test case ctest reports as Skipped (tests/support/catch_main.cpp).
+run_ctest() {
+  local status=0
+  (cd "$1" && ctest --output-on-failure -j "$(nproc)" --timeout 600) || status=$?
+  if grep -q "SKIPPED:" "$1/Testing/Temporary/LastTest.log" 2>/dev/null; then
+    echo "[test] skipped checks, with their reasons:"
+    grep -h "SKIPPED:" "$1/Testing/Temporary/LastTest.log" | sed 's/^ */  /' | sort | uniq -c
+  fi
+  return "$status"
+}
 BUILD_DIR=${BUILD_DIR:-build}
 echo "[test] Python reference self-test"
 (cd scripts && /usr/bin/python3 test_reference.py && /usr/bin/python3 test_distill_reference.py)
@@ -29,7 +40,7 @@ fi
 grep -E "SKIPPED|All tests passed|test cases" "$log" || true
 
 echo "[test] C++ suite against LibTorch 1.13 ($BUILD_DIR)"
-(cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
+run_ctest "$BUILD_DIR"
 
 if ! prefix=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null); then
   echo "[test] SKIPPED: the LibTorch 2.x build: .venv has no torch (scripts/venv.sh installs it from PyPI)"
@@ -37,5 +48,4 @@ if ! prefix=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_p
 fi
 echo "[test] C++ suite against LibTorch $(.venv/bin/python -c 'import torch; print(torch.__version__)') from the torch wheel (build-torch2)"
 BUILD_DIR=build-torch2 CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$prefix" scripts/setup.sh
-cd build-torch2
-ctest --output-on-failure -j "$(nproc)" --timeout 600
+run_ctest build-torch2

@@ -46,7 +46,7 @@ std::vector<nlohmann::json> init_predict_check(const std::string& name, const st
     INFO(ref.output);
     CHECK(ref.exit_code == 0);
   } else {
-    WARN("Debian python3-torch is not installed: the Python cross-check was skipped (scripts/setup.sh installs it)");
+    WARN("SKIPPED: the Python cross-check: Debian python3-torch is not installed (scripts/setup.sh installs it)");
   }
   return read_jsonl(dir + "/out.jsonl");
 }
@@ -143,7 +143,7 @@ TEST_CASE("cli: errors exit non-zero with a message naming the problem", "[integ
     if (r.output.find("no CUDA support") != std::string::npos) {
       CHECK(r.exit_code == 1);
     } else {
-      WARN("a GPU is visible; the CPU-only error path is not exercised");
+      WARN("SKIPPED: the CPU-only error path: a GPU is visible");
     }
     CHECK(run_command(kCli + " predict --model " + kSource + "/tests/data/golden/distilbert_mlm --input " + dir +
                       "/in.jsonl --device tpu")

@@ -147,7 +147,7 @@ TEST_CASE("cli: train-tokenizer unigram -> tokenize with the sentencepiece folde
   // libprotobuf 3.21 (LibTorch, ONNX), the library's own protobuf-lite 3.14 then binds to it and its version check
   // aborts (see distilbert/tokenizer/sentencepiece_runtime.h). The torch-free test_tokenizer covers SentencePiece
   // under the sanitizers; the Release build runs this case.
-  WARN("SKIPPED under AddressSanitizer: sentencepiece needs RTLD_DEEPBIND in a process that links protobuf");
+  WARN("SKIPPED: under AddressSanitizer: sentencepiece needs RTLD_DEEPBIND in a process that links protobuf");
   return;
 #endif
   const std::string work = tokenize_dir("unigram");

@@ -367,7 +367,7 @@ fs::path distill_workspace(const std::string& name) {
 TEST_CASE("data parallel: distillation on 2 processes logs once, checkpoints, and resumes", "[dist][distill_run]") {
   const auto dir = distill_workspace("distill");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const std::string launch = kCli + " launch --nproc-per-node 2 -- distill --recipe " + (dir / "recipe.json").string();
@@ -397,7 +397,7 @@ TEST_CASE("data parallel: a killed rank stops the job with a clear error, resume
           "[dist][distill_run]") {
   const auto dir = distill_workspace("distill_kill");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const std::string recipe = (dir / "recipe.json").string();
@@ -431,7 +431,7 @@ TEST_CASE("data parallel: SIGTERM to the launcher checkpoints every rank's progr
           "[dist][distill_run]") {
   const auto dir = distill_workspace("distill_term");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const std::string recipe = (dir / "recipe.json").string();

@@ -101,7 +101,7 @@ std::vector<json> read_metrics(const fs::path& run) {
 TEST_CASE("distill: a tiny run logs every term, saves checkpoints and a final HF folder", "[integration][distill_run]") {
   auto w = make_workspace("basic");
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto out = w.dir / "run";
@@ -150,7 +150,7 @@ TEST_CASE("distill: trainer.profile_steps writes a Chrome trace and an operator 
           "[integration][distill_run][profile]") {
   auto w = make_workspace("profile", 100);
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto out = w.dir / "run";
@@ -178,7 +178,7 @@ TEST_CASE("distill: trainer.profile_steps writes a Chrome trace and an operator 
 TEST_CASE("distill: resuming from a checkpoint reproduces the uninterrupted losses exactly", "[integration][distill_run]") {
   auto w = make_workspace("resume");
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto full = w.dir / "full";
@@ -213,7 +213,7 @@ TEST_CASE("distill: a corrupt newest checkpoint is skipped with a warning, the p
           "[integration][distill_run]") {
   auto w = make_workspace("corrupt");
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto out = w.dir / "run";
@@ -238,7 +238,7 @@ TEST_CASE("pretrain: MLM alone lowers the loss, bf16 autocast runs with fp32 mas
           "[integration][distill_run]") {
   auto w = make_workspace("pretrain");
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   auto tree = json::parse(R"({"seed": 1, "threads": 1,
@@ -277,7 +277,7 @@ TEST_CASE("pretrain: MLM alone lowers the loss, bf16 autocast runs with fp32 mas
 TEST_CASE("distill: refuses to write into a folder that is not its own", "[integration][distill_run]") {
   auto w = make_workspace("refuse", 50);
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto out = w.dir / "occupied";
@@ -304,7 +304,7 @@ TEST_CASE("every shipped recipe parses and validates", "[integration][recipe]") 
 TEST_CASE("distill/pretrain: held-out evaluation on data.valid with fixed masks", "[integration][distill_run]") {
   auto w = make_workspace("heldout");
   if (!w.ok) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   auto evals_of = [](const fs::path& run) {

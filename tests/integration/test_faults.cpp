@@ -151,7 +151,7 @@ TEST_CASE("faults: kill -9 in the middle of a checkpoint write, resume: auto con
           "[integration][faults]") {
   const auto dir = fault_workspace("kill9");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto ref = reference_run(dir);
@@ -183,7 +183,7 @@ TEST_CASE("faults: kill -9 just before a checkpoint's rename also leaves the pre
           "[integration][faults]") {
   const auto dir = fault_workspace("kill9_rename");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto cmd = write_recipe(dir, "run.json", "run");
@@ -202,7 +202,7 @@ TEST_CASE("faults: SIGTERM in the middle of an accumulation cycle checkpoints, e
           "[integration][faults]") {
   const auto dir = fault_workspace("sigterm");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   const auto ref = reference_run(dir);
@@ -249,7 +249,7 @@ TEST_CASE("faults: a full disk during a checkpoint is a clear error and the prev
           "[integration][faults]") {
   const auto dir = fault_workspace("disk_full");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   // A first 4-step run leaves checkpoint 4; continuing to step 8 with a 64 KiB file size limit (RLIMIT_FSIZE, the
@@ -276,7 +276,7 @@ TEST_CASE("faults: a corrupt newest checkpoint is skipped by the CLI, which says
           "[integration][faults]") {
   const auto dir = fault_workspace("corrupt");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   auto first = run_cli(dir, "", write_recipe(dir, "run.json", "run"));
@@ -294,7 +294,7 @@ TEST_CASE("faults: a NaN loss follows trainer.nan_policy (skip the micro-batch, 
           "[integration][faults]") {
   const auto dir = fault_workspace("nan");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   auto skip = run_cli(dir, "export DISTILBERT_FAULT=train.loss:nan@3;", write_recipe(dir, "skip.json", "skip"));
@@ -319,7 +319,7 @@ TEST_CASE("faults: a student whose every loss is NaN stops under nan_policy skip
           "[integration][faults]") {
   const auto dir = fault_workspace("nan_all");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   // Poison the student's word embeddings: every micro-batch's loss is NaN.
@@ -342,7 +342,7 @@ TEST_CASE("resources: an absurd batch size or sequence length is refused up fron
           "[integration][faults]") {
   const auto dir = fault_workspace("memory");
   if (dir.empty()) {
-    WARN("shared data not found: skipped");
+    WARN("SKIPPED: shared data not found");
     return;
   }
   // The golden student has 512 positions: 2,000,000 sequences of 512 tokens need terabytes.

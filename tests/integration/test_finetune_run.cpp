@@ -120,7 +120,7 @@ TEST_CASE("finetune: a tiny model learns a clearly learnable custom task", "[int
 TEST_CASE("finetune: GLUE SST-2 and STS-B through the recipe report the task's metrics", "[integration][finetune]") {
   const fs::path glue = fs::path(DISTILBERT_SHARED_DATA) / "glue";
   if (!fs::exists(glue / "SST-2")) {
-    WARN("shared GLUE data not found: skipped");
+    WARN("SKIPPED: shared GLUE data not found");
     return;
   }
   const auto dir = make_model("glue", {"the", "a", "and", "of", "to", "is", "it", "in", "that", "film", "movie"});
@@ -143,7 +143,7 @@ TEST_CASE("finetune: GLUE SST-2 and STS-B through the recipe report the task's m
 TEST_CASE("predict --recipe: GLUE test-set submission files and per-example predictions", "[integration][finetune]") {
   const fs::path glue = fs::path(DISTILBERT_SHARED_DATA) / "glue";
   if (!fs::exists(glue / "SST-2") || !fs::exists(glue / "STS-B")) {
-    WARN("shared GLUE data not found: skipped");
+    WARN("SKIPPED: shared GLUE data not found");
     return;
   }
   const auto dir = make_model("submission", {"the", "a", "and", "of", "to", "is", "it", "in", "that", "film", "movie"});

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 TEST_CASE("learning: on WikiText-2 the loss falls and a distilled student beats MLM alone", "[integration][learning]") {
   const std::string shared = DISTILBERT_SHARED_DATA;
   if (!fs::exists(shared + "/text/wikitext-2/test.txt")) {
-    WARN("skipped: " << shared << "/text/wikitext-2 not found (the shared data folder)");
+    WARN("SKIPPED: " << shared << "/text/wikitext-2 not found (the shared data folder)");
     return;
   }
   const fs::path out = fs::temp_directory_path() / "distilbert_learning_test";

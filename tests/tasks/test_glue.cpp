@@ -28,7 +28,7 @@ const std::string kGlue = std::string(DISTILBERT_SHARED_DATA) + "/glue";
 
 bool have_shared_glue() {
   if (std::filesystem::exists(kGlue + "/SST-2/dev.tsv")) return true;
-  WARN("shared GLUE data not found at " << kGlue << ": skipping the real-file checks");
+  WARN("SKIPPED: the real-file checks: shared GLUE data not found at " << kGlue);
   return false;
 }
 

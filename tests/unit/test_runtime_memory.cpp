@@ -17,7 +17,7 @@ using namespace distilbert;
 TEST_CASE("keep_freed_memory: large blocks come from the heap and are reused, the user's choice wins",
           "[unit][runtime]") {
 #if !defined(__GLIBC__) || !(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-  WARN("not glibc >= 2.33: nothing to check");
+  WARN("SKIPPED: not glibc >= 2.33, nothing to check");
 #else
   // The opt-outs are read before anything is set.
   ::setenv("DISTILBERT_MALLOC", "system", 1);
@@ -27,7 +27,7 @@ TEST_CASE("keep_freed_memory: large blocks come from the heap and are reused, th
   CHECK_FALSE(keep_freed_memory());
   ::unsetenv("MALLOC_TRIM_THRESHOLD_");
   if (!keep_freed_memory()) {
-    WARN("mallopt refused (a sanitizer's allocator): nothing to check");
+    WARN("SKIPPED: mallopt refused (a sanitizer's allocator), nothing to check");
     return;
   }
   const size_t n = 64u << 20;
