@@ -20,6 +20,7 @@
 #include "distilbert/io/safetensors.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/finetune.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::cli {
 
@@ -107,7 +108,7 @@ std::vector<Example> read_examples(const std::string& path, bool multiple_choice
     try {
       j = json::parse(line);
     } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-      fail(where, ": not valid JSON (", e.what(), ")");
+      fail(where, ": not valid JSON (", json_error_text(e), ")");
     }
     DISTILBERT_CHECK(j.is_object() && (j.contains("input_ids") || j.contains("text")), where,
                      ": expected an object with 'input_ids' or 'text'");

@@ -72,10 +72,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; an argument error exits 2 with a usage line, as argparse and getopt tools do
     // (CLI11's own codes are 105-109).
-    if (app.exit(e) == 0) return 0;
+    if (e.get_exit_code() == 0) return app.exit(e);
     std::string command = "<command>";
     for (auto* sub : app.get_subcommands()) command = sub->get_name();
-    std::cerr << "usage: distilbert " << command << " [options]   (distilbert " << command << " --help for them)\n";
+    std::cerr << "error: " << e.what() << "\nusage: distilbert " << command << " [options]   (distilbert " << command
+              << " --help for them)\n";
     return 2;
   }
   try {

@@ -5,6 +5,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/fs.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert {
 namespace {
@@ -265,7 +266,7 @@ ModelConfig ModelConfig::load(const std::string& path) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail("config '", path, "' is not valid JSON: ", e.what());
+    fail("config '", path, "' is not valid JSON: ", json_error_text(e));
   }
   return from_json(j, path);
 }

@@ -10,6 +10,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/text.h"
 #include "distilbert/core/fs.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert {
 
@@ -112,7 +113,7 @@ json load_tree(const std::string& path) {
     try {
       tree = json::parse(text);
     } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-      fail("recipe '", path, "' is not valid JSON: ", e.what());
+      fail("recipe '", path, "' is not valid JSON: ", json_error_text(e));
     }
   } else {
     try {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::data {
 
@@ -29,7 +30,7 @@ LoaderState LoaderState::from_json(const nlohmann::json& j) {
     s.rank = j.value("rank", std::int64_t{0});
     s.world_size = j.value("world_size", std::int64_t{1});
   } catch (const nlohmann::json::exception& e) {
-    fail("loader state ", j.dump(), ": ", e.what());
+    fail("loader state ", j.dump(), ": ", json_error_text(e));
   }
   return s;
 }

@@ -10,6 +10,7 @@
 #include "distilbert/core/fs.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/tokenizer/thread_pool.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::data {
 
@@ -58,7 +59,7 @@ TokenCounts load_token_counts(const std::string& path, std::int64_t expected_voc
   try {
     j = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::exception& e) {
-    fail("token counts file '", path, "' is not valid JSON (", e.what(), ")");
+    fail("token counts file '", path, "' is not valid JSON (", json_error_text(e), ")");
   }
   TokenCounts out;
   out.path = path;

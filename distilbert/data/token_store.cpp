@@ -25,12 +25,14 @@
 #include <zlib.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/file_list.h"
 #include "distilbert/core/fs.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/core/text.h"
 #include "distilbert/data/bounded_queue.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"
 #include "distilbert/tokenizer/thread_pool.h"
+#include "distilbert/core/json_error.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the token store format is little-endian; this build assumes a little-endian host"
@@ -387,7 +389,7 @@ std::shared_ptr<const TokenStore> TokenStore::open(const std::string& prefix, co
   try {
     s->meta_ = nlohmann::json::parse(read_file(jp));
   } catch (const nlohmann::json::exception& e) {
-    fail(jp, ": not valid JSON (", e.what(), ")");
+    fail(jp, ": not valid JSON (", json_error_text(e), ")");
   }
   const auto& j = s->meta_;
   DISTILBERT_CHECK(j.is_object(), jp, ": expected a JSON object, found ", j.type_name());
@@ -922,7 +924,7 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
   result.blank_lines = blank.load();
   result.sequences = writer.num_sequences();
   result.tokens = writer.num_tokens();
-  DISTILBERT_CHECK(result.sequences > 0, "binarize: the input (", files.size(), " file(s), ", result.lines,
+  DISTILBERT_CHECK(result.sequences > 0, "binarize: the input ", file_list(files), " (", result.lines,
                    " lines) holds no non-blank line: nothing to store");
   writer.finish(result.sources, {{"created_by", "distilbert binarize"},
                                  {"sequence_format", "[CLS] line.strip() [SEP] (binarized_data.py)"},

@@ -15,6 +15,7 @@
 #include "distilbert/core/text.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/io/torch_pickle.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert {
 
@@ -51,7 +52,7 @@ NamedTensors read_sharded(const std::string& index_path) {
   try {
     j = nlohmann::json::parse(read_file(index_path));
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail("index '", index_path, "' is not valid JSON: ", e.what());
+    fail("index '", index_path, "' is not valid JSON: ", json_error_text(e));
   }
   DISTILBERT_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), "index '", index_path,
                    "' has no 'weight_map' object");

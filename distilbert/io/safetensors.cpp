@@ -15,6 +15,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/fs.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert {
 namespace {
@@ -64,7 +65,7 @@ std::vector<Entry> parse_header(const char* header, size_t header_len, uint64_t 
   try {
     j = json::parse(header, header + header_len);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail("safetensors '", origin, "': header is not valid JSON: ", e.what());
+    fail("safetensors '", origin, "': header is not valid JSON: ", json_error_text(e));
   }
   DISTILBERT_CHECK(j.is_object(), "safetensors '", origin, "': header must be a JSON object, found ", j.type_name());
   std::vector<Entry> entries;

@@ -12,6 +12,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/report/distill_comparison.h"
 #include "distilbert/report/svg_plot.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::report {
 
@@ -36,7 +37,7 @@ RunMetrics read_metrics_jsonl(const std::string& path) {
     try {
       rec = json::parse(line);
     } catch (const json::exception& e) {
-      fail(path, ":", no, ": expected one JSON object per line, found invalid JSON (", e.what(), ")");
+      fail(path, ":", no, ": expected one JSON object per line, found invalid JSON (", json_error_text(e), ")");
     }
     DISTILBERT_CHECK(rec.is_object(), path, ":", no, ": expected a JSON object, found ", rec.type_name());
     DISTILBERT_CHECK(rec.contains("step") && rec["step"].is_number(), path, ":", no,
@@ -78,7 +79,7 @@ json read_json_file(const std::string& path) {
   try {
     return json::parse(in);
   } catch (const json::exception& e) {
-    fail("'", path, "': invalid JSON (", e.what(), ")");
+    fail("'", path, "': invalid JSON (", json_error_text(e), ")");
   }
 }
 

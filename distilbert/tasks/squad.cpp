@@ -10,6 +10,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/tasks/delimited.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::tasks {
 
@@ -65,7 +66,7 @@ json parse_with_lines(const std::string& text, const std::string& path) {
     return json::parse(LineCountingIterator(text.data(), &line),
                        LineCountingIterator(text.data() + text.size(), &line), cb);
   } catch (const json::exception& e) {
-    fail("SQuAD file '", path, "': invalid JSON: ", e.what());
+    fail("SQuAD file '", path, "': invalid JSON: ", json_error_text(e));
   }
 }
 

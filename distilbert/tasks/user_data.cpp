@@ -11,6 +11,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/text.h"
 #include "distilbert/tasks/delimited.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::tasks {
 
@@ -144,10 +145,10 @@ void read_jsonl(const std::string& path, const UserDataOptions& options, ReadRes
     } catch (const nlohmann::json::parse_error& e) {
       report_bad_row(result, options.read,
                      str_cat(path, ":", rec.line, ":", e.byte, ": expected a JSON object, found invalid JSON (",
-                             e.what(), ")"));
+                             json_error_text(e), ")"));
       continue;
     } catch (const nlohmann::json::exception& e) {  // out_of_range for a number like 1e99999 (found by fuzzing)
-      report_bad_row(result, options.read, str_cat(at, "expected a JSON object, found unusable JSON (", e.what(), ")"));
+      report_bad_row(result, options.read, str_cat(at, "expected a JSON object, found unusable JSON (", json_error_text(e), ")"));
       continue;
     }
     if (!obj.is_object()) {

@@ -14,6 +14,7 @@
 #include "distilbert/tokenizer/config_json.h"
 #include "distilbert/tokenizer/sentencepiece_runtime.h"
 #include "distilbert/tokenizer/unicode.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::tokenizer {
 
@@ -50,7 +51,7 @@ json parse_config(const fs::path& path) {
   try {
     cfg = json::parse(text);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail(path.string(), ": invalid JSON (", e.what(), ")");
+    fail(path.string(), ": invalid JSON (", json_error_text(e), ")");
   }
   DISTILBERT_CHECK(cfg.is_object(), path.string(), ": expected a JSON object at the top level, found ",
                    cfg.type_name());

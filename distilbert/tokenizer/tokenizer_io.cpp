@@ -8,6 +8,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"
 #include "distilbert/tokenizer/config_json.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert::tokenizer {
 
@@ -30,7 +31,7 @@ json parse_json(std::string_view text, std::string_view source) {
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail(source, ": invalid JSON (", e.what(), ")");
+    fail(source, ": invalid JSON (", json_error_text(e), ")");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/file_list.h"
 #include "distilbert/tokenizer/normalizer.h"
 #include "distilbert/tokenizer/trainer.h"
 #include "distilbert/tokenizer/unicode.h"
@@ -448,7 +449,7 @@ BertTokenizer train_wordpiece_files(const std::vector<fs::path>& files, const Tr
                                     WordPieceTrainerStats* stats) {
   const auto t0 = Clock::now();
   const WordCounts counts = count_words_in_files(files, options.lowercase, options.num_threads, options.log);
-  DISTILBERT_CHECK(!counts.empty(), "train-tokenizer: the input files have no words to train on");
+  DISTILBERT_CHECK(!counts.empty(), "train-tokenizer: the input files ", file_list(files), " have no words to train on");
   if (options.log) options.log("counted " + std::to_string(counts.size()) + " distinct words; merging");
   auto vocab = train_wordpiece_vocab(counts, options, stats);
   log_summary(options, counts, vocab.size(), t0);

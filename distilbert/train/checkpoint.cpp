@@ -20,6 +20,7 @@
 #include "distilbert/core/fs.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
+#include "distilbert/core/json_error.h"
 
 namespace distilbert {
 
@@ -143,7 +144,7 @@ nlohmann::json load_checkpoint(const std::string& dir, PretrainedModel& model, t
   try {
     state = nlohmann::json::parse(read_file((d / "trainer_state.json").string()));
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail("checkpoint '", dir, "': trainer_state.json is not valid JSON: ", e.what());
+    fail("checkpoint '", dir, "': trainer_state.json is not valid JSON: ", json_error_text(e));
   }
   DISTILBERT_CHECK(state.value("format_version", 0) == kFormatVersion, "checkpoint '", dir, "': format_version ",
                    state.value("format_version", 0), ", expected ", kFormatVersion);
