@@ -1,4 +1,4 @@
-// `distilbert make-demo-data`: write the built-in demo corpus and sentiment task (distilbert/tasks/demo_data.h)
+// `distilbert make-demo-data`: write the built-in demo corpus and sentiment task (distilbert/demo/demo_data.h)
 // into a folder: corpus.txt, sentiment/{train,dev,test}.tsv (GLUE SST-2 layout) and README.md.
 #include <filesystem>
 #include <iostream>
@@ -6,7 +6,7 @@
 #include "distilbert/cli/commands.h"
 #include "distilbert/core/staged_folder.h"
 #include "distilbert/core/fs.h"
-#include "distilbert/tasks/demo_data.h"
+#include "distilbert/demo/demo_data.h"
 
 namespace distilbert::cli {
 
@@ -15,7 +15,7 @@ namespace {
 Command add_make_demo_data_command(CLI::App& app) {
   struct Opts {
     std::string output;
-    tasks::DemoDataOptions data;
+    demo::DemoDataOptions data;
     bool overwrite = false;
   };
   auto o = std::make_shared<Opts>();
@@ -34,14 +34,14 @@ Command add_make_demo_data_command(CLI::App& app) {
   return {cmd, [o] {
             namespace fs = std::filesystem;
             StagedFolder staged(o->output, o->overwrite);
-            const auto d = tasks::make_demo_data(o->data);
+            const auto d = demo::make_demo_data(o->data);
             const fs::path out(staged.path()), task = out / "sentiment";
             fs::create_directories(task);
-            write_file_atomic((out / "corpus.txt").string(), tasks::demo_corpus_text(d.corpus));
-            write_file_atomic((task / "train.tsv").string(), tasks::demo_task_tsv(d.train, false));
-            write_file_atomic((task / "dev.tsv").string(), tasks::demo_task_tsv(d.dev, false));
-            write_file_atomic((task / "test.tsv").string(), tasks::demo_task_tsv(d.test, true));
-            write_file_atomic((out / "README.md").string(), tasks::demo_data_readme(o->data, d));
+            write_file_atomic((out / "corpus.txt").string(), demo::demo_corpus_text(d.corpus));
+            write_file_atomic((task / "train.tsv").string(), demo::demo_task_tsv(d.train, false));
+            write_file_atomic((task / "dev.tsv").string(), demo::demo_task_tsv(d.dev, false));
+            write_file_atomic((task / "test.tsv").string(), demo::demo_task_tsv(d.test, true));
+            write_file_atomic((out / "README.md").string(), demo::demo_data_readme(o->data, d));
             staged.commit();
             std::cout << "wrote " << o->output << ": corpus.txt (" << d.corpus.size() << " lines, "
                       << fs::file_size(fs::path(o->output) / "corpus.txt") << " bytes), sentiment/{train,dev,test}.tsv ("

@@ -5,7 +5,8 @@
 // files (tokenizer.json / vocab.txt) or --tokenizer DIR. --dump-tensors writes the padded batch's inputs, logits
 // and every hidden state to a safetensors file for inspection (and for scripts/check_dump.py).
 // GLUE test sets: --recipe R --submission DIR runs the fine-tuned model on the recipe task's test split(s) and writes
-// the gluebenchmark.com files (SST-2.tsv, MNLI-m.tsv + MNLI-mm.tsv, ...) and per-example predictions.
+// the gluebenchmark.com files (SST-2.tsv, MNLI-m.tsv + MNLI-mm.tsv, ...) and per-example predictions
+// (predict/glue_test.h).
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +19,8 @@
 #include "distilbert/core/text.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
+#include "distilbert/predict/glue_test.h"
 #include "distilbert/tokenizer/tokenizer.h"
-#include "distilbert/train/finetune.h"
 #include "distilbert/core/json_error.h"
 
 namespace distilbert::cli {

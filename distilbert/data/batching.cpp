@@ -6,22 +6,16 @@
 #include <map>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/splitmix64.h"
 
 namespace distilbert::data {
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 struct Xoshiro256 {
   std::uint64_t s[4];
   explicit Xoshiro256(std::uint64_t seed) {
-    for (auto& v : s) v = splitmix64(seed);
+    for (auto& v : s) v = splitmix64_next(seed);
   }
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t next() {
@@ -56,7 +50,7 @@ std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::u
   std::uint64_t x = 0x243f6a8885a308d3ULL;
   for (std::uint64_t v : {a, b, c, d}) {
     x ^= v;
-    x = splitmix64(x);
+    x = splitmix64_next(x);
   }
   return x;
 }

@@ -2,10 +2,11 @@
 //
 // LibTorch 1.13's CPU dropout draws its mask with bernoulli_ on one thread, element by element, into a float tensor
 // it keeps for backward: 0.12-0.17 s of a base-size distillation step on 2 vCPUs. Here the keep decision of
-// element i is a pure function of (seed, i): SplitMix64's output function applied to seed + (i/2 + 1) * golden gamma,
-// one 32-bit half per element. The loop runs on every intra-op thread, the mask is kept as one byte per element, and
-// the result does not depend on the thread count. The seed is one draw from LibTorch's default CPU generator per
-// call, so torch::manual_seed and the checkpointed generator state make runs reproducible and resumable as before.
+// element i is a pure function of (seed, i): SplitMix64's output function (core/splitmix64.h) applied to
+// seed + (i/2 + 1) * golden gamma, one 32-bit half per element. The loop runs on every intra-op thread, the mask is
+// kept as one byte per element, and the result does not depend on the thread count. The seed is one draw from
+// LibTorch's default CPU generator per call, so torch::manual_seed and the checkpointed generator state make runs
+// reproducible and resumable as before.
 #include <cstdint>
 #include <mutex>
 
@@ -15,20 +16,14 @@
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/splitmix64.h"
 #include "distilbert/model/layers.h"
 
 namespace distilbert {
 
 namespace {
 
-constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ULL;
 constexpr int64_t kGrainPairs = 16384;
-
-inline uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 uint64_t draw_seed() {
   auto gen = at::detail::getDefaultCPUGenerator();
@@ -43,7 +38,7 @@ void masked_scale_forward(const T* x, T* out, uint8_t* mask, int64_t n, uint64_t
   const int64_t pairs = (n + 1) / 2;
   at::parallel_for(0, pairs, kGrainPairs, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
-      const uint64_t h = mix64(seed + static_cast<uint64_t>(j + 1) * kGamma);
+      const uint64_t h = splitmix64_mix(seed + static_cast<uint64_t>(j + 1) * kSplitMix64Gamma);
       const int64_t i = 2 * j;
       const uint8_t k0 = (h & 0xffffffffULL) < threshold;
       mask[i] = k0;

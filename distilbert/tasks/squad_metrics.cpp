@@ -1,7 +1,8 @@
 // SQuAD v1.1 / v2.0 exact match and F1 as the official evaluation scripts (evaluate-v1.1.py,
 // evaluate-v2.0.py): normalize_answer = white_space_fix(remove_articles(remove_punc(lower(s)))).
-// Python works on Unicode code points; this file decodes UTF-8 and reproduces str.lower() (with Final_Sigma),
-// the regex word class \w (for \b) and str.isspace() from tables generated out of Python (unicode_tables.cpp).
+// Python works on Unicode code points; this file decodes UTF-8 and reproduces str.lower() (with Final_Sigma) and
+// the regex word class \w (for \b) from tables generated out of Python (unicode_tables.cpp); str.isspace() and UTF-8
+// encoding are the tokenizer library's (tokenizer/unicode.h).
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -9,11 +10,15 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tasks/metrics.h"
 #include "distilbert/tasks/unicode_tables.h"
+#include "distilbert/tokenizer/unicode.h"
 
 namespace distilbert::tasks {
 
 namespace {
 
+// Not the tokenizer's decode_utf8: every byte of an ill-formed sequence becomes its own U+FFFD here (the tokenizer
+// replaces maximal subparts), and surrogates and overlong forms decode as code points, so answers with invalid UTF-8
+// keep the tokens and scores they had.
 std::vector<std::uint32_t> decode_utf8(const std::string& s) {
   std::vector<std::uint32_t> out;
   out.reserve(s.size());
@@ -36,30 +41,6 @@ std::vector<std::uint32_t> decode_utf8(const std::string& s) {
     i += static_cast<std::size_t>(len);
   }
   return out;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-/// str.isspace() for the code points Python counts as whitespace.
-bool is_space(std::uint32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 /// Python's string.punctuation (ASCII only, as the official script).
@@ -134,7 +115,7 @@ std::vector<std::string> normalized_tokens(const std::string& text) {
     std::size_t j = i;
     while (j < chars.size() && is_word(chars[j])) ++j;
     std::string word;
-    for (std::size_t k = i; k < j; ++k) append_utf8(word, chars[k]);
+    for (std::size_t k = i; k < j; ++k) tokenizer::unicode::append_utf8(chars[k], word);
     if (word == "a" || word == "an" || word == "the") {
       kept.push_back(' ');
     } else {
@@ -145,11 +126,11 @@ std::vector<std::string> normalized_tokens(const std::string& text) {
   std::vector<std::string> tokens;
   std::string current;
   for (std::uint32_t c : kept) {
-    if (is_space(c)) {
+    if (tokenizer::unicode::is_python_isspace(c)) {
       if (!current.empty()) tokens.push_back(std::move(current));
       current.clear();
     } else {
-      append_utf8(current, c);
+      tokenizer::unicode::append_utf8(c, current);
     }
   }
   if (!current.empty()) tokens.push_back(std::move(current));

@@ -15,7 +15,7 @@
 
 #include "distilbert/model/pretrained.h"
 #include "distilbert/tokenizer/tokenizer.h"
-#include "distilbert/train/finetune.h"
+#include "distilbert/train/finetune_recipe.h"
 
 namespace distilbert {
 

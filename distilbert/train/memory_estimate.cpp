@@ -12,7 +12,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/train/distill_recipe.h"
-#include "distilbert/train/finetune.h"
+#include "distilbert/train/finetune_recipe.h"
 
 namespace distilbert {
 

@@ -11,6 +11,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/io/model_folder.h"
+#include "distilbert/predict/glue_test.h"
 #include "distilbert/train/finetune.h"
 #include "support/run_command.h"
 #include "support/tensorboard_check.h"

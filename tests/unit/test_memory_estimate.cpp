@@ -6,7 +6,7 @@
 
 #include "distilbert/config/model_config.h"
 #include "distilbert/core/error.h"
-#include "distilbert/train/finetune.h"
+#include "distilbert/train/finetune_recipe.h"
 #include "distilbert/train/memory_estimate.h"
 
 using namespace distilbert;

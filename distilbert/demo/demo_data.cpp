@@ -1,5 +1,5 @@
 // The built-in demo corpus and sentiment task; see demo_data.h.
-#include "distilbert/tasks/demo_data.h"
+#include "distilbert/demo/demo_data.h"
 
 #include <algorithm>
 #include <map>
@@ -7,15 +7,11 @@
 #include <unordered_set>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/splitmix64.h"
 
-namespace distilbert::tasks {
+namespace distilbert::demo {
 
-uint64_t DemoRng::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+uint64_t DemoRng::next() { return splitmix64_next(state_); }
 
 uint64_t DemoRng::below(uint64_t n) {
   DISTILBERT_CHECK(n > 0, "DemoRng::below: n must be > 0");
@@ -456,4 +452,4 @@ int demo_word_polarity(const std::string& word) {
   return 0;
 }
 
-}  // namespace distilbert::tasks
+}  // namespace distilbert::demo

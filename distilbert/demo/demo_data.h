@@ -12,15 +12,15 @@
 //    "good but dull" from "dull but good", so a classifier has to use the structure. Labels are balanced
 //    (chance = 50%) and no sentence occurs in two splits.
 //
-// The random numbers come from SplitMix64 with our own bounded draws (no std:: distributions, whose output
-// differs between standard libraries), so a seed gives byte-identical files everywhere.
+// The random numbers come from SplitMix64 (core/splitmix64.h) with our own bounded draws (no std:: distributions,
+// whose output differs between standard libraries), so a seed gives byte-identical files everywhere.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace distilbert::tasks {
+namespace distilbert::demo {
 
 /// SplitMix64 with unbiased bounded draws.
 class DemoRng {
@@ -83,4 +83,4 @@ std::string demo_data_readme(const DemoDataOptions& options, const DemoData& dat
 /// The lexicon's polarity of a word: +1 (positive adjective/verb), -1 (negative), 0 (neither). For tests.
 int demo_word_polarity(const std::string& word);
 
-}  // namespace distilbert::tasks
+}  // namespace distilbert::demo

@@ -9,10 +9,11 @@
 #include <sstream>
 
 #include "distilbert/core/error.h"
-#include "distilbert/tasks/demo_data.h"
+#include "distilbert/demo/demo_data.h"
 #include "distilbert/tasks/glue.h"
 
 using namespace distilbert;
+using namespace distilbert::demo;
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
 
