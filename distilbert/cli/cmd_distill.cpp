@@ -12,10 +12,6 @@ namespace distilbert::cli {
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_signal(int) { g_stop.store(true); }
-
 Command add_run_command(CLI::App& app, const std::string& mode) {
   struct Opts {
     std::string recipe;
@@ -36,9 +32,7 @@ Command add_run_command(CLI::App& app, const std::string& mode) {
             if (dist::DistEnv::from_environment().is_main())  // one copy in a data-parallel job
               std::cerr << "[" << mode << "] recipe " << o->recipe << " (resolved):\n" << recipe.resolved.dump(2) << "\n";
             if (o->print) return 0;
-            std::signal(SIGINT, on_signal);
-            std::signal(SIGTERM, on_signal);
-            const auto summary = run_distillation(recipe, o->overwrite, &g_stop);
+            const auto summary = run_distillation(recipe, o->overwrite, stop_on_signals());
             return summary.interrupted ? 130 : 0;
           }};
 }

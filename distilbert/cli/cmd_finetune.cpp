@@ -1,6 +1,8 @@
 // `distilbert finetune` (train on a GLUE task, SQuAD, CoNLL-2003, SWAG or a user's data, keep the best model by the
 // task's metric) and
 // `distilbert evaluate` (score a model folder on a recipe's dev data; prints and writes JSON metrics).
+#include <atomic>
+#include <csignal>
 #include <iostream>
 
 #include "distilbert/cli/commands.h"
@@ -17,7 +19,7 @@ Command add_finetune_command(CLI::App& app) {
   struct Opts {
     std::string recipe;
     std::vector<std::string> overrides;
-    bool overwrite = false;
+    bool overwrite = false, print = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
@@ -26,11 +28,15 @@ Command add_finetune_command(CLI::App& app) {
   cmd->add_option("overrides", o->overrides, "key.path=value overrides, e.g. model=runs/student/final");
   cmd->add_option("--set", o->overrides, "key.path=value override (repeatable)");
   cmd->add_flag("--overwrite", o->overwrite, "Replace a non-empty output folder");
+  cmd->add_flag("--print-recipe", o->print, "Print the resolved recipe and exit");
   return {cmd, [o] {
             auto r = FinetuneRecipe::load(o->recipe, o->overrides);
             if (dist::DistEnv::from_environment().is_main())  // one copy in a data-parallel job
               std::cerr << "[finetune] recipe " << o->recipe << " (resolved):\n" << r.resolved.dump(2) << "\n";
-            auto s = run_finetune(r, o->overwrite);
+            if (o->print) return 0;
+            // SIGINT/SIGTERM: checkpoint at the next micro-batch and exit 130; trainer.resume auto continues.
+            auto s = run_finetune(r, o->overwrite, stop_on_signals());
+            if (s.interrupted) return 130;
             std::cout << nlohmann::json(s.best_metrics).dump() << "\n";
             return 0;
           }};

@@ -1,6 +1,7 @@
 // Each subcommand registers its options on the CLI11 app and returns the function that runs it.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <utility>
@@ -25,6 +26,10 @@ struct RuntimeOptions {
 void add_runtime_options(CLI::App* cmd, RuntimeOptions& options);
 /// Applies threads (printing the count in effect) and returns the parsed device.
 torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet = false);
+
+/// For training commands: from now on SIGINT and SIGTERM set the returned flag (the run polls it between
+/// micro-batches, saves a checkpoint and returns; the command then exits 130).
+const std::atomic<bool>* stop_on_signals();
 
 /// Output folders: core/staged_folder.h. For outputs that are files (a token store's PREFIX.ids/.idx/.json): unless overwrite is set, an Error
 /// naming `what` and every one of `files` that already exists.

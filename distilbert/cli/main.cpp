@@ -1,6 +1,7 @@
 // distilbert: the command-line entry point. Parses arguments, runs one subcommand, and maps every error to a
 // message on stderr and a non-zero exit code (library code never exits).
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -24,6 +25,17 @@ torch::Device apply_runtime_options(const RuntimeOptions& options, bool quiet) {
   const torch::Device device = parse_device(options.device);
   if (!quiet) std::cerr << "[runtime] device " << device << ", " << threads << " CPU thread(s)\n";
   return device;
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+}  // namespace
+
+const std::atomic<bool>* stop_on_signals() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  return &g_stop;
 }
 
 std::vector<std::pair<std::string, CommandFactory>>& command_registry() {

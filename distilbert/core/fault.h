@@ -11,7 +11,8 @@
 // Sites: checkpoint.begin, checkpoint.weights_written (model.safetensors written, nothing else yet),
 // checkpoint.before_rename (every file written, folder not yet renamed), train.loss (each distillation_loss()
 // call, i.e. each distill micro-batch; nan makes that micro-batch's loss_ce NaN, term stops the run as `kill -TERM`
-// would in the middle of an accumulation cycle).
+// would in the middle of an accumulation cycle), finetune.loss (each fine-tuning micro-batch; nan makes its loss NaN,
+// term stops the run there).
 // Without the variable, point() is one branch on a cached flag.
 #pragma once
 

@@ -33,10 +33,6 @@ struct DataSettings {
   MlmSettings mlm;
 };
 
-// AdamW's settings (the reference's defaults: lr 5e-4, betas 0.9 / 0.98, eps 1e-6, no weight decay) and clipping.
-struct OptimizerSettings : AdamWSettings {
-  double max_grad_norm = 5.0;  // <= 0: no clipping
-};
 
 struct TrainerSettings {
   int64_t epochs = 3;

@@ -1,14 +1,11 @@
-// Fine-tuning and evaluation; see finetune.h.
+// Fine-tuning's tasks and model set-up, and evaluation; see finetune.h (the training recipe is finetune_run.cpp).
 #include "distilbert/train/finetune.h"
 
 #include <algorithm>
-#include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <numeric>
-#include <random>
 
 #include <torch/torch.h>
 
@@ -18,18 +15,17 @@
 #include "distilbert/core/runtime.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/tasks/glue.h"
-#include "distilbert/dist/comm.h"
-#include "distilbert/dist/grad_sync.h"
 #include "distilbert/tasks/metrics.h"
 #include "distilbert/tasks/user_data.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/train/distill_loss.h"
 #include "distilbert/train/finetune_task.h"
+#include "distilbert/train/finetune_setup.h"
 #include "distilbert/train/finetuned_classifier.h"
+#include "distilbert/train/train_core.h"
 #include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
-#include "distilbert/train/run_log.h"
 
 namespace distilbert {
 
@@ -37,8 +33,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct TaskData {
   std::string metric_task;  // glue metric name ("sst2", ...) or "custom"
@@ -252,26 +246,24 @@ class ClassificationTask : public FinetuneTask {
   std::vector<Encoded> evals_;
 };
 
+}  // namespace
+
 std::unique_ptr<FinetuneTask> make_task(const FinetuneRecipe& r, bool need_train) {
   if (is_heads_task(r.task)) return make_heads_task(r, need_train);
   return std::make_unique<ClassificationTask>(r, need_train);
 }
 
-struct Setup {
-  std::shared_ptr<tokenizer::Tokenizer> tok;
-  ModelPtr model;
-  std::vector<std::string> newly_initialized;  // head weights the folder lacked (random until trained)
-  torch::Device device = torch::kCPU;
-  int threads = 1;
-};
-
 Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const FinetuneTask& task, bool quiet,
-            const dist::DistEnv& env = {}) {
+            const RunContext* ctx) {
   Setup s;
-  // Several processes share the machine's CPUs, and `device: cuda` means the GPU of each one's LOCAL_RANK.
-  s.threads = dist::set_rank_threads(env, r.threads);
-  keep_freed_memory();  // the same large tensors every step: reuse their pages (see runtime.h)
-  s.device = dist::rank_device(env, r.device);
+  if (ctx) {
+    s.threads = ctx->threads;
+    s.device = ctx->device;
+  } else {
+    s.threads = set_threads(r.threads);
+    keep_freed_memory();  // the same large tensors every step: reuse their pages (see core/runtime.h)
+    s.device = parse_device(r.device);
+  }
   const std::string tok_path = r.tokenizer.empty() ? model_dir : r.tokenizer;
   s.tok = tokenizer::load_tokenizer(tok_path);
   LoadOptions lo;
@@ -287,8 +279,6 @@ Setup setup(const FinetuneRecipe& r, const std::string& model_dir, const Finetun
   s.model->to(s.device);
   return s;
 }
-
-}  // namespace
 
 /// Scoring or predicting with a head the folder lacks reports the accuracy of random weights: refused, as HF's
 /// pipelines refuse, unless the caller asks for a fresh head.
@@ -330,217 +320,5 @@ void classify_examples(const FinetunedClassifier& c, const FinetuneRecipe& r, co
   }
 }
 
-FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite) {
-  FinetuneSummary summary;
-  const auto t0 = Clock::now();
-  const bool progress_tty = ::isatty(STDERR_FILENO) == 1;
-  const fs::path out(r.output_dir);
-  const auto env = dist::DistEnv::from_environment();
-  const std::string tag = env.enabled() ? "[finetune rank " + std::to_string(env.rank) + "] " : "[finetune] ";
-  // Rank 0 prepares the output folder and writes everything; the other ranks wait for its verdict.
-  std::string setup_error;
-  if (env.is_main()) {
-    try {
-      if (fs::exists(out) && !fs::is_empty(out))
-        DISTILBERT_CHECK(overwrite, "output folder '", r.output_dir,
-                         "' exists and is not empty; pass --overwrite to replace it");
-      fs::create_directories(out);
-      write_file_atomic((out / "recipe.json").string(), r.resolved.dump(2) + "\n");
-      std::ofstream(out / "metrics.jsonl", std::ios::trunc);
-    } catch (const std::exception& e) {
-      setup_error = e.what();
-    }
-  }
-
-  const auto task = make_task(r, true);
-  auto s = setup(r, r.model, *task, !env.is_main(), env);
-  auto comm = dist::Communicator::create(env, r.distributed, s.device);
-  const bool main_rank = comm->is_main();
-  setup_error = comm->share_from_main("finetune-folder", setup_error);
-  if (!setup_error.empty()) {
-    if (main_rank) fail(setup_error);
-    fail("data parallel: rank 0 could not prepare the output folder: ", setup_error);
-  }
-  check_finetune_memory(r, s.model->config());  // an absurd batch size / length is refused before it allocates
-  auto& model = *s.model;
-  const bool types = model.config().model_type == ModelType::Bert;
-  const int64_t pad_id = s.tok->special_ids().pad;
-  // A BERT teacher (task-specific distillation) reads segment ids even when the DistilBERT student does not.
-  const bool teacher_types =
-      !r.kd_teacher.empty() && ModelConfig::load((fs::path(r.kd_teacher) / "config.json").string()).model_type ==
-                                   ModelType::Bert;
-  task->encode(*s.tok, types || teacher_types, types);
-
-  const int64_t n = task->train_size();
-  // DistributedSampler: each epoch's shuffled order padded to a multiple of the world size by repeating its head;
-  // rank r takes positions r, r + W, ... So the union of the ranks' k-th batches is a single process's k-th batch
-  // of batch_size x W examples.
-  const int64_t world = comm->world_size();
-  const int64_t per_rank = (n + world - 1) / world;
-  const int64_t steps_per_epoch = (per_rank + r.batch_size - 1) / r.batch_size;
-  const int64_t total = r.max_steps > 0 ? r.max_steps : steps_per_epoch * r.epochs;
-  const int64_t warmup = warmup_steps(total, r.warmup_prop);
-  const int64_t eval_every = r.eval_every > 0 ? r.eval_every : steps_per_epoch;
-  AdamWSettings as;
-  as.lr = r.lr;
-  as.beta1 = r.beta1;
-  as.beta2 = r.beta2;
-  as.eps = r.eps;
-  as.weight_decay = r.weight_decay;
-  auto optimizer = build_adamw(model, as);
-  std::vector<torch::Tensor> params;
-  for (const auto& p : model.parameters())
-    if (p.requires_grad()) params.push_back(p);
-  if (comm->active()) {  // DDP's initial broadcast: rank 0's weights (including the new head) are everyone's
-    std::vector<torch::Tensor> state;
-    for (const auto& p : model.parameters()) state.push_back(p);
-    for (const auto& b : model.buffers()) state.push_back(b);
-    comm->broadcast(state, "the model's initial weights");
-  }
-  dist::GradSync grad_sync(comm, params, r.distributed);
-  // Task-specific distillation: the fine-tuned teacher, frozen, scoring the same batches.
-  ModelPtr teacher;
-  if (!r.kd_teacher.empty()) {
-    LoadOptions lo;
-    lo.head = task->head();
-    lo.num_labels = task->num_labels();
-    lo.verbose = false;
-    auto loaded = load_model_folder(r.kd_teacher, lo);
-    const std::string kind = task->head() == Head::SequenceClassification ? "classification" : head_name(task->head());
-    // fail(), not check(): check() evaluates its message arguments even when the condition holds, and front() of
-    // the empty list is undefined behaviour (UBSan reported it in every task-specific distillation run).
-    if (!loaded.report.newly_initialized.empty())
-      fail("distill.teacher '", r.kd_teacher, "' has no trained ", kind, " head for this task (newly initialised: ",
-           loaded.report.newly_initialized.front(), "); fine-tune the teacher on '", r.task, "' first");
-    teacher = loaded.model;
-    DISTILBERT_CHECK(teacher->config().vocab_size == model.config().vocab_size, "distill.teacher '", r.kd_teacher,
-                     "' has vocab_size ", teacher->config().vocab_size, " but the student has ",
-                     model.config().vocab_size, ": both must read the same token ids");
-    teacher->to(s.device);
-    teacher->eval();
-    for (auto& p : teacher->parameters()) p.requires_grad_(false);
-    cast_frozen_linears(*teacher, r.precision);  // it runs only under autocast
-    if (main_rank)
-      std::cerr << tag << "task-specific distillation from " << teacher->architecture() << " '" << r.kd_teacher
-                << "': loss = " << r.kd_alpha_task << " x task + " << r.kd_alpha_ce << " x "
-                << task->distill_description(r.kd_temperature) << "\n";
-  }
-  if (main_rank)
-    std::cerr << tag << model.architecture() << " on " << r.task << ": " << n << " training examples, " << total
-              << " steps (batch " << r.batch_size << (world > 1 ? " per process x " + std::to_string(world) : "")
-              << "), eval every " << eval_every << " steps; device " << s.device << ", " << s.threads
-              << " thread(s), " << r.precision << "\n";
-
-  std::unique_ptr<RunLog> log;
-  if (main_rank) log = std::make_unique<RunLog>(r.output_dir, r.tensorboard);
-  const std::string metric = task->main_metric();
-  double best = -std::numeric_limits<double>::infinity();
-  int64_t since_best = 0, step = 0;
-  std::mt19937_64 rng(r.seed);
-  std::vector<size_t> all(static_cast<size_t>(n)), order(static_cast<size_t>(per_rank));
-  double loss_sum = 0, kd_sum = 0;
-  int64_t loss_n = 0;
-  model.train();
-  bool stop = false;
-  for (int64_t epoch = 0; !stop && step < total; ++epoch) {
-    std::iota(all.begin(), all.end(), 0);
-    std::shuffle(all.begin(), all.end(), rng);
-    for (int64_t k = 0; k < per_rank; ++k)
-      order[static_cast<size_t>(k)] = all[static_cast<size_t>((comm->rank() + k * world) % n)];
-    for (int64_t b = 0; b < steps_per_epoch && step < total && !stop; ++b) {
-      std::vector<size_t> idx(order.begin() + b * r.batch_size,
-                              order.begin() + std::min<int64_t>(per_rank, (b + 1) * r.batch_size));
-      const auto in = task->train_batch(idx, pad_id, s.device);
-      torch::Tensor loss;
-      {
-        AutocastScope autocast(r.precision, s.device);
-        auto out = model.forward(in);
-        loss = out.loss;
-        if (teacher) {
-          ModelOutput t_out;
-          {
-            torch::NoGradGuard no_grad;
-            ModelInputs tin = in;
-            tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
-            // The batch carries segment ids when the teacher is a BERT (teacher_types); a DistilBERT ignores them.
-            t_out = teacher->forward(tin);
-          }
-          const auto kd = task->distill_loss(out, t_out, in, r.kd_temperature);
-          kd_sum += kd.item<double>();
-          loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
-        }
-      }
-      DISTILBERT_CHECK(torch::isfinite(loss).item<bool>(), "non-finite loss at fine-tuning step ", step);
-      grad_sync.backward(loss);  // every rank now holds the gradients averaged over the global batch
-      if (r.max_grad_norm > 0) clip_gradients(params, r.max_grad_norm);
-      set_learning_rate(*optimizer, r.lr * linear_schedule_factor(step, warmup, total));
-      adamw_step(*optimizer);
-      optimizer->zero_grad();
-      ++step;
-      loss_sum += loss.item<double>();
-      ++loss_n;
-      if (step % r.log_every == 0) {
-        if (comm->active()) {  // the mean over every rank's batches
-          auto t = torch::tensor({loss_sum, static_cast<double>(loss_n), kd_sum}, torch::kDouble);
-          comm->all_reduce_sum(t, "logged loss at step " + std::to_string(step));
-          loss_sum = t[0].item<double>();
-          loss_n = static_cast<int64_t>(t[1].item<double>());
-          kd_sum = t[2].item<double>();
-        }
-        json rec = {{"loss", loss_sum / loss_n}, {"epoch", epoch}};
-        if (teacher) rec["loss_kd"] = kd_sum / loss_n;
-        if (log) log->log(step, rec);
-        if (r.progress && main_rank) {  // \r on a terminal; one plain line per log step in logs and CI
-          const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-          const double eta = elapsed / static_cast<double>(std::max<int64_t>(1, step)) * static_cast<double>(total - step);
-          std::cerr << (progress_tty ? "\r" : "") << "[finetune] step " << step << "/" << total << " loss "
-                    << loss_sum / loss_n << " | ETA " << static_cast<int64_t>(eta) << " s"
-                    << (progress_tty ? "   " : "\n") << std::flush;
-        }
-        loss_sum = 0;
-        kd_sum = 0;
-        loss_n = 0;
-      }
-      if (step % eval_every == 0 || step == total) {
-        // Every rank evaluates (same weights, same data: the same numbers, so early stopping agrees); rank 0 writes.
-        auto m = task->evaluate(model, r, s.device, pad_id);
-        json mj(m);
-        if (log) log->log(step, mj, "eval");
-        const double v = m.at(metric);
-        if (main_rank)
-          std::cerr << (r.progress && progress_tty ? "\n" : "") << "[finetune] step " << step << " eval: " << mj.dump()
-                    << "\n";
-        if (v > best) {
-          best = v;
-          since_best = 0;
-          summary.best_metrics = m;
-          summary.best_step = step;
-          if (main_rank) {
-            save_model_folder(model, (out / "best").string());
-            s.tok->save_pretrained(out / "best");
-          }
-          comm->barrier("saving the best model at step " + std::to_string(step));
-        } else if (r.early_stopping_patience > 0 && ++since_best >= r.early_stopping_patience) {
-          if (main_rank) std::cerr << "[finetune] early stopping: no improvement of " << metric << " in " << since_best
-                    << " evaluations\n";
-          stop = true;
-        }
-      }
-    }
-  }
-  summary.steps = step;
-  summary.best_dir = (out / "best").string();
-  summary.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  json res(summary.best_metrics);
-  res["best_step"] = summary.best_step;
-  res["main_metric"] = metric;
-  res["train_seconds"] = summary.seconds;
-  res["train_examples"] = n;
-  if (!main_rank) return summary;
-  write_file_atomic((out / "eval_results.json").string(), res.dump(2) + "\n");
-  std::cerr << "[finetune] best " << metric << " " << best << " at step " << summary.best_step << "; model in "
-            << summary.best_dir << " (" << summary.seconds << " s)\n";
-  return summary;
-}
 
 }  // namespace distilbert

@@ -6,6 +6,7 @@
 // best model by the task's main metric, stop early when asked. The per-family parts are in finetune_task.h.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -20,10 +21,14 @@ struct FinetuneSummary {
   std::map<std::string, double> best_metrics;  // dev metrics of the kept model
   int64_t best_step = 0;
   std::string best_dir;
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM after saving a checkpoint
 };
 
 /// Train and evaluate; writes <output_dir>/best (HF folder + tokenizer), eval_results.json and metrics.jsonl.
-FinetuneSummary run_finetune(const FinetuneRecipe& recipe, bool overwrite);
+/// `stop` (optional) is polled between micro-batches: when set, a checkpoint is saved and the run returns with
+/// `interrupted`; trainer.resume auto continues it. A folder holding an interrupted run (checkpoints/, no
+/// eval_results.json) continues without --overwrite.
+FinetuneSummary run_finetune(const FinetuneRecipe& recipe, bool overwrite, const std::atomic<bool>* stop = nullptr);
 
 /// Evaluate a model folder on a recipe's dev data; returns the metrics (also MNLI's mismatched set, with "_mm";
 /// exact_match / f1 for SQuAD, precision / recall / f1 / accuracy for NER, accuracy for SWAG). A folder without the

@@ -77,9 +77,7 @@ FinetuneRecipe FinetuneRecipe::from_tree(const nlohmann::json& tree, const std::
   }
   {
     auto o = top.child("optimizer");
-    AdamWSettings a{r.lr, r.beta1, r.beta2, r.eps, r.weight_decay};
-    read_adamw(o, a, r.max_grad_norm);
-    r.lr = a.lr, r.beta1 = a.beta1, r.beta2 = a.beta2, r.eps = a.eps, r.weight_decay = a.weight_decay;
+    read_adamw(o, r.optimizer, r.optimizer.max_grad_norm);
     o.get("warmup_prop", r.warmup_prop);
     o.require(r.warmup_prop >= 0 && r.warmup_prop <= 1, "warmup_prop", "must be in [0, 1]");
     o.finish();
@@ -97,6 +95,15 @@ FinetuneRecipe FinetuneRecipe::from_tree(const nlohmann::json& tree, const std::
     t.get("early_stopping_patience", r.early_stopping_patience);
     t.get("log_every", r.log_every);
     t.require(r.log_every >= 1, "log_every", "must be >= 1");
+    t.get("grad_accum_steps", r.grad_accum_steps);
+    t.require(r.grad_accum_steps >= 1, "grad_accum_steps", "must be >= 1");
+    t.get("save_every", r.save_every);
+    t.require(r.save_every >= 0, "save_every", "must be >= 0 (0: checkpoints only on SIGTERM)");
+    t.get("keep_last", r.keep_last);
+    t.require(r.keep_last >= 1, "keep_last", "must be >= 1");
+    t.get("resume", r.resume);
+    t.get("nan_policy", r.nan_policy);
+    t.require(r.nan_policy == "skip" || r.nan_policy == "stop", "nan_policy", "must be skip or stop");
     t.get("tensorboard", r.tensorboard);
     t.get("progress", r.progress);
     t.finish();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "distilbert/dist/env.h"
+#include "distilbert/train/optim.h"
 
 namespace distilbert {
 
@@ -42,14 +43,21 @@ struct FinetuneRecipe {
   int64_t doc_stride = 128, max_query_len = 64, max_answer_len = 30, n_best_size = 20;
   double null_score_diff_threshold = 0.0;
 
-  // Optimiser (HF Trainer defaults).
-  double lr = 2e-5, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 1.0;
+  // Optimiser (HF Trainer defaults: lr 2e-5, betas 0.9 / 0.999, eps 1e-8, no weight decay, clipping at 1).
+  OptimizerSettings optimizer = trainer_defaults();
   double warmup_prop = 0.0;
 
-  int64_t epochs = 3, max_steps = 0, batch_size = 32, eval_batch_size = 128;
+  // batch_size is per micro-batch; an optimizer step takes grad_accum_steps of them (fewer at an epoch's end, as
+  // HF Trainer does), averaging their gradients.
+  int64_t epochs = 3, max_steps = 0, batch_size = 32, eval_batch_size = 128, grad_accum_steps = 1;
   int64_t eval_every = 0;  // optimizer steps; 0 = at the end of each epoch
   int64_t early_stopping_patience = 0;  // evaluations without improvement before stopping; 0 = never
   int64_t log_every = 50;
+  int64_t save_every = 0;  // optimizer steps between checkpoints (checkpoints/step-N, and one at the end); 0 = none
+                           // but on SIGTERM
+  int64_t keep_last = 2;   // checkpoints kept
+  std::string resume = "auto";       // auto | never | <checkpoint folder>, as distillation's
+  std::string nan_policy = "stop";   // stop | skip (the micro-batch)
   bool tensorboard = true;  // trainer.tensorboard: <output_dir>/tensorboard/ beside metrics.jsonl
   bool progress = true;
   // Task-specific distillation (DistilBERT paper §4.2, HF run_*_w_distillation.py): a fine-tuned teacher's outputs
@@ -63,6 +71,11 @@ struct FinetuneRecipe {
 
   nlohmann::json resolved;
 
+  static OptimizerSettings trainer_defaults() {
+    OptimizerSettings o;
+    o.lr = 2e-5, o.beta2 = 0.999, o.eps = 1e-8, o.max_grad_norm = 1.0;
+    return o;
+  }
   static FinetuneRecipe load(const std::string& path, const std::vector<std::string>& overrides);
   static FinetuneRecipe from_tree(const nlohmann::json& tree, const std::string& origin);
 };

@@ -25,6 +25,12 @@ struct AdamWSettings {
   double weight_decay = 0.0;
 };
 
+/// A recipe's optimizer block: AdamW's settings and gradient-norm clipping (the reference distiller's defaults;
+/// fine-tuning sets HF Trainer's, finetune_recipe.h).
+struct OptimizerSettings : AdamWSettings {
+  double max_grad_norm = 5.0;  // <= 0: no clipping
+};
+
 /// True for parameters exempt from weight decay: names containing "bias" or "LayerNorm.weight".
 bool is_no_decay(const std::string& name);
 

@@ -307,14 +307,17 @@ TEST_CASE("finetune recipes: the QA, NER and multiple-choice recipes parse with 
   CHECK(qa.task == "squad");
   CHECK(qa.max_seq_len == 384);
   CHECK(qa.doc_stride == 128);
-  CHECK(qa.lr == 3e-5);
+  CHECK(qa.optimizer.lr == 3e-5);
+  CHECK(qa.optimizer.beta2 == 0.999);  // HF Trainer's defaults where the recipe is silent
+  CHECK(qa.optimizer.eps == 1e-8);
+  CHECK(qa.optimizer.max_grad_norm == 1.0);
   CHECK(qa.batch_size == 12);
   CHECK(qa.epochs == 2);
   const auto kd = FinetuneRecipe::load(kSource + "/recipes/qa/squad_distill.yaml", {});
   CHECK_FALSE(kd.kd_teacher.empty());
   CHECK(kd.kd_temperature == 2.0);
   const auto ner = FinetuneRecipe::load(kSource + "/recipes/ner/conll2003.yaml", {});
-  CHECK(ner.lr == 5e-5);
+  CHECK(ner.optimizer.lr == 5e-5);
   CHECK(ner.epochs == 3);
   const auto mc = FinetuneRecipe::load(kSource + "/recipes/mc/swag.yaml", {});
   CHECK(mc.max_seq_len == 128);

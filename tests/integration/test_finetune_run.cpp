@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/io/model_folder.h"
+#include "distilbert/io/safetensors.h"
 #include "distilbert/predict/glue_test.h"
 #include "distilbert/train/finetune.h"
 #include "support/run_command.h"
@@ -116,6 +118,155 @@ TEST_CASE("finetune: a tiny model learns a clearly learnable custom task", "[int
   CHECK(cfg["id2label"]["1"] == "pos");
   // A second run into the same folder is refused without --overwrite.
   CHECK_THROWS_WITH(run_finetune(recipe, false), Contains("--overwrite"));
+}
+
+namespace {
+
+// The keyword task as a custom recipe in `dir` (64 training and 32 dev rows), for the trainer tests below.
+json keyword_recipe(const fs::path& dir, const std::string& run) {
+  std::mt19937 rng(11);
+  if (!fs::exists(dir / "train.tsv")) {
+    write_keyword_task(dir / "train.tsv", 64, rng);
+    write_keyword_task(dir / "dev.tsv", 32, rng);
+  }
+  auto r = recipe_for(dir);
+  r["output_dir"] = (dir / run).string();
+  r["task"] = {{"name", "custom"}, {"train_file", (dir / "train.tsv").string()},
+               {"dev_file", (dir / "dev.tsv").string()}, {"text_column", "sentence"}, {"max_seq_len", 16}};
+  r["trainer"]["epochs"] = 2;
+  r["trainer"]["batch_size"] = 8;
+  r["trainer"]["log_every"] = 1;
+  return r;
+}
+
+std::string write_recipe(const fs::path& dir, const std::string& name, const json& r) {
+  const fs::path p = dir / name;
+  std::ofstream(p) << r.dump(2);
+  return p.string();
+}
+
+testing::CommandResult finetune_cli(const std::string& env, const std::string& recipe) {
+  return testing::run_command(env + " " + kCli + " finetune --recipe '" + recipe + "' 2>&1");
+}
+
+std::vector<json> metric_lines(const fs::path& run) {
+  std::vector<json> v;
+  std::ifstream in(run / "metrics.jsonl");
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) v.push_back(json::parse(l));
+  return v;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> weights_of(const fs::path& file) {
+  auto v = load_safetensors(file.string()).tensors;
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("finetune: SIGTERM inside an accumulation cycle checkpoints, and the resumed run ends bit-identical",
+          "[integration][finetune]") {
+  const auto dir = make_model("resume", kKeywordWords);
+  {  // dropout on, so that the restored random state matters
+    auto cfg = json::parse(std::ifstream(dir / "model" / "config.json"));
+    cfg["dropout"] = 0.1;
+    cfg["seq_classif_dropout"] = 0.2;
+    std::ofstream(dir / "model" / "config.json") << cfg.dump(2);
+  }
+  // 8 micro-batches of 8 per epoch in cycles of 3, 3 and 2 (the epoch's end closes a cycle): 3 steps an epoch.
+  auto r = keyword_recipe(dir, "ref");
+  r["trainer"]["grad_accum_steps"] = 3;
+  r["trainer"]["save_every"] = 2;
+  r["trainer"]["eval_every"] = 2;
+  auto ref = finetune_cli("", write_recipe(dir, "ref.json", r));
+  INFO(ref.output);
+  REQUIRE(ref.exit_code == 0);
+  CHECK_THAT(ref.output, Contains("6 steps") && Contains("accumulation 3"));
+  CHECK(fs::exists(dir / "ref" / "checkpoints" / "step-00000006" / "model.safetensors"));  // the final weights
+
+  // SIGTERM while micro-batch 5 runs (the second of step 2's cycle): checkpoint at step 1 with 2 micro-batches'
+  // gradients, exit 130; the rerun continues without --overwrite.
+  r["output_dir"] = (dir / "run").string();
+  const std::string recipe = write_recipe(dir, "run.json", r);
+  auto stopped = finetune_cli("DISTILBERT_FAULT=finetune.loss:term@5", recipe);
+  INFO(stopped.output);
+  CHECK(stopped.exit_code == 130);
+  CHECK_THAT(stopped.output, Contains("stopped by signal at step 1"));
+  CHECK(fs::exists(dir / "run" / "checkpoints" / "step-00000001" / "grads.safetensors"));
+  CHECK_FALSE(fs::exists(dir / "run" / "eval_results.json"));
+  auto resumed = finetune_cli("", recipe);
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.output, Contains("resumed from") && Contains("step-00000001"));
+  const auto a = weights_of(dir / "ref" / "checkpoints" / "step-00000006" / "model.safetensors");
+  const auto b = weights_of(dir / "run" / "checkpoints" / "step-00000006" / "model.safetensors");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    CHECK(a[i].first == b[i].first);
+    CHECK(torch::equal(a[i].second, b[i].second));  // the same process, CPU and kernels: bit for bit
+  }
+  // Every logged record (losses of each step, evaluations) is the uninterrupted run's, none lost or repeated: the
+  // loss window of the split step is checkpointed with it.
+  CHECK(metric_lines(dir / "run") == metric_lines(dir / "ref"));
+  CHECK(json::parse(std::ifstream(dir / "run" / "eval_results.json"))["accuracy"] ==
+        json::parse(std::ifstream(dir / "ref" / "eval_results.json"))["accuracy"]);
+  // A finished run is not resumed: it is refused without --overwrite.
+  auto again = finetune_cli("", recipe);
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.output, Contains("--overwrite"));
+}
+
+TEST_CASE("finetune: grad_accum_steps 2 x batch 4 gives the weights of batch 8", "[integration][finetune]") {
+  const auto dir = make_model("accum", kKeywordWords);
+  auto r = keyword_recipe(dir, "big");
+  r["trainer"]["epochs"] = 1;
+  r["trainer"]["save_every"] = 100;  // only the final checkpoint: the final weights
+  REQUIRE(run_finetune(FinetuneRecipe::from_tree(r, "test"), false).steps == 8);
+  r["output_dir"] = (dir / "small").string();
+  r["trainer"]["batch_size"] = 4;
+  r["trainer"]["grad_accum_steps"] = 2;
+  REQUIRE(run_finetune(FinetuneRecipe::from_tree(r, "test"), false).steps == 8);
+  const auto a = weights_of(dir / "big" / "checkpoints" / "step-00000008" / "model.safetensors");
+  const auto b = weights_of(dir / "small" / "checkpoints" / "step-00000008" / "model.safetensors");
+  REQUIRE(a.size() == b.size());
+  // Equal up to float32 rounding: the batch mean is taken in two halves. 8 AdamW steps of lr 3e-3 move a weight by
+  // up to 2.4e-2; each step's update direction can differ by rounding only, so 1e-5 absolute is far below a wrong
+  // schedule or scaling (a missing 1/2 doubles the first moments' early steps).
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    CHECK((a[i].second - b[i].second).abs().max().item<double>() < 1e-5);
+  }
+}
+
+TEST_CASE("finetune: trainer.nan_policy stops naming the step, or skips the micro-batch, and --print-recipe",
+          "[integration][finetune]") {
+  const auto dir = make_model("nan", kKeywordWords);
+  auto r = keyword_recipe(dir, "stop");
+  r["trainer"]["epochs"] = 1;
+  auto stopped = finetune_cli("DISTILBERT_FAULT=finetune.loss:nan@3", write_recipe(dir, "stop.json", r));
+  INFO(stopped.output);
+  CHECK(stopped.exit_code == 1);
+  CHECK_THAT(stopped.output, Contains("non-finite loss at fine-tuning step 2") && Contains("nan_policy is 'stop'"));
+  CHECK_FALSE(fs::exists(dir / "stop" / "eval_results.json"));
+  r["output_dir"] = (dir / "skip").string();
+  r["trainer"]["nan_policy"] = "skip";
+  auto skipped = finetune_cli("DISTILBERT_FAULT=finetune.loss:nan@3", write_recipe(dir, "skip.json", r));
+  INFO(skipped.output);
+  REQUIRE(skipped.exit_code == 0);
+  CHECK_THAT(skipped.output, Contains("non-finite loss at step 2; micro-batch skipped"));
+  const auto res = json::parse(std::ifstream(dir / "skip" / "eval_results.json"));
+  CHECK(res["skipped_micro_batches"] == 1);
+  CHECK(metric_lines(dir / "skip").front()["step"] == 1);
+  // --print-recipe prints the resolved recipe and runs nothing.
+  r["output_dir"] = (dir / "printed").string();
+  auto printed = testing::run_command(kCli + " finetune --print-recipe --recipe '" + write_recipe(dir, "p.json", r) +
+                                      "' trainer.grad_accum_steps=4 2>&1");
+  INFO(printed.output);
+  CHECK(printed.exit_code == 0);
+  CHECK_THAT(printed.output, Contains("\"grad_accum_steps\": 4"));
+  CHECK_FALSE(fs::exists(dir / "printed"));
 }
 
 TEST_CASE("finetune: GLUE SST-2 and STS-B through the recipe report the task's metrics", "[integration][finetune]") {
