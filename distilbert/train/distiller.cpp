@@ -14,6 +14,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/fs.h"
+#include "distilbert/core/json_error.h"
 #include "distilbert/data/loader.h"
 #include "distilbert/data/lm_sequences.h"
 #include "distilbert/data/mlm.h"
@@ -287,9 +288,20 @@ void start_optimizer(DistillRun& run) {
   run.scaler = std::make_unique<LossScaler>(r.precision == "fp16");
   std::string resumed_from;
   if (auto st = resume_from(r.trainer.resume, r.output_dir, *run.student, *run.optimizer, &resumed_from)) {
-    run.step = (*st)["step"];
-    run.micro = (*st)["micro_step"];
-    auto ls = data::LoaderState::from_json((*st)["loader"]);
+    data::LoaderState ls;
+    try {
+      run.step = st->at("step");
+      run.micro = st->at("micro_step");
+      ls = data::LoaderState::from_json(st->at("loader"));
+      run.summary.skipped_steps = st->value("skipped_steps", int64_t{0});
+      if (st->contains("scaler")) {
+        const auto& sc = st->at("scaler");
+        run.scaler->restore(sc.at("scale"), sc.at("growth_tracker"), sc.at("skipped"));
+      }
+    } catch (const json::exception& e) {
+      fail("checkpoint ", resumed_from, "/trainer_state.json does not hold a distillation run's state: ",
+           json_error_text(e));
+    }
     // Rank 0 saves its loader position; every rank is at the same epoch and batch index of its own shard.
     DISTILBERT_CHECK(ls.world_size == run.ctx.env.world_size, "checkpoint ", resumed_from,
                      " was written by a run of ", ls.world_size, " process(es); this run has ",
@@ -298,9 +310,6 @@ void start_optimizer(DistillRun& run) {
     ls.rank = run.ctx.env.rank;
     run.loader->restore(ls);
     run.epoch = ls.epoch;
-    run.summary.skipped_steps = st->value("skipped_steps", int64_t{0});
-    if (st->contains("scaler"))
-      run.scaler->restore((*st)["scaler"]["scale"], (*st)["scaler"]["growth_tracker"], (*st)["scaler"]["skipped"]);
     if (run.main_rank())
       std::cerr << run.ctx.tag << "resumed from " << resumed_from << " at step " << run.step << " (epoch "
                 << run.epoch << ", batch " << ls.batch << ")\n";

@@ -16,6 +16,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/fault.h"
 #include "distilbert/core/fs.h"
+#include "distilbert/core/json_error.h"
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"
@@ -142,6 +143,32 @@ void load_task_and_model(FinetuneRun& run) {
   run.eval_every = r.eval_every > 0 ? r.eval_every : steps_per_epoch;
 }
 
+// The position and counters of an interrupted run from its checkpoint's trainer_state.json, checked against this
+// recipe: a different schedule (batch size, epochs, accumulation, data) or process count cannot continue it.
+void restore_position(FinetuneRun& run, const json& st, const std::string& from) {
+  try {
+    const int64_t world = run.ctx.comm->world_size();
+    DISTILBERT_CHECK(st.at("world_size").get<int64_t>() == world, "checkpoint ", from, " was written by a run of ",
+                     st.at("world_size").dump(), " process(es); this run has ", world, ": resume with the same number");
+    DISTILBERT_CHECK(st.at("total_steps").get<int64_t>() == run.total, "checkpoint ", from, " belongs to a run of ",
+                     st.at("total_steps").dump(), " steps; this recipe makes ", run.total,
+                     " (batch_size, epochs, max_steps, grad_accum_steps or the data changed): resume needs the same");
+    run.step = st.at("step"), run.epoch = st.at("epoch"), run.batch = st.at("batch"), run.micro = st.at("micro");
+    DISTILBERT_CHECK(run.batch >= 0 && run.batch <= run.batches_per_epoch && run.micro >= 0 &&
+                         run.micro < run.accum() && run.step >= 0 && run.step <= run.total,
+                     "checkpoint ", from, "/trainer_state.json: position step ", run.step, ", batch ", run.batch,
+                     ", micro ", run.micro, " is outside this run's ", run.total, " steps of ", run.batches_per_epoch,
+                     " batches");
+    run.skipped = st.at("skipped"), run.epoch_rng = st.at("epoch_rng").get<std::string>(), run.resumed = true;
+    run.best = st.at("best").is_null() ? -std::numeric_limits<double>::infinity() : st.at("best").get<double>();
+    run.since_best = st.at("since_best"), run.summary.best_step = st.at("best_step");
+    run.summary.best_metrics = st.at("best_metrics").get<std::map<std::string, double>>();
+    run.loss_sum = st.at("loss_sum"), run.kd_sum = st.at("kd_sum"), run.loss_n = st.at("loss_n");
+  } catch (const json::exception& e) {
+    fail("checkpoint ", from, "/trainer_state.json does not hold a fine-tuning run's state: ", json_error_text(e));
+  }
+}
+
 // The optimiser, the state of an interrupted run (trainer.resume), rank 0's weights for everyone, gradient sync.
 void start_optimizer(FinetuneRun& run) {
   const auto& r = run.r;
@@ -151,15 +178,7 @@ void start_optimizer(FinetuneRun& run) {
   std::string from;
   if (resuming(r)) {
     if (auto st = resume_from(r.resume, r.output_dir, model, *run.optimizer, &from)) {
-      DISTILBERT_CHECK((*st)["world_size"] == run.ctx.comm->world_size(), "checkpoint ", from,
-                       " was written by a run of ", (*st)["world_size"].dump(), " process(es); this run has ",
-                       run.ctx.comm->world_size(), ": resume with the same number");
-      run.step = (*st)["step"], run.epoch = (*st)["epoch"], run.batch = (*st)["batch"], run.micro = (*st)["micro"];
-      run.skipped = (*st)["skipped"], run.epoch_rng = (*st)["epoch_rng"], run.resumed = true;
-      run.best = (*st)["best"].is_null() ? -std::numeric_limits<double>::infinity() : (*st)["best"].get<double>();
-      run.since_best = (*st)["since_best"], run.summary.best_step = (*st)["best_step"];
-      run.summary.best_metrics = (*st)["best_metrics"].get<std::map<std::string, double>>();
-      run.loss_sum = (*st)["loss_sum"], run.kd_sum = (*st)["kd_sum"], run.loss_n = (*st)["loss_n"];
+      restore_position(run, *st, from);
       if (run.main_rank())
         std::cerr << run.ctx.tag << "resumed from " << from << " at step " << run.step << " (epoch " << run.epoch
                   << ", batch " << run.batch << ")\n";

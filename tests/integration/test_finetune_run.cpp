@@ -218,6 +218,31 @@ TEST_CASE("finetune: SIGTERM inside an accumulation cycle checkpoints, and the r
   CHECK_THAT(again.output, Contains("--overwrite"));
 }
 
+TEST_CASE("finetune: a checkpoint of another schedule, or with a torn state, is refused naming it",
+          "[integration][finetune]") {
+  const auto dir = make_model("resume_bad", kKeywordWords);
+  auto r = keyword_recipe(dir, "run");
+  const std::string recipe = write_recipe(dir, "run.json", r);
+  REQUIRE(finetune_cli("DISTILBERT_FAULT=finetune.loss:term@3", recipe).exit_code == 130);
+  const fs::path ckpt = dir / "run" / "checkpoints" / "step-00000003";
+  REQUIRE(fs::exists(ckpt / "trainer_state.json"));
+  // Another batch size: 4 steps an epoch instead of 8.
+  auto other = testing::run_command(kCli + " finetune --recipe '" + recipe + "' trainer.batch_size=16 2>&1");
+  INFO(other.output);
+  CHECK(other.exit_code == 1);
+  CHECK_THAT(other.output, Contains("step-00000003") && Contains("belongs to a run of 16 steps") &&
+                               Contains("this recipe makes 8"));
+  // A field of the wrong type: our sentence naming the file, not the JSON library's.
+  auto state = json::parse(std::ifstream(ckpt / "trainer_state.json"));
+  state["epoch"] = "zero";
+  std::ofstream(ckpt / "trainer_state.json") << state.dump();
+  auto torn = finetune_cli("", recipe);
+  INFO(torn.output);
+  CHECK(torn.exit_code == 1);
+  CHECK_THAT(torn.output, Contains("trainer_state.json does not hold a fine-tuning run's state"));
+  CHECK_THAT(torn.output, !Contains("[json.exception"));
+}
+
 TEST_CASE("finetune: grad_accum_steps 2 x batch 4 gives the weights of batch 8", "[integration][finetune]") {
   const auto dir = make_model("accum", kKeywordWords);
   auto r = keyword_recipe(dir, "big");
