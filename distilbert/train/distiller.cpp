@@ -412,15 +412,31 @@ std::pair<DistillLossParts, ModelOutput> micro_batch_loss(DistillRun& run, const
   return std::make_pair(parts, std::move(s_out));
 }
 
-// Sums over this rank's held-out batches: ce, targets, correct, teacher agreement, kl, teacher ce.
-torch::Tensor held_out_sums(DistillRun& run) {
+// Sums over the held-out batches of the masked tokens: the student's cross-entropy, the targets, its correct
+// predictions and, when distilling, its top-1 agreement with the teacher, KL(teacher || student) and the teacher's
+// cross-entropy.
+struct HeldOutSums {
+  double ce = 0, targets = 0, correct = 0, agreement = 0, kl = 0, teacher_ce = 0;
+  // The same sums over every rank (one all-reduce of the six values).
+  void all_reduce(dist::Communicator& comm, const std::string& what) {
+    double* fields[] = {&ce, &targets, &correct, &agreement, &kl, &teacher_ce};
+    std::vector<double> v;
+    for (double* f : fields) v.push_back(*f);
+    auto t = torch::tensor(v, torch::kDouble);
+    comm.all_reduce_sum(t, what);
+    for (int64_t i = 0; i < 6; ++i) *fields[i] = t[i].item<double>();
+  }
+};
+
+// This rank's held-out sums (student in eval mode, no gradients).
+HeldOutSums held_out_sums(DistillRun& run) {
   const auto& teacher = run.teacher;
   auto& eval_loader = *run.eval_loader;
   eval_loader.set_epoch(0);
   const int64_t n = static_cast<int64_t>(eval_loader.num_batches());
   const int64_t limit = run.r.trainer.eval_batches > 0 ? std::min(n, run.r.trainer.eval_batches) : n;
   const auto sum = torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum);
-  auto acc = torch::zeros({6}, torch::kDouble);
+  HeldOutSums acc;
   for (int64_t i = 0; i < limit; ++i) {
     auto b = data::to_device(eval_loader.make_batch(static_cast<size_t>(i)), run.ctx.device);
     AutocastScope autocast(run.r.precision, run.ctx.device);
@@ -434,17 +450,16 @@ torch::Tensor held_out_sums(DistillRun& run) {
     auto hs = run.student->encoder_forward(in).last_hidden_state;
     auto s_logits = run.student->mlm_logits(hs.reshape({-1, hs.size(-1)}).index_select(0, rows)).to(torch::kFloat);
     const auto s_top = s_logits.argmax(-1);
-    std::vector<double> v = {torch::nn::functional::cross_entropy(s_logits, tgt, sum).item<double>(),
-                             static_cast<double>(rows.size(0)), s_top.eq(tgt).sum().item<double>(), 0, 0, 0};
-    if (teacher) {
-      auto th = teacher->encoder_forward(in).last_hidden_state;
-      auto t_logits = teacher->mlm_logits(th.reshape({-1, th.size(-1)}).index_select(0, rows)).to(torch::kFloat);
-      const auto t_logp = torch::log_softmax(t_logits, -1);
-      v[3] = s_top.eq(t_logits.argmax(-1)).sum().item<double>();
-      v[4] = (t_logp.exp() * (t_logp - torch::log_softmax(s_logits, -1))).sum().item<double>();
-      v[5] = torch::nn::functional::cross_entropy(t_logits, tgt, sum).item<double>();
-    }
-    acc += torch::tensor(v, torch::kDouble);
+    acc.ce += torch::nn::functional::cross_entropy(s_logits, tgt, sum).item<double>();
+    acc.targets += static_cast<double>(rows.size(0));
+    acc.correct += s_top.eq(tgt).sum().item<double>();
+    if (!teacher) continue;
+    auto th = teacher->encoder_forward(in).last_hidden_state;
+    auto t_logits = teacher->mlm_logits(th.reshape({-1, th.size(-1)}).index_select(0, rows)).to(torch::kFloat);
+    const auto t_logp = torch::log_softmax(t_logits, -1);
+    acc.agreement += s_top.eq(t_logits.argmax(-1)).sum().item<double>();
+    acc.kl += (t_logp.exp() * (t_logp - torch::log_softmax(s_logits, -1))).sum().item<double>();
+    acc.teacher_ce += torch::nn::functional::cross_entropy(t_logits, tgt, sum).item<double>();
   }
   return acc;
 }
@@ -454,23 +469,23 @@ torch::Tensor held_out_sums(DistillRun& run) {
 void evaluate(DistillRun& run, const ProgressLine& progress) {
   if (run.last_eval_step == run.step) return;
   run.last_eval_step = run.step;
-  torch::Tensor acc;
+  HeldOutSums acc;
   {
     torch::NoGradGuard no_grad;
     run.student->eval();
     acc = held_out_sums(run);
     run.student->train();
   }
-  run.ctx.comm->all_reduce_sum(acc, "held-out metrics at step " + std::to_string(run.step));
-  const double targets = std::max(1.0, acc[1].item<double>());
-  json m = {{"mlm_loss", acc[0].item<double>() / targets},
-            {"perplexity", std::exp(acc[0].item<double>() / targets)},
-            {"accuracy", acc[2].item<double>() / targets},
-            {"targets", acc[1].item<double>()}};
+  acc.all_reduce(*run.ctx.comm, "held-out metrics at step " + std::to_string(run.step));
+  const double targets = std::max(1.0, acc.targets);
+  json m = {{"mlm_loss", acc.ce / targets},
+            {"perplexity", std::exp(acc.ce / targets)},
+            {"accuracy", acc.correct / targets},
+            {"targets", acc.targets}};
   if (run.teacher) {
-    m["teacher_agreement"] = acc[3].item<double>() / targets;
-    m["teacher_kl"] = acc[4].item<double>() / targets;
-    m["teacher_mlm_loss"] = acc[5].item<double>() / targets;
+    m["teacher_agreement"] = acc.agreement / targets;
+    m["teacher_kl"] = acc.kl / targets;
+    m["teacher_mlm_loss"] = acc.teacher_ce / targets;
   }
   if (run.log) run.log->log(run.step, m, "eval");
   run.summary.eval = m;
