@@ -5,6 +5,9 @@
 // skipped only a part of its checks is reported skipped too, so that the missing part is visible. Run by hand, the
 // binaries exit 0 as usual and print the warnings.
 #define CATCH_CONFIG_RUNNER
+// Messages on one line (Catch2 wraps at 80 columns by default), so that a skip's reason or a failure's context is
+// one grep-able line in ctest's logs (scripts/test.sh lists the skip reasons from them).
+#define CATCH_CONFIG_CONSOLE_WIDTH 400
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
