@@ -7,6 +7,7 @@
 #include "distilbert/core/error.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
+#include "distilbert/train/recipe_keys.h"
 
 namespace distilbert {
 
@@ -152,17 +153,7 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
   r.origin = origin;
   r.resolved = tree;
   TreeReader top(tree, origin);
-  top.get("output_dir", r.output_dir);
-  int64_t seed = static_cast<int64_t>(r.seed);
-  top.get("seed", seed);
-  top.require(seed >= 0, "seed", "must be >= 0");
-  r.seed = static_cast<uint64_t>(seed);
-  top.get("device", r.device);
-  top.get("threads", r.threads);
-  top.get("precision", r.precision);
-  top.require(r.precision == "fp32" || r.precision == "bf16" || r.precision == "fp16", "precision",
-              "must be fp32, bf16 or fp16, found '" + r.precision + "'");
-  r.precision = resolve_precision(r.precision, r.device, origin, r.resolved);
+  read_run_keys(top, r, origin);
   top.get("tokenizer", r.tokenizer);
   read_models(top, r);
   read_data(top.child("data"), r.data);

@@ -425,6 +425,11 @@ TEST_CASE("finetune recipes: shipped ones parse, errors name the key", "[integra
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"optimizer.betas=[0.9, 1.5]"}), Contains("optimizer.betas"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"optimizer.eps=0"}), Contains("optimizer.eps"));
   CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"optimizer.warmup_prop=2"}), Contains("optimizer.warmup_prop"));
+  // The run-level keys share the distill recipe's checks too (a negative seed was taken as 2^64 - 1).
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"seed=-1"}), Contains("seed") && Contains(">= 0"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"precision=fp64"}), Contains("precision") && Contains("'fp64'"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"trainer.grad_accum_steps=0"}), Contains("trainer.grad_accum_steps"));
+  CHECK_THROWS_WITH(FinetuneRecipe::load(path, {"trainer.nan_policy=ignore"}), Contains("trainer.nan_policy"));
 }
 
 TEST_CASE("finetune: task-specific distillation transfers a fine-tuned teacher's knowledge without labels",
