@@ -499,22 +499,13 @@ void evaluate(DistillRun& run, const ProgressLine& progress) {
   std::cerr << "\n";
 }
 
-// Decisions every rank must take together (stop on a signal, skip a non-finite micro-batch) are agreed with one tiny
-// all-reduce (max); a single process just reads its own flags.
-bool agree(const DistillRun& run, bool flag, int64_t which) {
-  if (!run.ctx.comm->active()) return flag;
-  auto f = torch::tensor({which == 0 && flag ? 1.f : 0.f, which == 1 && flag ? 1.f : 0.f}, torch::kFloat);
-  run.ctx.comm->all_reduce_max(f, "run-control flags at step " + std::to_string(run.step));
-  return f[which].item<float>() > 0;
-}
-
 // Non-finite loss (trainer.nan_policy): name the term, then skip this micro-batch or stop. With several ranks, a
 // micro-batch is skipped everywhere when any rank's loss is non-finite. A run whose every micro-batch is non-finite
 // (diverged weights, broken data) stops instead of skipping forever. Returns whether to skip the micro-batch.
 bool skip_non_finite(DistillRun& run, const DistillLossParts& parts, int64_t& bad_in_a_row) {
   const auto& r = run.r;
   const bool local_bad = !torch::isfinite(parts.total).item<bool>();
-  const bool any_bad = agree(run, local_bad, 1);
+  const bool any_bad = any_rank(*run.ctx.comm, local_bad, run.step);
   bad_in_a_row = any_bad ? bad_in_a_row + 1 : 0;
   DISTILBERT_CHECK(bad_in_a_row <= std::max<int64_t>(100, 2 * run.accum), "trainer.nan_policy 'skip': ",
                    bad_in_a_row, " micro-batches in a row had a non-finite loss (at step ", run.step,
@@ -628,7 +619,7 @@ RunSummary run_distillation(const DistillRecipe& r, bool overwrite, const std::a
   const bool evaluates = run.eval_loader != nullptr;
   bool done = run.step >= run.total_steps;
   while (!done) {
-    if (agree(run, stop && stop->load(), 0)) {
+    if (any_rank(comm, stop && stop->load(), run.step)) {
       const std::string dir = save(run, run.micro % run.accum != 0);
       if (run.main_rank())
         std::cerr << "\n" << tag << "stopped by signal at step " << run.step << "; checkpoint " << dir << "\n";

@@ -256,18 +256,10 @@ std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelI
   return {loss, kd_value};
 }
 
-// Every rank takes the same decision (stop on a signal, skip a non-finite micro-batch): one max all-reduce.
-bool agree(const FinetuneRun& run, bool flag) {
-  if (!run.ctx.comm->active()) return flag;
-  auto f = torch::tensor({flag ? 1.f : 0.f});
-  run.ctx.comm->all_reduce_max(f, "run-control flags at step " + std::to_string(run.step));
-  return f.item<float>() > 0;
-}
-
 // trainer.nan_policy for a non-finite micro-batch loss (on any rank): stop naming the step, or skip it.
 bool skip_non_finite(FinetuneRun& run, const torch::Tensor& loss) {
   const bool local_bad = !torch::isfinite(loss).item<bool>();
-  if (!agree(run, local_bad)) return false;
+  if (!any_rank(*run.ctx.comm, local_bad, run.step)) return false;
   DISTILBERT_CHECK(run.r.nan_policy == "skip", "non-finite loss at fine-tuning step ", run.step, " (epoch ", run.epoch,
                    ", batch ", run.batch, local_bad ? "" : ", on another rank",
                    "); trainer.nan_policy is 'stop' ('skip' skips such micro-batches)");
@@ -378,7 +370,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite, const std:
   for (; go_on; ++run.epoch, run.batch = 0) {
     shuffle_epoch(run, rng);
     for (; go_on && run.batch < run.batches_per_epoch; ++run.batch) {
-      if (agree(run, stop && stop->load())) {
+      if (any_rank(comm, stop && stop->load(), run.step)) {
         const std::string dir = save(run);
         if (run.main_rank())
           std::cerr << "\n" << run.ctx.tag << "stopped by signal at step " << run.step << "; checkpoint " << dir << "\n";

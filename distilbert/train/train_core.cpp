@@ -44,6 +44,13 @@ void on_main_rank(dist::Communicator& comm, const std::string& key, const std::s
   fail("data parallel: rank 0 could not ", what_failed, ": ", error);
 }
 
+bool any_rank(dist::Communicator& comm, bool flag, int64_t step) {
+  if (!comm.active()) return flag;
+  auto f = torch::tensor({flag ? 1.f : 0.f});
+  comm.all_reduce_max(f, "run-control flags at step " + std::to_string(step));
+  return f.item<float>() > 0;
+}
+
 std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& model) {
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())

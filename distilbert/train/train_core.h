@@ -40,6 +40,10 @@ RunContext start_run(const std::string& kind, int threads, const std::string& de
 void on_main_rank(dist::Communicator& comm, const std::string& key, const std::string& what_failed,
                   const std::function<void()>& work);
 
+/// A decision every rank must take together (stop on a signal, skip a non-finite micro-batch): true when `flag` is
+/// set on any rank (one tiny max all-reduce; a single process just reads its own flag). `step` names the exchange.
+bool any_rank(dist::Communicator& comm, bool flag, int64_t step);
+
 /// The parameters of `model` that train (requires_grad), in module order.
 std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& model);
 
