@@ -117,11 +117,11 @@ def main():
     for p in glob.glob(os.path.join(ROOT, "configs", "*.json")) + glob.glob(os.path.join(ROOT, "tests/data/golden/*/config.json")):
         put(out, "model_config", os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p), read(p))
 
-    # recipes: byte 0 = bit 0 json, bit 1 pretrain; then the file; after a NUL, overrides.
+    # recipes: byte 0 = bit 0 json, bit 1 pretrain, bit 2 fine-tuning; then the file; after a NUL, overrides.
     for p in sorted(glob.glob(os.path.join(ROOT, "recipes", "*", "*"))):
-        if "/glue/" in p or "sentiment" in p:
-            continue  # fine-tuning recipes: another reader
-        flag = (2 if "pretrain" in p else 0) | (1 if p.endswith(".json") else 0)
+        finetune = os.path.basename(os.path.dirname(p)) in ("glue", "mc", "ner", "qa") or "sentiment" in p
+        kind = 4 if finetune else 2 if "pretrain" in p else 0
+        flag = kind | (1 if p.endswith(".json") else 0)
         body, name = read(p), os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p)
         put(out, "recipe", name, bytes([flag]) + body)
         put(out, "recipe", "ovr_" + name, bytes([flag]) + body + b"\0trainer.max_steps=3\ndata.batch_size=2\nloss.layer_pairs=[[1, 2]]")
@@ -192,6 +192,32 @@ def main():
     # metrics: SQuAD strings, CoNLL tag sequences.
     put(out, "metrics", "squad", "The Eiffel Tower, Paris! an answer")
     put(out, "metrics", "conll", "B-PER\nI-PER\nO\nB-LOC\n\nS-ORG\nE-ORG\nO\n|||\nB-PER\nI-PER\nO\nI-LOC\n\nB-ORG\nE-ORG\nO\n")
+
+    # trainer_state.json as each recipe kind writes it (train/trainer_state.h): a fine-tuning position that fits the
+    # target's run (2 processes, 40 steps, 20 batches, 2 micro-batches), and distillation states with and without
+    # the loss scaler.
+    finetune = {"format_version": 1, "step": 7, "epoch": 0, "batch": 14, "micro": 1, "skipped": 0,
+                "epoch_rng": "5489 1 2 3", "best": 0.75, "since_best": 1, "best_step": 5,
+                "best_metrics": {"accuracy": 0.75, "f1": 0.5}, "loss_sum": 1.25, "kd_sum": 0.0, "loss_n": 3,
+                "world_size": 2, "total_steps": 40, "has_grads": True}
+    put(out, "trainer_state", "finetune", json.dumps(finetune).encode())
+    put(out, "trainer_state", "finetune_no_best", json.dumps(dict(finetune, best=None, best_metrics={})).encode())
+    distill = {"format_version": 1, "step": 12, "has_grads": False, "micro_step": 24, "skipped_steps": 0,
+               "loader": {"epoch": 1, "batch": 3, "seed": 56, "rank": 0, "world_size": 2}, "total_steps": 100,
+               "scaler": {"scale": 65536.0, "growth_tracker": 12, "skipped": 0}}
+    put(out, "trainer_state", "distill", json.dumps(distill).encode())
+    put(out, "trainer_state", "distill_no_scaler", json.dumps({k: v for k, v in distill.items() if k != "scaler"}).encode())
+
+    # predict inputs: byte 0 = bit 0 BERT, bit 1 multiple choice; then JSONL lines (vocab 50, 12 positions).
+    rows = [{"input_ids": [1, 7, 9, 2]},
+            {"input_ids": [1, 7, 2], "attention_mask": [1, 1, 0], "position_ids": [0, 1, 11]},
+            {"input_ids": [3, 4], "token_type_ids": [0, 1]}]
+    put(out, "predict_input", "bert", b"\x01" + "\n".join(json.dumps(r) for r in rows).encode())
+    put(out, "predict_input", "distilbert", b"\x00" + "\n".join(json.dumps(r) for r in rows[:2]).encode())
+    choices = [{"input_ids": [[1, 5, 2], [1, 6, 6, 2]], "attention_mask": [[1, 1, 1], [1, 1, 1, 1]],
+                "position_ids": [[0, 1, 2], [0, 1, 2, 3]]},
+               {"input_ids": [[1, 2], [1, 3]], "token_type_ids": [[0, 0], [0, 1]]}]
+    put(out, "predict_input", "choices", b"\x03" + "\n".join(json.dumps(r) for r in choices).encode())
 
     # torch.save files: the golden pytorch_model.bin files are too large to mutate quickly; write tiny ones with
     # Debian's python3-torch when it is there (both the zip and the legacy format).

@@ -20,6 +20,7 @@
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/predict/glue_test.h"
+#include "distilbert/predict/predict_input.h"
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/core/json_error.h"
 
@@ -28,178 +29,6 @@ namespace distilbert::cli {
 namespace {
 
 using json = nlohmann::json;
-
-struct Example {
-  std::vector<std::vector<int64_t>> ids;  // one row, or one per choice (multiple choice)
-  std::vector<std::vector<int64_t>> mask;
-  std::vector<std::vector<int64_t>> types;
-  std::vector<std::vector<int64_t>> positions;  // empty: 0..T-1
-};
-
-std::vector<std::vector<int64_t>> read_rows(const json& v, const std::string& where, const char* key, bool multi) {
-  auto row = [&](const json& r) {
-    DISTILBERT_CHECK(r.is_array(), where, ": '", key, "' must be a list of integers");
-    std::vector<int64_t> out;
-    for (const auto& x : r) {
-      DISTILBERT_CHECK(x.is_number_integer(), where, ": '", key, "' must hold integers, found ", x.dump());
-      out.push_back(x.get<int64_t>());
-    }
-    return out;
-  };
-  std::vector<std::vector<int64_t>> rows;
-  if (multi) {
-    DISTILBERT_CHECK(v.is_array() && !v.empty(), where, ": '", key, "' must be a list of choices (lists of integers)");
-    for (const auto& r : v) rows.push_back(row(r));
-  } else {
-    rows.push_back(row(v));
-  }
-  return rows;
-}
-
-struct TextSource {
-  const tokenizer::Tokenizer* tok = nullptr;
-  size_t max_length = 512;
-};
-
-// Encode a text (pair) into one example row, truncated longest_first to max_length as HF pipelines do.
-Example encode_text(const TextSource& src, const std::string& text, const std::optional<std::string>& pair,
-                    bool bert, const std::string& where) {
-  DISTILBERT_CHECK(
-      src.tok != nullptr, where,
-      ": text input needs a tokenizer: put tokenizer.json or vocab.txt in the model folder, or pass --tokenizer DIR");
-  tokenizer::EncodeOptions opts;
-  opts.truncation = tokenizer::Truncation::longest_first;
-  opts.max_length = src.max_length;
-  opts.return_token_type_ids = bert;
-  auto e = pair ? src.tok->encode(text, std::string_view(*pair), opts) : src.tok->encode(text, std::nullopt, opts);
-  Example ex;
-  ex.ids.push_back(e.ids);
-  ex.mask.push_back(e.attention_mask);
-  if (bert) ex.types.push_back(e.type_ids);
-  return ex;
-}
-
-std::vector<Example> read_examples(const std::string& path, bool multiple_choice, const ModelConfig& config,
-                                   const TextSource& text_source, bool pairs) {
-  std::ifstream in(path);
-  DISTILBERT_CHECK(in.good(), "cannot open input '", path, "'");
-  const bool jsonl = path.size() >= 6 && (path.compare(path.size() - 6, 6, ".jsonl") == 0 ||
-                                          path.compare(path.size() - 5, 5, ".json") == 0);
-  const bool bert = config.model_type == ModelType::Bert;
-  std::vector<Example> out;
-  std::string line;
-  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const std::string where = str_cat(path, ":", lineno);
-    if (!jsonl) {
-      DISTILBERT_CHECK(!multiple_choice, where, ": multiple-choice inputs must be JSONL with input_ids per choice");
-      std::optional<std::string> pair;
-      std::string text = line;
-      if (pairs) {
-        const size_t tab = line.find('\t');
-        DISTILBERT_CHECK(tab != std::string::npos, where, ": --pairs expects 'text<TAB>text_pair'");
-        text = line.substr(0, tab);
-        pair = line.substr(tab + 1);
-      }
-      out.push_back(encode_text(text_source, text, pair, bert, where));
-      continue;
-    }
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-      fail(where, ": not valid JSON (", json_error_text(e), ")");
-    }
-    DISTILBERT_CHECK(j.is_object() && (j.contains("input_ids") || j.contains("text")), where,
-                     ": expected an object with 'input_ids' or 'text'");
-    if (!j.contains("input_ids")) {
-      DISTILBERT_CHECK(j["text"].is_string(), where, ": 'text' must be a string");
-      std::optional<std::string> pair;
-      if (j.contains("text_pair")) {
-        DISTILBERT_CHECK(j["text_pair"].is_string(), where, ": 'text_pair' must be a string");
-        pair = j["text_pair"].get<std::string>();
-      }
-      DISTILBERT_CHECK(!multiple_choice, where, ": multiple-choice inputs need input_ids per choice");
-      out.push_back(encode_text(text_source, j["text"].get<std::string>(), pair, bert, where));
-      continue;
-    }
-    Example ex;
-    ex.ids = read_rows(j["input_ids"], where, "input_ids", multiple_choice);
-    if (j.contains("attention_mask")) ex.mask = read_rows(j["attention_mask"], where, "attention_mask", multiple_choice);
-    if (j.contains("token_type_ids")) ex.types = read_rows(j["token_type_ids"], where, "token_type_ids", multiple_choice);
-    if (j.contains("position_ids")) ex.positions = read_rows(j["position_ids"], where, "position_ids", multiple_choice);
-    for (size_t r = 0; r < ex.ids.size(); ++r) {
-      DISTILBERT_CHECK(!ex.ids[r].empty(), where, ": input_ids is empty");
-      if (!ex.positions.empty()) {
-        DISTILBERT_CHECK(ex.positions.size() == ex.ids.size() && ex.positions[r].size() == ex.ids[r].size(), where,
-                         ": position_ids must have the shape of input_ids");
-        for (int64_t p : ex.positions[r])
-          DISTILBERT_CHECK(p >= 0 && p < config.max_position_embeddings, where, ": position ", p,
-                           " is outside [0, ", config.max_position_embeddings, ") (max_position_embeddings)");
-      } else {
-        DISTILBERT_CHECK(static_cast<int64_t>(ex.ids[r].size()) <= config.max_position_embeddings, where, ": ",
-                         ex.ids[r].size(), " tokens exceed max_position_embeddings ", config.max_position_embeddings,
-                         " (explicit position_ids may number the tokens otherwise)");
-      }
-      for (int64_t id : ex.ids[r])
-        DISTILBERT_CHECK(id >= 0 && id < config.vocab_size, where, ": token id ", id, " is outside the vocabulary [0, ",
-                         config.vocab_size, ")");
-      if (!ex.mask.empty())
-        DISTILBERT_CHECK(ex.mask.size() == ex.ids.size() && ex.mask[r].size() == ex.ids[r].size(), where,
-                         ": attention_mask must have the shape of input_ids");
-      if (!ex.types.empty()) {
-        DISTILBERT_CHECK(ex.types.size() == ex.ids.size() && ex.types[r].size() == ex.ids[r].size(), where,
-                         ": token_type_ids must have the shape of input_ids");
-        for (int64_t t : ex.types[r])
-          DISTILBERT_CHECK(config.model_type == ModelType::Bert && t >= 0 && t < config.type_vocab_size, where,
-                           ": token type ", t, " is not valid for this model");
-      }
-    }
-    if (multiple_choice && !out.empty())
-      DISTILBERT_CHECK(ex.ids.size() == out.front().ids.size(), where, ": ", ex.ids.size(),
-                       " choices, earlier lines have ", out.front().ids.size());
-    out.push_back(std::move(ex));
-  }
-  DISTILBERT_CHECK(!out.empty(), "input '", path, "' holds no examples");
-  return out;
-}
-
-// Right-pad a batch of examples into (B, T) or (B, C, T) tensors. position_ids are set when an example of the batch
-// has them: the others get 0..len-1, and padding gets position 0.
-ModelInputs collate(const std::vector<Example>& batch, size_t begin, size_t end, bool multiple_choice,
-                    int64_t pad_id, bool with_types) {
-  size_t T = 0;
-  const size_t C = batch[begin].ids.size();
-  for (size_t i = begin; i < end; ++i)
-    for (const auto& r : batch[i].ids) T = std::max(T, r.size());
-  const int64_t B = static_cast<int64_t>(end - begin);
-  auto ids = torch::full({B, static_cast<int64_t>(C), static_cast<int64_t>(T)}, pad_id, torch::kLong);
-  auto mask = torch::zeros_like(ids);
-  auto types = torch::zeros_like(ids);
-  auto positions = torch::zeros_like(ids);
-  bool explicit_positions = false;
-  for (size_t i = begin; i < end; ++i)
-    for (size_t c = 0; c < C; ++c) {
-      const auto& r = batch[i].ids[c];
-      for (size_t t = 0; t < r.size(); ++t) {
-        ids[i - begin][c][t] = r[t];
-        mask[i - begin][c][t] = batch[i].mask.empty() ? 1 : batch[i].mask[c][t];
-        if (!batch[i].types.empty()) types[i - begin][c][t] = batch[i].types[c][t];
-        positions[i - begin][c][t] = batch[i].positions.empty() ? static_cast<int64_t>(t) : batch[i].positions[c][t];
-      }
-      explicit_positions = explicit_positions || !batch[i].positions.empty();
-    }
-  ModelInputs in;
-  if (!multiple_choice) {
-    ids = ids.squeeze(1), mask = mask.squeeze(1), types = types.squeeze(1), positions = positions.squeeze(1);
-  }
-  in.input_ids = ids;
-  in.attention_mask = mask;
-  if (with_types) in.token_type_ids = types;
-  if (explicit_positions) in.position_ids = positions;
-  return in;
-}
 
 std::vector<double> to_vec(const torch::Tensor& t) {
   auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
@@ -373,14 +202,16 @@ Command add_predict_command(CLI::App& app) {
             if (tok)
               check_tokenizer_fits(tok->vocab_size(), model.config(), o->tokenizer.empty() ? o->model : o->tokenizer,
                                    o->model);
-            TextSource src;
+            PredictInputOptions src;
+            src.multiple_choice = mc;
+            src.pairs = o->pairs;
             src.tok = tok.get();
             src.max_length = o->max_length ? o->max_length
                                            : static_cast<size_t>(model.config().max_position_embeddings);
             int64_t mask_id = o->mask_id;
             if (mask_id < 0) mask_id = tok && tok->special_ids().mask >= 0 ? tok->special_ids().mask : 103;
             const auto t0 = std::chrono::steady_clock::now();
-            auto examples = read_examples(o->input, mc, model.config(), src, o->pairs);
+            auto examples = read_predict_inputs(o->input, model.config(), src);
             const auto t1 = std::chrono::steady_clock::now();
 
             std::ofstream file;
@@ -392,7 +223,7 @@ Command add_predict_command(CLI::App& app) {
             const size_t bs = o->dump.empty() ? static_cast<size_t>(o->batch_size) : examples.size();
             for (size_t begin = 0; begin < examples.size(); begin += bs) {
               const size_t end = std::min(examples.size(), begin + bs);
-              ModelInputs in = collate(examples, begin, end, mc, model.config().pad_token_id, bert);
+              ModelInputs in = collate_predict_inputs(examples, begin, end, mc, model.config().pad_token_id, bert);
               ModelInputs dev = in;
               dev.input_ids = in.input_ids.to(device);
               dev.attention_mask = in.attention_mask.to(device);

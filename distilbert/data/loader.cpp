@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
-#include "distilbert/core/json_error.h"
 
 namespace distilbert::data {
 
@@ -15,25 +14,6 @@ const std::vector<std::uint32_t>& lengths_of(const std::shared_ptr<const LmSeque
   return sequences->lengths();
 }
 }  // namespace
-
-nlohmann::json LoaderState::to_json() const {
-  return {{"epoch", epoch}, {"batch", batch}, {"seed", seed}, {"rank", rank}, {"world_size", world_size}};
-}
-
-LoaderState LoaderState::from_json(const nlohmann::json& j) {
-  DISTILBERT_CHECK(j.is_object(), "loader state: expected a JSON object, found ", j.dump());
-  LoaderState s;
-  try {
-    s.epoch = j.at("epoch").get<std::int64_t>();
-    s.batch = j.at("batch").get<std::int64_t>();
-    s.seed = j.value("seed", std::uint64_t{0});
-    s.rank = j.value("rank", std::int64_t{0});
-    s.world_size = j.value("world_size", std::int64_t{1});
-  } catch (const nlohmann::json::exception& e) {
-    fail("loader state ", j.dump(), ": ", json_error_text(e));
-  }
-  return s;
-}
 
 MlmLoader::MlmLoader(std::shared_ptr<const LmSequences> sequences, MlmMasker masker, LoaderOptions options)
     : sequences_(std::move(sequences)),

@@ -24,6 +24,7 @@
 #include "distilbert/data/batching.h"
 #include "distilbert/data/bounded_queue.h"
 #include "distilbert/data/lm_sequences.h"
+#include "distilbert/data/loader_state.h"
 #include "distilbert/data/mlm.h"
 
 namespace distilbert::data {
@@ -34,21 +35,6 @@ struct LoaderOptions {
   ShardSpec shard;
   std::size_t prefetch = 4;             ///< batches prepared ahead on a background thread; 0 = synchronous
   torch::Device device = torch::kCPU;   ///< CUDA: batches are made in pinned memory (when CUDA is available)
-};
-
-/// Where a loader is: the next batch it delivers is `batch` of `epoch`. seed / rank / world_size are recorded so a
-/// restore into a differently configured loader is refused.
-struct LoaderState {
-  std::int64_t epoch = 0;
-  std::int64_t batch = 0;
-  std::uint64_t seed = 0;
-  std::int64_t rank = 0;
-  std::int64_t world_size = 1;
-  nlohmann::json to_json() const;
-  static LoaderState from_json(const nlohmann::json& j);
-  bool operator==(const LoaderState& o) const {
-    return epoch == o.epoch && batch == o.batch && seed == o.seed && rank == o.rank && world_size == o.world_size;
-  }
 };
 
 class MlmLoader {

@@ -20,15 +20,13 @@
 #include "distilbert/core/fs.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
-#include "distilbert/core/json_error.h"
+#include "distilbert/train/trainer_state.h"
 
 namespace distilbert {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr int kFormatVersion = 1;
 
 std::string step_name(int64_t step) {
   char buf[32];
@@ -101,7 +99,7 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const Chec
     }
     save_safetensors((tmp / "rng.safetensors").string(), {{"cpu", cpu_rng_state()}});
     nlohmann::json state = d.state;
-    state["format_version"] = kFormatVersion;
+    state["format_version"] = kTrainerStateVersion;
     state["step"] = step;
     state["has_grads"] = d.with_grads;
     // Written last: its presence marks a complete checkpoint even before the rename.
@@ -140,14 +138,8 @@ nlohmann::json load_checkpoint(const std::string& dir, PretrainedModel& model, t
   const fs::path d(dir);
   for (const char* f : {"trainer_state.json", "model.safetensors", "config.json", "optimizer.pt", "rng.safetensors"})
     DISTILBERT_CHECK(fs::exists(d / f), "checkpoint '", dir, "' is incomplete: no ", f);
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(read_file((d / "trainer_state.json").string()));
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
-    fail("checkpoint '", dir, "': trainer_state.json is not valid JSON: ", json_error_text(e));
-  }
-  DISTILBERT_CHECK(state.value("format_version", 0) == kFormatVersion, "checkpoint '", dir, "': format_version ",
-                   state.value("format_version", 0), ", expected ", kFormatVersion);
+  const nlohmann::json state = parse_trainer_state(read_file((d / "trainer_state.json").string()),
+                                                  "checkpoint " + (d / "trainer_state.json").string());
   auto report = load_state_dict(model, read_weights((d / "model.safetensors").string()), dir, /*allow_new_head=*/false);
   {
     torch::serialize::InputArchive archive;
@@ -160,7 +152,10 @@ nlohmann::json load_checkpoint(const std::string& dir, PretrainedModel& model, t
   }
   torch::NoGradGuard no_grad;
   for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
-  if (state.value("has_grads", false)) {
+  const auto has_grads = state.find("has_grads");
+  DISTILBERT_CHECK(has_grads == state.end() || has_grads->is_boolean(), "checkpoint ", dir,
+                   "/trainer_state.json: 'has_grads' must be true or false, found ", has_grads->dump());
+  if (has_grads != state.end() && has_grads->get<bool>()) {
     const auto grads = load_safetensors((d / "grads.safetensors").string());
     for (auto& p : model.named_parameters(true))
       if (grads.contains(p.key())) p.value().mutable_grad() = grads.at(p.key()).clone().to(p.value().device());

@@ -23,6 +23,7 @@
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"
+#include "distilbert/train/trainer_state.h"
 #include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
@@ -287,21 +288,13 @@ void start_optimizer(DistillRun& run) {
   run.params = trainable_parameters(*run.student);
   run.scaler = std::make_unique<LossScaler>(r.precision == "fp16");
   std::string resumed_from;
-  if (auto st = resume_from(r.trainer.resume, r.output_dir, *run.student, *run.optimizer, &resumed_from)) {
-    data::LoaderState ls;
-    try {
-      run.step = st->at("step");
-      run.micro = st->at("micro_step");
-      ls = data::LoaderState::from_json(st->at("loader"));
-      run.summary.skipped_steps = st->value("skipped_steps", int64_t{0});
-      if (st->contains("scaler")) {
-        const auto& sc = st->at("scaler");
-        run.scaler->restore(sc.at("scale"), sc.at("growth_tracker"), sc.at("skipped"));
-      }
-    } catch (const json::exception& e) {
-      fail("checkpoint ", resumed_from, "/trainer_state.json does not hold a distillation run's state: ",
-           json_error_text(e));
-    }
+  if (auto saved = resume_from(r.trainer.resume, r.output_dir, *run.student, *run.optimizer, &resumed_from)) {
+    const DistillState st = DistillState::from_json(*saved, "checkpoint " + resumed_from + "/trainer_state.json");
+    run.step = st.step;
+    run.micro = st.micro_step;
+    run.summary.skipped_steps = st.skipped_steps;
+    if (st.scaler) run.scaler->restore(st.scaler->scale, st.scaler->growth_tracker, st.scaler->skipped);
+    data::LoaderState ls = st.loader;
     // Rank 0 saves its loader position; every rank is at the same epoch and batch index of its own shard.
     DISTILBERT_CHECK(ls.world_size == run.ctx.env.world_size, "checkpoint ", resumed_from,
                      " was written by a run of ", ls.world_size, " process(es); this run has ",

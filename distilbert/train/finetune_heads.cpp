@@ -29,10 +29,6 @@ namespace distilbert {
 
 namespace fs = std::filesystem;
 
-bool is_heads_task(const std::string& name) {
-  return name == "squad" || name == "squad_v2" || name == "conll2003" || name == "ner" || name == "swag";
-}
-
 ModelInputs pad_batch(const std::vector<const std::vector<int64_t>*>& ids,
                       const std::vector<const std::vector<int64_t>*>& types, int64_t pad_id, torch::Device device) {
   size_t T = 0;

@@ -3,7 +3,6 @@
 
 #include "distilbert/config/tree.h"
 #include "distilbert/tasks/glue.h"
-#include "distilbert/train/finetune_task.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
 #include "distilbert/train/recipe_keys.h"
@@ -119,6 +118,10 @@ FinetuneRecipe FinetuneRecipe::from_tree(const nlohmann::json& tree, const std::
   }
   top.finish();
   return r;
+}
+
+bool is_heads_task(const std::string& name) {
+  return name == "squad" || name == "squad_v2" || name == "conll2003" || name == "ner" || name == "swag";
 }
 
 }  // namespace distilbert

@@ -80,4 +80,7 @@ struct FinetuneRecipe {
   static FinetuneRecipe from_tree(const nlohmann::json& tree, const std::string& origin);
 };
 
+/// True for the task names finetune_heads.cpp serves: squad, squad_v2, conll2003, ner, swag.
+bool is_heads_task(const std::string& name);
+
 }  // namespace distilbert

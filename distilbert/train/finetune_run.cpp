@@ -20,6 +20,7 @@
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"
+#include "distilbert/train/trainer_state.h"
 #include "distilbert/train/finetune.h"
 #include "distilbert/train/finetune_setup.h"
 #include "distilbert/train/memory_estimate.h"
@@ -146,27 +147,26 @@ void load_task_and_model(FinetuneRun& run) {
 // The position and counters of an interrupted run from its checkpoint's trainer_state.json, checked against this
 // recipe: a different schedule (batch size, epochs, accumulation, data) or process count cannot continue it.
 void restore_position(FinetuneRun& run, const json& st, const std::string& from) {
-  try {
-    const int64_t world = run.ctx.comm->world_size();
-    DISTILBERT_CHECK(st.at("world_size").get<int64_t>() == world, "checkpoint ", from, " was written by a run of ",
-                     st.at("world_size").dump(), " process(es); this run has ", world, ": resume with the same number");
-    DISTILBERT_CHECK(st.at("total_steps").get<int64_t>() == run.total, "checkpoint ", from, " belongs to a run of ",
-                     st.at("total_steps").dump(), " steps; this recipe makes ", run.total,
-                     " (batch_size, epochs, max_steps, grad_accum_steps or the data changed): resume needs the same");
-    run.step = st.at("step"), run.epoch = st.at("epoch"), run.batch = st.at("batch"), run.micro = st.at("micro");
-    DISTILBERT_CHECK(run.batch >= 0 && run.batch <= run.batches_per_epoch && run.micro >= 0 &&
-                         run.micro < run.accum() && run.step >= 0 && run.step <= run.total,
-                     "checkpoint ", from, "/trainer_state.json: position step ", run.step, ", batch ", run.batch,
-                     ", micro ", run.micro, " is outside this run's ", run.total, " steps of ", run.batches_per_epoch,
-                     " batches");
-    run.skipped = st.at("skipped"), run.epoch_rng = st.at("epoch_rng").get<std::string>(), run.resumed = true;
-    run.best = st.at("best").is_null() ? -std::numeric_limits<double>::infinity() : st.at("best").get<double>();
-    run.since_best = st.at("since_best"), run.summary.best_step = st.at("best_step");
-    run.summary.best_metrics = st.at("best_metrics").get<std::map<std::string, double>>();
-    run.loss_sum = st.at("loss_sum"), run.kd_sum = st.at("kd_sum"), run.loss_n = st.at("loss_n");
-  } catch (const json::exception& e) {
-    fail("checkpoint ", from, "/trainer_state.json does not hold a fine-tuning run's state: ", json_error_text(e));
-  }
+  const std::string where = "checkpoint " + from + "/trainer_state.json";
+  const FinetuneState s = FinetuneState::from_json(st, where);
+  s.check_fits(run.ctx.comm->world_size(), run.total, run.batches_per_epoch, run.accum(), where);
+  run.step = s.step, run.epoch = s.epoch, run.batch = s.batch, run.micro = s.micro, run.skipped = s.skipped;
+  run.epoch_rng = s.epoch_rng, run.resumed = true;
+  run.best = s.best.value_or(-std::numeric_limits<double>::infinity());
+  run.since_best = s.since_best, run.summary.best_step = s.best_step, run.summary.best_metrics = s.best_metrics;
+  run.loss_sum = s.loss_sum, run.kd_sum = s.kd_sum, run.loss_n = s.loss_n;
+}
+
+// What a checkpoint records of the run (restore_position's inverse).
+FinetuneState position_of(const FinetuneRun& run) {
+  FinetuneState s;
+  s.step = run.step, s.epoch = run.epoch, s.batch = run.batch, s.micro = run.micro, s.skipped = run.skipped;
+  s.epoch_rng = run.epoch_rng;
+  if (std::isfinite(run.best)) s.best = run.best;
+  s.since_best = run.since_best, s.best_step = run.summary.best_step, s.best_metrics = run.summary.best_metrics;
+  s.loss_sum = run.loss_sum, s.kd_sum = run.kd_sum, s.loss_n = run.loss_n;
+  s.world_size = run.ctx.comm->world_size(), s.total_steps = run.total;
+  return s;
 }
 
 // The optimiser, the state of an interrupted run (trainer.resume), rank 0's weights for everyone, gradient sync.
@@ -200,13 +200,7 @@ std::string save(FinetuneRun& run) {
     d.tokenizer = run.s.tok.get();
     d.optimizer = run.optimizer.get();
     d.with_grads = mid_cycle;
-    d.state = json{{"epoch", run.epoch},       {"batch", run.batch},
-                   {"micro", run.micro},       {"skipped", run.skipped},
-                   {"epoch_rng", run.epoch_rng}, {"best", std::isfinite(run.best) ? json(run.best) : json()},
-                   {"since_best", run.since_best}, {"best_step", run.summary.best_step},
-                   {"best_metrics", run.summary.best_metrics}, {"loss_sum", run.loss_sum},
-                   {"kd_sum", run.kd_sum},     {"loss_n", run.loss_n},
-                   {"world_size", run.ctx.comm->world_size()}, {"total_steps", run.total}};
+    d.state = position_of(run).to_json();
     dir = save_checkpoint(run.r.output_dir, run.step, d, run.r.keep_last);
   }
   run.ctx.comm->barrier("checkpoint " + std::to_string(run.step));

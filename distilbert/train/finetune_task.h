@@ -45,9 +45,6 @@ class FinetuneTask {
   virtual std::string main_metric() const = 0;
 };
 
-/// True for the task names finetune_heads.cpp serves: squad, squad_v2, conll2003, ner, swag.
-bool is_heads_task(const std::string& name);
-
 /// The task of a recipe whose task.name is_heads_task(); reads train (when need_train) and dev data.
 std::unique_ptr<FinetuneTask> make_heads_task(const FinetuneRecipe& r, bool need_train);
 

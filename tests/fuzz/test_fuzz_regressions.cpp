@@ -46,7 +46,7 @@ TEST_CASE("fuzz regressions: every saved input passes its target", "[fuzz]") {
 
 TEST_CASE("fuzz targets: all registered, empty and tiny inputs are refused cleanly", "[fuzz]") {
   for (const char* t : {"tokenizer", "tokenizer_files", "task_data", "task_files", "metrics", "model_config", "safetensors",
-                        "torch_pickle", "token_store", "recipe"}) {
+                        "torch_pickle", "token_store", "recipe", "trainer_state", "predict_input"}) {
     INFO(t);
     REQUIRE(registry().count(t) == 1);
     for (const std::string& input : {std::string(), std::string(1, '\0'), std::string("\x01\xff{[", 4)})

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 #include <algorithm>
 #include <random>
 
@@ -232,15 +233,21 @@ TEST_CASE("finetune: a checkpoint of another schedule, or with a torn state, is 
   CHECK(other.exit_code == 1);
   CHECK_THAT(other.output, Contains("step-00000003") && Contains("belongs to a run of 16 steps") &&
                                Contains("this recipe makes 8"));
-  // A field of the wrong type: our sentence naming the file, not the JSON library's.
-  auto state = json::parse(std::ifstream(ckpt / "trainer_state.json"));
-  state["epoch"] = "zero";
-  std::ofstream(ckpt / "trainer_state.json") << state.dump();
-  auto torn = finetune_cli("", recipe);
-  INFO(torn.output);
-  CHECK(torn.exit_code == 1);
-  CHECK_THAT(torn.output, Contains("trainer_state.json does not hold a fine-tuning run's state"));
-  CHECK_THAT(torn.output, !Contains("[json.exception"));
+  // A field of the wrong type, or a fraction where a count belongs (nlohmann would truncate 2.5 and convert 1e300
+  // with undefined behaviour): our sentence naming the file, the key and the value, not the JSON library's.
+  const auto good = json::parse(std::ifstream(ckpt / "trainer_state.json"));
+  for (const auto& [key, value, expected] : {std::tuple<std::string, json, std::string>{"epoch", "zero", "\"zero\""},
+                                             {"batch", 2.5, "2.5"}, {"step", 1e300, "1e+300"}, {"micro", true, "true"}}) {
+    auto state = good;
+    state[key] = value;
+    std::ofstream(ckpt / "trainer_state.json") << state.dump();
+    auto torn = finetune_cli("", recipe);
+    INFO(torn.output);
+    CHECK(torn.exit_code == 1);
+    CHECK_THAT(torn.output, Contains("step-00000003/trainer_state.json: '" + key + "' must be an integer, found " +
+                                     expected));
+    CHECK_THAT(torn.output, !Contains("[json.exception"));
+  }
 }
 
 TEST_CASE("finetune: grad_accum_steps 2 x batch 4 gives the weights of batch 8", "[integration][finetune]") {
