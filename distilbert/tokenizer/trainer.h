@@ -6,7 +6,8 @@
 //      (split on whitespace, isolate punctuation); the words are counted;
 //   2. the vocabulary starts with the special tokens ([PAD] [UNK] [CLS] [SEP] [MASK] at ids 0..4), then the
 //      alphabet: every character that occurs in a word, in code point order (optionally only the
-//      limit_alphabet most frequent ones), then "##c" for each character that occurs inside a word;
+//      limit_alphabet most frequent ones), then "##c" for each character that occurs inside a word, in the
+//      order described under Determinism;
 //   3. the most frequent adjacent pair of symbols over all words (weighted by word count) is merged into a
 //      new symbol ("hu" + "##g" -> "hug", "##u" + "##g" -> "##ug") until the vocabulary has vocab_size
 //      entries, no pair is left, or the best pair occurs fewer than min_frequency times. Ties go to the pair
@@ -15,10 +16,12 @@
 //      lazy re-queueing of stale counts.
 //   Note bert-base-uncased has its specials at 0 ([PAD]) and 100..103 ([UNK] [CLS] [SEP] [MASK]) with
 //   [unusedN] tokens in between; a trained vocabulary has them at 0..4.
-//   Determinism: the Rust trainer iterates its word table in hash order with a per-process random seed, so
-//   the ids of the "##c" symbols, and through them the tie-breaks between equally frequent pairs, change
-//   from run to run. Here words are visited in a fixed order (count descending, then bytewise), so the same
-//   input gives the same vocabulary on every run and machine, whatever the thread count.
+//   Determinism: the Rust trainer numbers the "##c" symbols as it meets them, visiting its word table in hash
+//   order with a per-process random seed, and its tie-breaks between equally frequent pairs compare those
+//   numbers, so its vocabulary can change from run to run. Here "##c" are numbered in HF's most likely order:
+//   by the number of distinct words c continues (a character inside many words is met early), then code
+//   point. The same input gives the same vocabulary on every run and machine, whatever the thread count, and
+//   it equals HF's in most runs (docs/TOKENIZER.md §6).
 //
 // Unigram / BPE: the sentencepiece C++ trainer (SentencePieceTrainer) on the lines of the files, with the
 // special tokens at ids 0..4: [UNK] is the model's unknown piece, the others user-defined symbols (matched

@@ -305,7 +305,34 @@ std::vector<std::string> train_wordpiece_vocab(const WordCounts& word_counts, co
     add(buf);
   }
 
-  // 3. Words as symbol ids: first character plain, the others "##c"; characters outside the alphabet are
+  // 3. The "##c" symbols, in the order HF's trainer most likely gives them. trainer.rs numbers them as it meets
+  //    them, visiting the words in its hash map's random order, so a character inside many distinct words tends to
+  //    be met early: "##a" comes before "##f" in practically every HF run. Its tie-breaks between equally frequent
+  //    pairs compare these ids, so numbering them by the number of distinct words a character continues (ties: code
+  //    point) makes ours take HF's likely side of each tie (docs/TOKENIZER.md, "Training").
+  {
+    std::unordered_map<char32_t, std::uint64_t> inside;  // distinct words with c at a position > 0
+    std::vector<char32_t> seen;
+    for (const auto& chars : word_chars) {
+      seen.assign(chars.begin() + (chars.empty() ? 0 : 1), chars.end());
+      std::sort(seen.begin(), seen.end());
+      seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+      for (char32_t c : seen) ++inside[c];
+    }
+    std::vector<std::pair<char32_t, std::uint64_t>> order;
+    for (const auto& [cp, count] : kept)
+      if (inside.count(cp)) order.emplace_back(cp, inside[cp]);
+    std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
+      return x.second != y.second ? x.second > y.second : x.first < y.first;
+    });
+    for (const auto& [cp, n] : order) {
+      buf = prefix;
+      unicode::append_utf8(cp, buf);
+      add(buf);
+    }
+  }
+
+  // 4. Words as symbol ids: first character plain, the others "##c"; characters outside the alphabet are
   //    dropped (as in trainer.rs).
   std::vector<std::vector<std::uint32_t>> words(word_counts.size());
   std::vector<std::int64_t> counts(word_counts.size());
@@ -323,7 +350,7 @@ std::vector<std::string> train_wordpiece_vocab(const WordCounts& word_counts, co
     std::vector<char32_t>().swap(word_chars[w]);
   }
 
-  // 4. Count the pairs and queue them.
+  // 5. Count the pairs and queue them.
   std::unordered_map<PairKey, std::int64_t> pair_counts;
   std::unordered_map<PairKey, std::vector<std::uint32_t>> where;
   for (std::size_t w = 0; w < words.size(); ++w) {
@@ -350,7 +377,7 @@ std::vector<std::string> train_wordpiece_vocab(const WordCounts& word_counts, co
   // Initial entries: one per pair, so their push order cannot matter (the heap order is total).
   push_where();
 
-  // 5. Merge until the vocabulary is full.
+  // 6. Merge until the vocabulary is full.
   std::size_t merges = 0;
   std::vector<std::pair<PairKey, int>> changes;
   auto last_log = Clock::now();

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "distilbert/core/error.h"
 #include "distilbert/tokenizer/trainer.h"
@@ -45,16 +46,18 @@ TEST_CASE("trainer: word counts use BertNormalizer + BertPreTokenizer", "[tokeni
 
 TEST_CASE("trainer: WordPiece merges on a tiny corpus, checked by hand", "[tokenizer][trainer]") {
   // Words: hug x4, pug x2, bun, hugging, hugs, pun, the. Alphabet b e g h i n p s t u (ids 5..14), then the
-  // "##" symbols in word order: ##u ##g (hug), ##n (bun), ##i (hugging), ##s (hugs), ##h ##e (the).
+  // "##" symbols by the number of distinct words each character continues (ties: code point): ##u 6 (all but
+  // "the"), ##g 4, ##n 3, then ##e ##h ##i ##s with 1 each.
   // Pair counts: (##u,##g) 8 -> "##ug"; (h,##ug) 6 -> "hug"; then two pairs of count 2, (p,##ug) and
   // (##u,##n): p (11) < ##u (15) so "pug" first, then "##un"; then count-1 pairs by smallest ids:
-  // (b,##un) (p,##un) (t,##h) (##g,##i) (##n,##g) (hug,##s) (hug,##gi) (th,##e) (huggi,##ng).
+  // (b,##un) (p,##un) (t,##h) (##g,##i) (##n,##g) (hug,##s) (hug,##gi) (th,##e) (huggi,##ng); (##h,##e) is
+  // gone once "th" is merged.
   WordPieceTrainerStats stats;
   const auto vocab = train_wordpiece_vocab(count_words(kHugCorpus, true, 1), wordpiece_options(1000), &stats);
   const std::vector<std::string> expected = {
       "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",                // 0..4
       "b", "e", "g", "h", "i", "n", "p", "s", "t", "u",             // 5..14 alphabet
-      "##u", "##g", "##n", "##i", "##s", "##h", "##e",              // 15..21
+      "##u", "##g", "##n", "##e", "##h", "##i", "##s",              // 15..21
       "##ug", "hug", "pug", "##un", "bun", "pun", "th", "##gi", "##ng", "hugs", "huggi", "the", "hugging"};
   CHECK(vocab == expected);
   CHECK(stats.merges == 13);
@@ -87,7 +90,8 @@ TEST_CASE("trainer: a merge inside a repeated pair updates the counts like word.
 
 TEST_CASE("trainer: the incremental pair counts give the merges of a naive full recount", "[tokenizer][trainer]") {
   // Reference: recount every pair over all words before each merge, take the highest count (ties: the
-  // smallest (left id, right id)), merge it everywhere. Same word order and initial ids as the trainer.
+  // smallest (left id, right id)), merge it everywhere. Same initial ids as the trainer: specials, the alphabet in
+  // code point order, the "##c" symbols by the number of distinct words they continue.
   const WordCounts counts = count_words(tiny_corpus_lines(), true, 1);
   TrainerOptions o = wordpiece_options(100000, 1);
   const auto trained = train_wordpiece_vocab(counts, o);
@@ -122,6 +126,19 @@ TEST_CASE("trainer: the incremental pair counts give the merges of a naive full 
   }
   std::sort(by_cp.begin(), by_cp.end());
   for (const auto& [cp, s] : by_cp) add(s);
+  // "##c" symbols: by the number of distinct words c continues, then code point.
+  std::map<std::string, std::uint64_t> inside;
+  for (const auto& cs : chars) {
+    const std::set<std::string> continued(cs.begin() + (cs.empty() ? 0 : 1), cs.end());
+    for (const auto& c : continued) ++inside[c];
+  }
+  std::vector<std::tuple<std::uint64_t, char32_t, std::string>> cont;
+  for (const auto& [cp, s] : by_cp)
+    if (inside.count(s)) cont.emplace_back(inside[s], cp, s);
+  std::sort(cont.begin(), cont.end(), [](const auto& x, const auto& y) {
+    return std::get<0>(x) != std::get<0>(y) ? std::get<0>(x) > std::get<0>(y) : std::get<1>(x) < std::get<1>(y);
+  });
+  for (const auto& [n, cp, s] : cont) add("##" + s);
   std::vector<std::vector<std::uint32_t>> words;
   for (const auto& cs : chars) {
     words.emplace_back();
