@@ -39,7 +39,7 @@ TEST_CASE("HF transformers' own models load here with its outputs, attentions, l
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto cases = json_lines(r.output);
-  REQUIRE(cases.size() == 20);
+  REQUIRE(cases.size() == 22);
   for (const auto& c : cases) {
     INFO("transformers " << c["transformers"].get<std::string>() << " case " << c["case"].get<std::string>() << " ("
                          << c["architecture"].get<std::string>() << ")");

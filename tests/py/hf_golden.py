@@ -10,7 +10,9 @@ input_ids, attention_mask[, token_type_ids], the labels, logits / start_logits /
 attentions.<i>, loss, and grad.<key> of every trainable parameter under the model's own state-dict key (zeros where the
 loss does not reach it). The *_positions cases give explicit position_ids (io holds them): BERT's forward takes them
 (a different order in each row); DistilBERT's does not, so its embeddings' buffer of positions is replaced by shifted
-ones, shared by the rows. Weights: HF's initialisation, then
+ones, shared by the rows. The *_bf16 cases store their weights in bf16 (what `save_pretrained` of a bf16 model
+writes) and add bf16.logits and bf16.hidden_states.<i>: the same forward under torch.autocast("cpu", bfloat16), the
+fp32 outputs being those of the stored weights upcast. Weights: HF's initialisation, then
 N(0, 0.1) added to every parameter (the padding row excepted) so that no bias or LayerNorm weight is a neutral 0/1 a
 wrong implementation could get away with. Dropout 0, train mode.
 """
@@ -103,6 +105,8 @@ def cases():
         "bert_mc": (D.BertForMultipleChoice, bert_config(), "mc"),
         "distilbert_mlm_positions": (D.DistilBertForMaskedLM, distil_config(), "mlm"),
         "bert_mlm_positions": (D.BertForMaskedLM, bert_config(), "mlm"),
+        "distilbert_mlm_bf16": (D.DistilBertForMaskedLM, distil_config(), "mlm"),
+        "bert_seqcls_bf16": (D.BertForSequenceClassification, bert_config(num_labels=3), "single"),
     }
 
 
@@ -161,7 +165,11 @@ def run_case(name, out_root, seed):
     perturb(model, g)
     model.train()
     folder = os.path.join(out_root, name)
+    bf16 = name.endswith("_bf16")
+    if bf16:  # weights stored in bf16 (config torch_dtype bfloat16); the fp32 goldens use them upcast, exactly
+        model.to(torch.bfloat16)
     model.save_pretrained(folder, safe_serialization=True)
+    model.to(torch.float32)
     x = make_inputs(g, kind, config.model_type == "bert")
     positions = explicit_positions(model, x, config.model_type == "bert") if name.endswith("_positions") else None
     out = model(**x, output_hidden_states=True, output_attentions=True)
@@ -175,6 +183,12 @@ def run_case(name, out_root, seed):
         io[f"hidden_states.{i}"] = h.detach().clone()
     for i, a in enumerate(out.attentions):
         io[f"attentions.{i}"] = a.detach().clone()
+    if bf16:  # the same forward under bf16 autocast, as HF users run it on CPU
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            low = model(**x, output_hidden_states=True)
+        io["bf16.logits"] = low.logits.float().clone()
+        for i, h in enumerate(low.hidden_states):
+            io[f"bf16.hidden_states.{i}"] = h.float().clone()
     loss = getattr(out, "loss", None)
     labelled = loss is not None
     loss = loss if labelled else out.last_hidden_state.pow(2).sum() * 1e-2

@@ -1,7 +1,8 @@
 // Checking a golden folder (config.json + weights + io.safetensors: inputs, labels, outputs, hidden states,
 // attentions, loss and grad.<key> of every trainable parameter) against our model: forward in train mode with
 // dropout 0, then backward, everything compared by HF key name. Shared by the Python-reference goldens
-// (tests/data/golden, test_model_golden.cpp) and the goldens HF transformers makes at test time (test_hf_golden.cpp).
+// (tests/data/golden, test_model_golden.cpp) and the goldens HF transformers makes at test time (test_hf_golden.cpp),
+// whose *_bf16 folders also hold HF's outputs under bf16 autocast (check_bf16_autocast).
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -12,12 +13,40 @@
 
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
+#include "distilbert/train/precision.h"
 #include "support/tensor_match.h"
 
 namespace distilbert::testing {
 
 /// The loss of a folder without labels (a base model): what tests/py/hf_golden.py backpropagates.
 inline torch::Tensor unlabelled_loss(const ModelOutput& out) { return out.last_hidden_state.pow(2).sum() * 1e-2; }
+
+/// The *_bf16 goldens (tests/py/hf_golden.py): HF's forward under torch.autocast(cpu, bfloat16) beside its fp32 one.
+/// Ours under AutocastScope("bf16") must be as close to the fp32 outputs as HF's bf16 outputs are (within a factor
+/// of 2: both round the same products' inputs to bf16, 8 significant bits, but may order sums differently), and
+/// farther than fp32 rounding could explain (1e-4), which shows it computed in bf16.
+inline void check_bf16_autocast(PretrainedModel& model, ModelInputs in, const SafetensorsFile& io) {
+  ModelOutput low;
+  {
+    torch::NoGradGuard no_grad;
+    AutocastScope autocast("bf16", torch::kCPU);
+    in.output_attentions = false;
+    low = model.forward(in);
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> outputs = {{"logits", low.logits}};
+  for (size_t i = 0; i < low.hidden_states.size(); ++i)
+    outputs.emplace_back("hidden_states." + std::to_string(i), low.hidden_states[i]);
+  for (const auto& [key, ours] : outputs) {
+    INFO("bf16 autocast: " << key);
+    REQUIRE(io.contains("bf16." + key));
+    const torch::Tensor fp32 = io.at(key);
+    const double hf_error = (io.at("bf16." + key) - fp32).abs().max().item<double>();
+    const double our_error = (ours.to(torch::kFloat32) - fp32).abs().max().item<double>();
+    INFO("max |bf16 - fp32|: HF " << hf_error << ", ours " << our_error);
+    CHECK(our_error <= 2 * hf_error + 1e-6);
+    if (key != "hidden_states.0") CHECK(our_error > 1e-4);  // the embeddings' sum and LayerNorm stay fp32
+  }
+}
 
 inline void check_golden_folder(const std::string& dir) {
   LoadOptions lo;
@@ -85,6 +114,7 @@ inline void check_golden_folder(const std::string& dir) {
   size_t expected_grads = 0;
   for (const auto& [k, t] : io.tensors) expected_grads += k.rfind("grad.", 0) == 0;
   CHECK(compared == expected_grads);
+  if (io.contains("bf16.logits")) check_bf16_autocast(model, in, io);
 }
 
 }  // namespace distilbert::testing
