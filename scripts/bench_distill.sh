@@ -83,18 +83,8 @@ if grep -q '"bf16_fast": false' "$WORK/cpu.json" && [[ ",$PRECISIONS," == *,bf16
   echo "[bench_distill] skipping bf16: this CPU has no fast bf16 matrix products (distill would run fp32, the reference crawls)"
   PRECISIONS=$(echo ",$PRECISIONS," | sed 's/,bf16,/,/g; s/^,//; s/,$//')
 fi
-# GFLOP of matrix products per token: 2 x (4 d^2 + 2 d f + 2 T d) per layer, 2 d V (+ 2 d^2 transform) for the vocabulary.
-gflop_per_token() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, sys
-def fwd(path, T=128):
-    c = json.load(open(path))
-    d = c.get("dim", c.get("hidden_size")); f = c.get("hidden_dim", c.get("intermediate_size"))
-    L = c.get("n_layers", c.get("num_hidden_layers")); V = c["vocab_size"]
-    return L * 2 * (4 * d * d + 2 * d * f + 2 * T * d) + 2 * d * V + 2 * d * d
-print((fwd(sys.argv[1]) + 3 * fwd(sys.argv[2])) / 1e9)
-PY
-}
+# GFLOP of matrix products per token (scripts/distill_gflop.py).
+gflop_per_token() { /usr/bin/python3 scripts/distill_gflop.py "$1" "$2"; }
 printf "%-6s %-5s %-14s %12s %10s %14s\n" pair prec impl tokens/s step_s peak_RSS_MiB
 for pair in ${PAIRS//,/ }; do
   case "$pair" in
