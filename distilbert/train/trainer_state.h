@@ -1,7 +1,7 @@
 // trainer_state.json: what a checkpoint folder (checkpoint.h) holds besides weights, optimiser and RNG, namely where
 // the run stands. Each recipe kind has its own fields; both are parsed here, strictly (every field present, integers
 // that are integers), and checked against the run that resumes them before anything continues. A hand-edited or
-// damaged file is refused with the file and the key, never read with a wrong value (docs/FINETUNING.md, Resuming).
+// damaged file is refused with the file and the key, never read with a wrong value (docs/FINETUNING.md §4, "Resuming").
 #pragma once
 
 #include <cstdint>
