@@ -20,8 +20,10 @@
 #   Where bf16 products are slow (docs/PRECISION.md) the bf16 runs are skipped, naming why.
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
-#                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both]
+#                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
 #   --bin times an already built CLI (another build, an older commit) instead of building build/bin/distilbert.
+#   --python runs the reference with another Python: both sides on LibTorch 2.x is
+#     --bin build-torch2/bin/distilbert --python .venv/bin/python (the torch wheel the 2.x build compiles against).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=../shared/data
@@ -33,6 +35,7 @@ THREADS=$(nproc)
 REPEAT=1
 REF_HEAP=both
 B=
+PYREF=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT=$2; shift 2 ;;
     --bin) B=$2; shift 2 ;;
     --ref-heap) REF_HEAP=$2; shift 2 ;;
+    --python) PYREF=$2; shift 2 ;;
     *) sed -n '2,22p' "$0" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +58,7 @@ esac
 for f in "$DATA/bert-base-uncased/vocab.txt" "$DATA/text/wikitext-2/valid.txt"; do
   [ -f "$f" ] || { echo "error: '$f' not found: pass --data DIR with bert-base-uncased/ and text/wikitext-2/" >&2; exit 1; }
 done
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "error: the reference needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
+"$PYREF" -c "import torch" 2>/dev/null || { echo "error: the reference needs a Python with torch: $PYREF has none (Debian: apt-get install python3-torch)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
 if [ -z "$B" ]; then
   BUILD_DIR=${BUILD_DIR:-build}
@@ -73,7 +77,7 @@ awk 'NF { line = line " " $0; if (++n % 40 == 0) { print line; line = "" } } END
   "$DATA/text/wikitext-2/valid.txt" > "$WORK/text.txt"
 TOTAL_STEPS=$((WARMUP + STEPS))
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')), $THREADS threads, LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), batch 8 x 128, $WARMUP warm-up + $STEPS timed steps"
+echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')), $THREADS threads, reference torch $("$PYREF" -c 'import torch; print(torch.__version__)') ($PYREF), CLI $B, batch 8 x 128, $WARMUP warm-up + $STEPS timed steps"
 # The hardware's limit: this CPU's measured rate for a lone 1024^3 product (distilbert info --cpu) against the
 # matrix-product work of one distillation token (teacher forward + student forward and backward, seq 128).
 $B info --cpu --json --threads "$THREADS" > "$WORK/cpu.json"
@@ -121,7 +125,7 @@ YAML
         env_heap=()
         name=python-eager
         [ "$heap" = kept ] && env_heap=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824) && name=python+heap
-        env "${env_heap[@]}" /usr/bin/time -f "%M" -o "$WORK/ref.rss" /usr/bin/python3 \
+        env "${env_heap[@]}" /usr/bin/time -f "%M" -o "$WORK/ref.rss" "$PYREF" \
           scripts/bench_distill_reference.py --teacher-config "$TCONF" --student-config "$SCONF" \
           --threads "$THREADS" --steps "$STEPS" --warmup "$WARMUP" --precision "$prec" \
           > "$WORK/ref.json" 2> "$WORK/ref.log" || { cat "$WORK/ref.log" >&2; exit 1; }
