@@ -22,7 +22,6 @@
 #include "distilbert/predict/glue_test.h"
 #include "distilbert/predict/predict_input.h"
 #include "distilbert/tokenizer/tokenizer.h"
-#include "distilbert/core/json_error.h"
 
 namespace distilbert::cli {
 

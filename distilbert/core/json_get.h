@@ -14,6 +14,13 @@
 
 namespace distilbert {
 
+/// Whether v is an integer that fits int64: not a bool, a fraction or a float, and not above 2^63 - 1.
+inline bool is_int64(const nlohmann::json& v) {
+  return v.is_number_integer() &&
+         (!v.is_number_unsigned() ||
+          v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+}
+
 /// obj[key], which must exist; `where` names the file (and line) in the error.
 inline const nlohmann::json& json_field(const nlohmann::json& obj, const char* key, const std::string& where) {
   DISTILBERT_CHECK(obj.is_object(), where, ": expected a JSON object, found ", obj.type_name());
@@ -26,9 +33,7 @@ inline const nlohmann::json& json_field(const nlohmann::json& obj, const char* k
 inline std::int64_t json_int(const nlohmann::json& obj, const char* key, const std::string& where) {
   const auto& v = json_field(obj, key, where);
   DISTILBERT_CHECK(v.is_number_integer(), where, ": '", key, "' must be an integer, found ", v.dump());
-  if (v.is_number_unsigned())
-    DISTILBERT_CHECK(v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()),
-                     where, ": '", key, "' is ", v.dump(), ", more than an int64 holds");
+  DISTILBERT_CHECK(is_int64(v), where, ": '", key, "' is ", v.dump(), ", more than an int64 holds");
   return v.get<std::int64_t>();
 }
 

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <limits>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +10,8 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/json_error.h"
+#include "distilbert/core/json_get.h"
+#include "distilbert/core/text.h"
 
 namespace distilbert {
 
@@ -25,10 +26,7 @@ Rows read_rows(const json& v, const std::string& where, const char* key, bool mu
     DISTILBERT_CHECK(r.is_array(), where, ": '", key, "' must be a list of integers, found ", r.type_name());
     std::vector<int64_t> out;
     for (const auto& x : r) {
-      const bool fits = x.is_number_integer() &&
-                        (!x.is_number_unsigned() ||
-                         x.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
-      DISTILBERT_CHECK(fits, where, ": '", key, "' must hold 64-bit integers, found ", x.dump());
+      DISTILBERT_CHECK(is_int64(x), where, ": '", key, "' must hold 64-bit integers, found ", x.dump());
       out.push_back(x.get<int64_t>());
     }
     return out;
@@ -146,12 +144,7 @@ PredictExample json_line(const std::string& line, const std::string& where, cons
 
 }  // namespace
 
-bool is_jsonl_path(const std::string& path) {
-  auto ends_with = [&](const std::string& suffix) {
-    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends_with(".jsonl") || ends_with(".json");
-}
+bool is_jsonl_path(const std::string& path) { return ends_with(path, ".jsonl") || ends_with(path, ".json"); }
 
 std::vector<PredictExample> read_predict_inputs(std::istream& in, const std::string& name, bool jsonl,
                                                 const ModelConfig& config, const PredictInputOptions& options) {

@@ -309,7 +309,7 @@ std::vector<std::string> train_wordpiece_vocab(const WordCounts& word_counts, co
   //    them, visiting the words in its hash map's random order, so a character inside many distinct words tends to
   //    be met early: "##a" comes before "##f" in practically every HF run. Its tie-breaks between equally frequent
   //    pairs compare these ids, so numbering them by the number of distinct words a character continues (ties: code
-  //    point) makes ours take HF's likely side of each tie (docs/TOKENIZER.md, "Training").
+  //    point) makes ours take HF's likely side of each tie (docs/TOKENIZER.md §6).
   {
     std::unordered_map<char32_t, std::uint64_t> inside;  // distinct words with c at a position > 0
     std::vector<char32_t> seen;
@@ -321,7 +321,7 @@ std::vector<std::string> train_wordpiece_vocab(const WordCounts& word_counts, co
     }
     std::vector<std::pair<char32_t, std::uint64_t>> order;
     for (const auto& [cp, count] : kept)
-      if (inside.count(cp)) order.emplace_back(cp, inside[cp]);
+      if (const auto it = inside.find(cp); it != inside.end()) order.emplace_back(cp, it->second);
     std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
       return x.second != y.second ? x.second > y.second : x.first < y.first;
     });

@@ -14,7 +14,6 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/fs.h"
-#include "distilbert/core/json_error.h"
 #include "distilbert/data/loader.h"
 #include "distilbert/data/lm_sequences.h"
 #include "distilbert/data/mlm.h"

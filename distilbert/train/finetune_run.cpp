@@ -16,7 +16,6 @@
 #include "distilbert/core/error.h"
 #include "distilbert/core/fault.h"
 #include "distilbert/core/fs.h"
-#include "distilbert/core/json_error.h"
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"

@@ -11,10 +11,10 @@
 
 #include <torch/torch.h>
 
-#include "distilbert/core/cpu_caps.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/train/precision.h"
+#include "support/bf16_products.h"
 #include "support/tensor_match.h"
 
 namespace distilbert::testing {
@@ -27,12 +27,7 @@ inline torch::Tensor unlabelled_loss(const ModelOutput& out) { return out.last_h
 /// of 2: both round the same products' inputs to bf16, 8 significant bits, but may order sums differently), and
 /// farther than fp32 rounding could explain (1e-4), which shows it computed in bf16.
 inline void check_bf16_autocast(PretrainedModel& model, ModelInputs in, const SafetensorsFile& io) {
-  if (measure_matmul_rates(64, 1).bf16_gflops == 0) {  // LibTorch 1.13 with oneDNN capped below AVX-512
-    WARN("SKIPPED: the bf16 autocast comparison did not run: this LibTorch cannot run bf16 matrix products on this "
-         "CPU ("
-         << cpu_summary() << ")");
-    return;
-  }
+  if (!require_bf16_products("the bf16 autocast comparison")) return;
   ModelOutput low;
   {
     torch::NoGradGuard no_grad;

@@ -6,19 +6,16 @@
 #include <torch/torch.h>
 
 #include "distilbert/config/model_config.h"
-#include "distilbert/core/cpu_caps.h"
 #include "distilbert/core/error.h"
 #include "distilbert/model/pretrained.h"
 #include "distilbert/train/precision.h"
+#include "support/bf16_products.h"
 #include "test_paths.h"
 
 using namespace distilbert;
 
 TEST_CASE("cast_frozen_linears: same bf16-autocast outputs, fewer casts", "[unit][precision]") {
-  if (measure_matmul_rates(64, 1).bf16_gflops == 0) {  // LibTorch 1.13 with oneDNN capped below AVX-512
-    WARN("SKIPPED: this LibTorch cannot run bf16 matrix products on this CPU (" << cpu_summary() << ")");
-    return;
-  }
+  if (!testing::require_bf16_products("cast_frozen_linears' bf16 comparison")) return;
   auto config = ModelConfig::load(std::string(DISTILBERT_SOURCE_DIR) + "/configs/tiny-bert.json");
   config.vocab_size = 500;
   torch::manual_seed(7);
