@@ -76,7 +76,6 @@ trap 'rm -rf "$WORK"' EXIT
 awk 'NF { line = line " " $0; if (++n % 40 == 0) { print line; line = "" } } END { if (line != "") print line }' \
   "$DATA/text/wikitext-2/valid.txt" > "$WORK/text.txt"
 TOTAL_STEPS=$((WARMUP + STEPS))
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')), $THREADS threads, reference torch $("$PYREF" -c 'import torch; print(torch.__version__)') ($PYREF), CLI $B, batch 8 x 128, $WARMUP warm-up + $STEPS timed steps"
 # The hardware's limit: this CPU's measured rate for a lone 1024^3 product (distilbert info --cpu) against the
 # matrix-product work of one distillation token (teacher forward + student forward and backward, seq 128).
@@ -112,8 +111,7 @@ YAML
       rm -rf "$WORK/run"
       /usr/bin/time -f "%M" -o "$WORK/ours.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
         threads="$THREADS" precision="$prec" > "$WORK/ours.log" 2>&1 || { cat "$WORK/ours.log" >&2; exit 1; }
-      ours=$(grep '"tokens_per_s"' "$WORK/run/metrics.jsonl" | tail -n +$((WARMUP + 1)) |
-        sed -nE 's/.*"tokens_per_s":([0-9.eE+-]+).*/\1/p' | median)
+      ours=$(/usr/bin/python3 scripts/metrics_median.py "$WORK/run/metrics.jsonl" tokens_per_s "$WARMUP")
       ours_rss=$(( $(tail -1 "$WORK/ours.rss") / 1024 ))
       printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n" "$pair" "$prec" distilbert "$ours" \
         "$(awk -v a="$ours" 'BEGIN { print 1024 / a }')" "$ours_rss"

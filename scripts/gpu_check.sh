@@ -117,8 +117,7 @@ if [ "$distill" != 0 ]; then
   say "error: distill --device $DEVICE failed (exit $distill, distill.log)"
   exit 1
 fi
-tps=$(grep '"tokens_per_s"' "$W/run/metrics.jsonl" | tail -n +$((WARMUP + 1)) |
-  sed -nE 's/.*"tokens_per_s":([0-9.eE+-]+).*/\1/p' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+tps=$("$PY" scripts/metrics_median.py "$W/run/metrics.jsonl" tokens_per_s "$WARMUP")
 gflop=$("$PY" scripts/distill_gflop.py "$TCONF" "$SCONF")
 mfu=$(awk -v t="$tps" -v g="$gflop" 'BEGIN { printf "%.1f", 100 * t * g / 989e3 }')
 say "distill $([ "$CPU" = 1 ] && echo small || echo base) pair, $DEVICE $PREC, batch $BATCH x 128: median $(printf %.0f "$tps") tokens/s over $STEPS steps after $WARMUP warm-up ($gflop GFLOP/token of matrix products; $mfu% of 989 TFLOP/s dense bf16)"
