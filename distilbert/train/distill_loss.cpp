@@ -153,8 +153,10 @@ torch::Tensor cosine_rows_loss(const torch::Tensor& s, const torch::Tensor& t) {
   return F::cosine_embedding_loss(s, t, target, F::CosineEmbeddingLossFuncOptions().reduction(torch::kMean));
 }
 
-DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLossWeights& w, bool compute_all) {
-  DistillLossParts out;
+namespace {
+
+// The terms on logits: soft-target KL, MLM cross-entropy and logit MSE, into out.
+void logit_terms(const DistillLossInputs& in, const DistillLossWeights& w, bool compute_all, DistillLossParts& out) {
   const auto& s = in.student_logits;
   const auto& t = in.teacher_logits;
   DISTILBERT_CHECK(s.dim() == 2 && t.sizes() == s.sizes(), "distillation_loss: student logits ", s.sizes(),
@@ -177,6 +179,21 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
     out.mse = F::mse_loss(s.to(torch::kFloat), t.detach().to(torch::kFloat), F::MSELossFuncOptions().reduction(torch::kSum)) /
               static_cast<double>(out.rows);
     if (w.alpha_mse > 0) out.total = out.total + w.alpha_mse * out.mse;
+  }
+}
+
+}  // namespace
+
+DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLossWeights& w, bool compute_all) {
+  DistillLossParts out;
+  if (in.student_logits.defined()) {
+    logit_terms(in, w, compute_all, out);
+  } else {  // hidden-state terms alone (a teacher without an MLM head): no vocabulary projection at all
+    DISTILBERT_CHECK(w.alpha_ce == 0 && w.alpha_mlm == 0 && w.alpha_mse == 0 && !compute_all,
+                     "distillation_loss: no logits given, so alpha_ce, alpha_mlm and alpha_mse must be 0; found ",
+                     w.alpha_ce, ", ", w.alpha_mlm, " and ", w.alpha_mse);
+    out.rows = in.attention_mask.ne(0).sum().item<int64_t>();
+    out.total = torch::zeros({}, in.attention_mask.options().dtype(torch::kFloat));
   }
   const bool need_hidden = w.alpha_cos > 0 || !w.layer_pairs.empty() || (compute_all && in.student_hidden);
   if (!need_hidden) return out;

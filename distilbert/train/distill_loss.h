@@ -28,7 +28,9 @@ struct DistillLossWeights {
 };
 
 struct DistillLossInputs {
-  torch::Tensor student_logits;  // (N, V) rows = selected tokens; fp32, or bf16/fp16 under autocast
+  // (N, V) rows = selected tokens; fp32, or bf16/fp16 under autocast. Undefined for the hidden-state terms alone
+  // (alpha_ce, alpha_mlm and alpha_mse all 0), as with a teacher that has no MLM head.
+  torch::Tensor student_logits;
   torch::Tensor teacher_logits;  // (N, V) same rows
   torch::Tensor mlm_labels;      // (N) labels of those rows, -100 where not an MLM target
   torch::Tensor attention_mask;  // (B, T) 1 = real token

@@ -87,13 +87,17 @@ struct LogWindow {
 // Which terms the run trains with (the others are not computed).
 bool uses_teacher(const DistillRecipe& r) { return r.mode == "distill"; }
 
+bool has_mlm_head(const PretrainedModel& m) { return m.architecture().find("ForMaskedLM") != std::string::npos; }
+
+// A teacher without an MLM head (a sentence encoder) serves the hidden-state terms alone (docs/DISTILLATION.md).
 ModelPtr load_teacher(const DistillRecipe& r, torch::Device device) {
   LoadOptions o;
   o.allow_new_head = false;
   auto t = load_model_folder(r.teacher, o).model;
-  DISTILBERT_CHECK(t->architecture().find("ForMaskedLM") != std::string::npos, "teacher '", r.teacher, "' is a ",
-                   t->architecture(),
-                   "; distillation needs a ...ForMaskedLM teacher (its MLM head gives the soft targets)");
+  DISTILBERT_CHECK(has_mlm_head(*t) || (r.loss.alpha_ce == 0 && r.loss.alpha_mse == 0), "teacher '", r.teacher,
+                   "' is a ", t->architecture(), " without an MLM head, but loss.alpha_ce is ", r.loss.alpha_ce,
+                   " and loss.alpha_mse ", r.loss.alpha_mse, ": soft targets need a ...ForMaskedLM teacher; with ",
+                   "this teacher set both to 0 and distil the hidden states (alpha_cos, layer_pairs)");
   freeze_teacher(*t, device, r.precision);
   return t;
 }
@@ -167,6 +171,7 @@ struct DistillRun {
   RunContext ctx;
   std::shared_ptr<tokenizer::Tokenizer> tok;
   ModelPtr teacher, student;  // no teacher when pretraining
+  bool teacher_head = false;  // the teacher has an MLM head (else the hidden-state terms alone)
   std::unique_ptr<data::MlmLoader> loader, eval_loader;  // no eval_loader without data.valid
   int64_t total_steps = 0, warmup = 0, accum = 1;
   std::unique_ptr<torch::optim::AdamW> optimizer;
@@ -192,6 +197,7 @@ int64_t load_models(DistillRun& run) {
       specials.pad >= 0 && specials.mask >= 0 && specials.cls >= 0 && specials.sep >= 0 && specials.unk >= 0,
       "tokenizer: [PAD], [MASK], [CLS], [SEP] and [UNK] are all needed for MLM training");
   run.teacher = uses_teacher(r) ? load_teacher(r, run.ctx.device) : nullptr;
+  run.teacher_head = run.teacher && has_mlm_head(*run.teacher);
   run.student = load_student(r, run.ctx.device);
   const auto& sc = run.student->config();
   check_tokenizer_fits(run.tok->vocab_size(), sc, tok_path, r.student.empty() ? r.student_config : r.student);
@@ -367,38 +373,41 @@ std::pair<DistillLossParts, ModelOutput> micro_batch_loss(DistillRun& run, const
   ModelOutput t_out;
   if (teacher) {
     torch::NoGradGuard no_grad;
-    t_out = teacher->encoder_forward(in);
+    t_out = run.teacher_head ? teacher->encoder_forward(in) : teacher->forward(in);  // a base model: its encoder
   }
   ModelOutput s_out = run.student->encoder_forward(in);
   auto rows = distill_rows(b.attention_mask, b.mlm_labels, run.restrict_rows());
   const int64_t H = s_out.last_hidden_state.size(-1);
-  // Vocabulary projections only for the rows a loss uses. Losses in fp32 whatever the autocast dtype: the fused
-  // KL + MLM reads bf16/fp16 logits directly and converts block by block in cache (no fp32 copy of the logits).
-  auto s_logits = run.student->mlm_logits(s_out.last_hidden_state.reshape({-1, H}).index_select(0, rows));
-  if (!teacher) s_logits = s_logits.to(torch::kFloat);
+  const auto& w = r.loss;
+  const bool logit_terms = !teacher || w.alpha_ce > 0 || w.alpha_mlm > 0 || w.alpha_mse > 0;
   DistillLossInputs li;
-  li.student_logits = s_logits;
   li.mlm_labels = b.mlm_labels.reshape({-1}).index_select(0, rows);
   li.attention_mask = b.attention_mask;
+  // Vocabulary projections only for the rows a loss uses. Losses in fp32 whatever the autocast dtype: the fused
+  // KL + MLM reads bf16/fp16 logits directly and converts block by block in cache (no fp32 copy of the logits).
+  if (logit_terms) {
+    auto s_logits = run.student->mlm_logits(s_out.last_hidden_state.reshape({-1, H}).index_select(0, rows));
+    if (!teacher) s_logits = s_logits.to(torch::kFloat);
+    li.student_logits = s_logits;
+    li.teacher_logits = s_logits.detach();  // unused (alpha_ce and alpha_mse are 0) unless the teacher has a head
+  }
   if (teacher) {
     torch::NoGradGuard no_grad;
     const int64_t Ht = t_out.last_hidden_state.size(-1);
-    li.teacher_logits = teacher->mlm_logits(t_out.last_hidden_state.reshape({-1, Ht}).index_select(0, rows));
+    if (logit_terms && run.teacher_head)
+      li.teacher_logits = teacher->mlm_logits(t_out.last_hidden_state.reshape({-1, Ht}).index_select(0, rows));
     li.student_hidden = &s_out.hidden_states;
     li.teacher_hidden = &t_out.hidden_states;
-  } else {
-    li.teacher_logits = s_logits.detach();  // unused: alpha_ce is 0 in pretraining
   }
   if (need_hidden) {
     for (auto& h : s_out.hidden_states) h = h.to(torch::kFloat);
     for (auto& h : t_out.hidden_states) h = h.to(torch::kFloat);
   }
-  DistillLossWeights w = r.loss;
   auto parts = teacher ? distillation_loss(li, w, false) : DistillLossParts{};
   if (!teacher) {
     parts.rows = rows.size(0);
     parts.targets = parts.rows;
-    parts.mlm = torch::nn::functional::cross_entropy(s_logits, li.mlm_labels);
+    parts.mlm = torch::nn::functional::cross_entropy(li.student_logits, li.mlm_labels);
     parts.total = w.alpha_mlm * parts.mlm;
   }
   return std::make_pair(parts, std::move(s_out));
@@ -445,7 +454,7 @@ HeldOutSums held_out_sums(DistillRun& run) {
     acc.ce += torch::nn::functional::cross_entropy(s_logits, tgt, sum).item<double>();
     acc.targets += static_cast<double>(rows.size(0));
     acc.correct += s_top.eq(tgt).sum().item<double>();
-    if (!teacher) continue;
+    if (!run.teacher_head) continue;
     auto th = teacher->encoder_forward(in).last_hidden_state;
     auto t_logits = teacher->mlm_logits(th.reshape({-1, th.size(-1)}).index_select(0, rows)).to(torch::kFloat);
     const auto t_logp = torch::log_softmax(t_logits, -1);
@@ -474,7 +483,7 @@ void evaluate(DistillRun& run, const ProgressLine& progress) {
             {"perplexity", std::exp(acc.ce / targets)},
             {"accuracy", acc.correct / targets},
             {"targets", acc.targets}};
-  if (run.teacher) {
+  if (run.teacher_head) {
     m["teacher_agreement"] = acc.agreement / targets;
     m["teacher_kl"] = acc.kl / targets;
     m["teacher_mlm_loss"] = acc.teacher_ce / targets;
@@ -485,7 +494,7 @@ void evaluate(DistillRun& run, const ProgressLine& progress) {
   std::cerr << progress.line_break() << run.ctx.tag << "eval at step " << run.step << ": mlm loss "
             << fmt(m["mlm_loss"].get<double>()) << ", perplexity " << fmt(m["perplexity"].get<double>())
             << ", accuracy " << fmt(m["accuracy"].get<double>(), 3);
-  if (run.teacher)
+  if (run.teacher_head)
     std::cerr << ", teacher agreement " << fmt(m["teacher_agreement"].get<double>(), 3) << " (teacher mlm loss "
               << fmt(m["teacher_mlm_loss"].get<double>()) << ")";
   std::cerr << "\n";

@@ -146,6 +146,59 @@ TEST_CASE("distill: a tiny run logs every term, saves checkpoints and a final HF
   CHECK(read_metrics(out).size() == 8);
 }
 
+TEST_CASE("distill: a teacher without an MLM head distils its hidden states alone; soft targets from it are refused",
+          "[integration][distill_run]") {
+  auto w = make_workspace("headless");
+  if (!w.ok) {
+    WARN("SKIPPED: shared data not found");
+    return;
+  }
+  // The golden BERT as a base model (a sentence encoder has no MLM head either), with the tokenizer beside it.
+  LoadOptions lo;
+  lo.verbose = false;
+  lo.head = Head::None;
+  const auto encoder = (w.dir / "encoder").string();
+  save_model_folder(*load_model_folder(w.teacher, lo).model, encoder);
+  tokenizer::load_tokenizer(w.dir / "vocab.txt")->save_pretrained(encoder);
+  json tree = base_recipe(w, (w.dir / "run").string());
+  tree["teacher"]["model"] = encoder;
+  // Soft targets need the teacher's vocabulary projection: refused before any step, naming the teacher and the key.
+  CHECK_THROWS_WITH(run_distillation(DistillRecipe::from_tree(tree, "test", "distill"), false),
+                    Contains(encoder) && Contains("BertModel without an MLM head") && Contains("alpha_ce"));
+  tree["loss"] = {{"alpha_ce", 0.0}, {"alpha_mlm", 0.0}, {"alpha_cos", 1.0}};
+  tree["trainer"]["max_steps"] = 30;
+  tree["optimizer"]["lr"] = 3e-3;
+  tree["trainer"]["grad_accum_steps"] = 1;
+  tree["trainer"]["save_every"] = 0;
+  const auto s = run_distillation(DistillRecipe::from_tree(tree, "test", "distill"), false);
+  CHECK(s.steps == 30);
+  const auto m = read_metrics(w.dir / "run");
+  REQUIRE(m.size() == 30);
+  for (const auto& r : m) {
+    CHECK_FALSE(r.contains("loss_ce"));
+    CHECK_FALSE(r.contains("loss_mlm"));
+    CHECK(r["loss"].get<double>() == Approx(r["loss_cos"].get<double>()));
+  }
+  // The student's last hidden states moved towards the teacher's, measured here on text the run saw, in eval mode:
+  // mean over real tokens of 1 - cos, before and after.
+  auto tok = tokenizer::load_tokenizer(w.dir / "vocab.txt");
+  const auto ids = tok->encode("The game 's opening theme was composed by Hitoshi Sakimoto .").ids;
+  ModelInputs in;
+  in.input_ids = torch::tensor(ids).unsqueeze(0);
+  in.attention_mask = torch::ones_like(in.input_ids);
+  auto last = [&](const std::string& dir) {
+    auto model = load_model_folder(dir, lo).model;
+    model->eval();
+    torch::NoGradGuard no_grad;
+    return model->forward(in).last_hidden_state.squeeze(0);
+  };
+  const auto t = last(encoder);
+  const double before = (1 - torch::cosine_similarity(last(w.student), t, 1)).mean().item<double>();
+  const double after = (1 - torch::cosine_similarity(last((w.dir / "run" / "final").string()), t, 1)).mean().item<double>();
+  INFO("1 - cos before " << before << ", after " << after);
+  CHECK(after < 0.5 * before);
+}
+
 TEST_CASE("distill: trainer.profile_steps writes a Chrome trace and an operator table of those steps",
           "[integration][distill_run][profile]") {
   auto w = make_workspace("profile", 100);

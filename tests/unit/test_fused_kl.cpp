@@ -116,3 +116,39 @@ TEST_CASE("Fused KL + MLM refuses mismatched shapes, naming them", "[unit][loss]
                     Catch::Contains("labels"));
   CHECK_THROWS_WITH(soft_target_kl_and_mlm(s, s, labels, 0.0), Catch::Contains("temperature"));
 }
+
+TEST_CASE("Distillation loss without logits: the hidden-state terms alone, over non-pad tokens", "[unit][loss]") {
+  // A teacher without an MLM head gives no logits: alpha_cos and the layer pairs are the whole loss.
+  torch::manual_seed(5);
+  const auto mask = torch::tensor({1, 1, 1, 0, 1, 1, 0, 0}, torch::kLong).reshape({2, 4});
+  std::vector<torch::Tensor> sh = {torch::randn({2, 4, 6}), torch::randn({2, 4, 6}, torch::requires_grad())};
+  std::vector<torch::Tensor> th = {torch::randn({2, 4, 6}), torch::randn({2, 4, 6})};
+  DistillLossInputs in;
+  in.attention_mask = mask;
+  in.student_hidden = &sh;
+  in.teacher_hidden = &th;
+  DistillLossWeights w;
+  w.alpha_ce = 0;
+  w.alpha_cos = 0.7;
+  w.layer_pairs = {{0, 0}};
+  w.alpha_layer_mse = 0.3;
+  const auto parts = distillation_loss(in, w, false);
+  // The same sums written out over the 5 real tokens: 1 - cos(s_i, t_i) and the squared error per element.
+  const auto keep = mask.reshape({-1}).nonzero().squeeze(1);
+  auto rows = [&](const torch::Tensor& h) { return h.detach().reshape({-1, 6}).index_select(0, keep).to(torch::kDouble); };
+  const double cos = (1 - torch::cosine_similarity(rows(sh[1]), rows(th[1]), 1)).mean().item<double>();
+  const double mse = (rows(sh[0]) - rows(th[0])).pow(2).mean().item<double>();
+  CHECK(parts.rows == 5);
+  CHECK_FALSE(parts.ce.defined());
+  CHECK_FALSE(parts.mlm.defined());
+  CHECK(parts.cos.item<double>() == Approx(cos).epsilon(1e-6));
+  CHECK(parts.total.item<double>() == Approx(0.7 * cos + 0.3 * mse).epsilon(1e-6));
+  parts.total.backward();
+  REQUIRE(sh[1].grad().defined());
+  // Padding gets no gradient.
+  CHECK(sh[1].grad().reshape({-1, 6}).index_select(0, mask.reshape({-1}).eq(0).nonzero().squeeze(1)).abs().max()
+            .item<double>() == 0.0);
+  // A logit term without logits is refused, naming the weights.
+  w.alpha_mlm = 2;
+  CHECK_THROWS_WITH(distillation_loss(in, w, false), Catch::Contains("no logits") && Catch::Contains("alpha_mlm"));
+}
