@@ -65,6 +65,7 @@ struct FinetuneRecipe {
   // for question answering the mean of the start and end KLs, run_squad_w_distillation.py).
   std::string kd_teacher;  // fine-tuned teacher folder (same task and labels); empty = plain fine-tuning
   double kd_temperature = 2.0, kd_alpha_ce = 0.5, kd_alpha_task = 0.5;
+  double kd_alpha_cos = 0.0;  // 1 - cos between the last hidden states of non-pad tokens (the paper's L_cos)
 
   // Data parallel: batch_size is per process (global batch = batch_size x processes), as in HF Trainer.
   dist::DistSettings distributed;

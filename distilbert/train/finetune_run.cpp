@@ -19,6 +19,7 @@
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/train/checkpoint.h"
+#include "distilbert/train/distill_loss.h"
 #include "distilbert/train/trainer_state.h"
 #include "distilbert/train/finetune.h"
 #include "distilbert/train/finetune_setup.h"
@@ -110,11 +111,16 @@ ModelPtr load_kd_teacher(const FinetuneRun& run) {
   DISTILBERT_CHECK(teacher->config().vocab_size == student.vocab_size, "distill.teacher '", r.kd_teacher,
                    "' has vocab_size ", teacher->config().vocab_size, " but the student has ", student.vocab_size,
                    ": both must read the same token ids");
+  DISTILBERT_CHECK(r.kd_alpha_cos == 0 || teacher->config().hidden_size == student.hidden_size, "distill.alpha_cos ",
+                   "compares hidden states: teacher '", r.kd_teacher, "' has hidden_size ", teacher->config().hidden_size,
+                   " but the student has ", student.hidden_size);
   freeze_teacher(*teacher, run.s.device, r.precision);
   if (run.main_rank())
     std::cerr << run.ctx.tag << "task-specific distillation from " << teacher->architecture() << " '" << r.kd_teacher
               << "': loss = " << r.kd_alpha_task << " x task + " << r.kd_alpha_ce << " x "
-              << run.task->distill_description(r.kd_temperature) << "\n";
+              << run.task->distill_description(r.kd_temperature)
+              << (r.kd_alpha_cos > 0 ? " + " + std::to_string(r.kd_alpha_cos) + " x (1 - cos) of last hidden states" : "")
+              << "\n";
   return teacher;
 }
 
@@ -225,6 +231,15 @@ void shuffle_epoch(FinetuneRun& run, std::mt19937_64& rng) {
     run.order[static_cast<size_t>(k)] = all[static_cast<size_t>((run.ctx.comm->rank() + k * world) % n)];
 }
 
+// The paper's L_cos in task-specific distillation: mean over non-pad tokens of 1 - cos(student, teacher) between the
+// last hidden states (docs/DISTILLATION.md).
+torch::Tensor hidden_cos_loss(const ModelOutput& s, const ModelOutput& t, const ModelInputs& in) {
+  const auto rows = in.attention_mask.reshape({-1}).nonzero().squeeze(1);
+  const int64_t H = s.last_hidden_state.size(-1);
+  return cosine_rows_loss(s.last_hidden_state.reshape({-1, H}).index_select(0, rows).to(torch::kFloat),
+                          t.last_hidden_state.reshape({-1, H}).index_select(0, rows).to(torch::kFloat));
+}
+
 // One micro-batch's loss (the task's, mixed with the teacher's soft targets when distilling) and the KD term.
 std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelInputs& in) {
   const auto& r = run.r;
@@ -243,6 +258,7 @@ std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelI
     const auto kd = run.task->distill_loss(out, t_out, in, r.kd_temperature);
     kd_value = kd.item<double>();
     loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
+    if (r.kd_alpha_cos > 0) loss = loss + r.kd_alpha_cos * hidden_cos_loss(out, t_out, in);
   }
   // Reliability tests (core/fault.h): DISTILBERT_FAULT=finetune.loss:nan@N poisons the N-th micro-batch's loss.
   if (fault::point("finetune.loss")) loss = loss + std::numeric_limits<double>::quiet_NaN();
