@@ -2,11 +2,15 @@
 #include "distilbert/train/precision.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <string>
+#include <utility>
 
 #include "distilbert/core/cpu_caps.h"
 #include "distilbert/core/error.h"
@@ -119,19 +123,38 @@ LossScaler::LossScaler(bool enabled, double init_scale, double growth_factor, do
 
 torch::Tensor LossScaler::scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
 
-bool LossScaler::unscale(const std::vector<torch::Tensor>& params) {
-  if (!enabled_) return true;
+bool fused_unscale_available(torch::Device device) {
+  const auto op = c10::Dispatcher::singleton().findSchema(c10::OperatorName("aten::_amp_foreach_non_finite_check_and_unscale_", ""));
+  return op && op->hasKernelForDispatchKey(device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::CPU);
+}
+
+bool unscale_gradients(const std::vector<torch::Tensor>& grads, double inv_scale, bool fused) {
   torch::NoGradGuard no_grad;
-  const double inv = 1.0 / scale_;
-  // One host sync for all parameters (a GPU waits once, not once per tensor).
-  std::vector<torch::Tensor> finite;
-  for (const auto& p : params) {
-    if (!p.grad().defined()) continue;
-    auto g = p.grad();
-    g.mul_(inv);
+  std::vector<torch::Tensor> finite;  // per tensor, or per fused group: 1 when all finite
+  std::map<std::pair<std::string, torch::ScalarType>, std::vector<torch::Tensor>> groups;
+  for (const auto& g : grads) {
+    if (fused && fused_unscale_available(g.device())) {
+      groups[{g.device().str(), g.scalar_type()}].push_back(g);
+      continue;
+    }
+    g.mul_(inv_scale);
     finite.push_back(torch::isfinite(g).all());
   }
+  for (auto& [key, group] : groups) {
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(group.front().device());
+    auto found_inf = torch::zeros({1}, opts);
+    at::_amp_foreach_non_finite_check_and_unscale_(group, found_inf, torch::full({1}, inv_scale, opts));
+    finite.push_back(found_inf.eq(0).squeeze(0).to(torch::kCPU));
+  }
   return finite.empty() || torch::stack(finite).all().item<bool>();
+}
+
+bool LossScaler::unscale(const std::vector<torch::Tensor>& params) {
+  if (!enabled_) return true;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  return unscale_gradients(grads, 1.0 / scale_);
 }
 
 void LossScaler::update(bool found_inf) {

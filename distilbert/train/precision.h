@@ -43,6 +43,16 @@ int64_t cast_frozen_linears(torch::nn::Module& model, const std::string& precisi
 
 /// Dynamic loss scaling as torch.cuda.amp.GradScaler: scale the loss, unscale gradients before clipping, skip the
 /// step when any gradient is inf/NaN and halve the scale; double it after `growth_interval` clean steps.
+/// Whether this LibTorch has at::_amp_foreach_non_finite_check_and_unscale_ for the device: CUDA always, CPU from
+/// LibTorch 2.x (1.13 has no CPU kernel). Asked of the dispatcher, not of the version number.
+bool fused_unscale_available(torch::Device device);
+
+/// Divides every gradient by the scale (multiplies by inv_scale) in place; false when one of them is not finite.
+/// fused: one at::_amp_foreach_non_finite_check_and_unscale_ call per (device, dtype) group, which multiplies and
+/// checks in one pass; otherwise (or where that kernel is missing) a multiply and an isfinite reduction per tensor.
+/// Either way, one host sync.
+bool unscale_gradients(const std::vector<torch::Tensor>& grads, double inv_scale, bool fused = true);
+
 class LossScaler {
  public:
   explicit LossScaler(bool enabled, double init_scale = 65536.0, double growth_factor = 2.0,

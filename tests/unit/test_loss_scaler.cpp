@@ -7,6 +7,7 @@
 #include <limits>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "distilbert/train/precision.h"
 
@@ -67,4 +68,43 @@ TEST_CASE("Loss scaler disabled (fp32, bf16): the loss and gradients pass throug
   s.update(true);
   CHECK(s.skipped_steps() == 0);
   CHECK(s.current_scale() == 65536.0);
+}
+
+TEST_CASE("Loss scaler: the fused unscale (LibTorch 2.x CPU) gives the per-tensor loop's gradients and verdicts",
+          "[unit][precision]") {
+  if (!fused_unscale_available(torch::kCPU)) {
+    WARN("SKIPPED: this LibTorch (" TORCH_VERSION ") has no CPU kernel for "
+         "at::_amp_foreach_non_finite_check_and_unscale_ (LibTorch 1.13 has it for CUDA only); unscale uses the loop");
+    return;
+  }
+  torch::manual_seed(3);
+  // fp32 and bf16 gradients (two fused groups), 1,000 values each in several tensors.
+  auto make = [] {
+    return std::vector<torch::Tensor>{torch::randn({10, 50}) * 1e4, torch::randn({500}) * 1e4,
+                                      (torch::randn({20, 25}) * 1e4).to(torch::kBFloat16), torch::randn({7})};
+  };
+  const auto base = make();
+  auto copy = [&] {
+    std::vector<torch::Tensor> v;
+    for (const auto& t : base) v.push_back(t.clone());
+    return v;
+  };
+  for (const double bad : {0.0, std::numeric_limits<double>::infinity(), std::nan("")}) {
+    INFO("poisoned value " << bad);
+    auto loop = copy(), fused = copy();
+    if (bad != 0.0) {
+      loop[2][3][4] = bad;
+      fused[2][3][4] = bad;
+    }
+    const bool ok_loop = unscale_gradients(loop, 1.0 / 65536.0, /*fused=*/false);
+    const bool ok_fused = unscale_gradients(fused, 1.0 / 65536.0, /*fused=*/true);
+    CHECK(ok_loop == (bad == 0.0));
+    CHECK(ok_fused == ok_loop);
+    for (size_t i = 0; i < base.size(); ++i) {
+      // Both multiply each value by the same float 2^-16: exact, so the results are equal bit for bit.
+      CHECK(torch::equal(loop[i].nan_to_num(0, 0, 0), fused[i].nan_to_num(0, 0, 0)));
+      CHECK(torch::allclose(loop[i].to(torch::kDouble).nan_to_num(0, 0, 0),
+                            base[i].to(torch::kDouble).nan_to_num(0, 0, 0) / 65536.0, 0, 0) == (bad == 0.0 || i != 2));
+    }
+  }
 }
