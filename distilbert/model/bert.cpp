@@ -52,6 +52,8 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
   const int64_t B = x.size(0), T = x.size(1), H = x.size(2), d = H / n_heads;
   auto shape = [&](const torch::Tensor& t) { return t.view({B, T, n_heads, d}).transpose(1, 2); };  // (B, h, T, d)
   auto q = shape(query->forward(x)), k = shape(key->forward(x)), v = shape(value->forward(x));
+  if (fused_attention_applies(dropout, weights_out))
+    return fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H});
   auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
   auto w = apply_dropout(dropout, torch::softmax(scores, -1));

@@ -1,10 +1,15 @@
 // Shared building blocks; see layers.h.
 #include "distilbert/model/layers.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <limits>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "distilbert/core/error.h"
 
@@ -48,9 +53,50 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarT
       .masked_fill_(padded, min);
 }
 
+namespace {
+std::atomic<int> g_fused_attention{-1};  // -1: not decided yet (read DISTILBERT_ATTENTION), 0 off, 1 on
+}  // namespace
+
+void set_fused_attention(bool enabled) { g_fused_attention = enabled ? 1 : 0; }
+
+bool fused_attention_applies(const torch::nn::Dropout& dropout, const torch::Tensor* weights_out) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (g_fused_attention < 0) {
+    const char* env = std::getenv("DISTILBERT_ATTENTION");
+    g_fused_attention = env && std::string(env) == "explicit" ? 0 : 1;
+  }
+  return g_fused_attention == 1 && !weights_out && (!dropout->is_training() || dropout->options.p() == 0.0);
+#else
+  (void)dropout, (void)weights_out;
+  return false;
+#endif
+}
+
+torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& bias) {
+#if TORCH_VERSION_MAJOR >= 2
+  // SDPA wants a float mask in the query's dtype. The bias holds 0 or the lowest value of its own dtype; clamping
+  // to the query dtype's lowest first keeps an fp32 bias finite in bf16 or fp16 (a cast alone would give -inf).
+  std::optional<torch::Tensor> mask;
+  if (bias.defined()) {
+    const auto dt = q.scalar_type();
+    const double lowest = dt == torch::kFloat16 ? -65504.0 : dt == torch::kBFloat16 ? -3.3895313892515355e38 : -3.4028234663852886e38;
+    mask = bias.scalar_type() == dt ? bias : bias.clamp_min(lowest).to(dt);
+  }
+  return at::scaled_dot_product_attention(q, k, v, mask);
+#else
+  (void)q, (void)k, (void)v, (void)bias;
+  fail("fused_attention: LibTorch 1.13 has no at::scaled_dot_product_attention");
+#endif
+}
+
 torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
+#if TORCH_VERSION_MAJOR >= 2
+  return ln->forward(x);  // the mixed-dtype kernel: statistics in fp32, output in x's dtype
+#else
   const auto dtype = ln->weight.scalar_type();
   return ln->forward(x.scalar_type() == dtype ? x : x.to(dtype));
+#endif
 }
 
 torch::Tensor position_embeddings_of(const torch::nn::Embedding& table, const torch::Tensor& position_ids, int64_t B,

@@ -23,8 +23,22 @@ void init_hf_weights(torch::nn::Module& module, double std);
 /// Adding finfo.min gives the same softmax as HF's masked_fill with finfo.min for every row with a real key.
 torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype);
 
-/// LayerNorm in the weights' dtype: under autocast a bf16/fp16 activation meets fp32 weights, which LibTorch 1.13's
-/// CPU layer_norm rejects (it is on no autocast list). Normalising in fp32 is also the numerically right choice.
+/// Attention as one at::scaled_dot_product_attention call (LibTorch 2.x; its CPU kernel never keeps the (B, h, T, T)
+/// scores) where that is exact: no attention weights asked for and no attention dropout to apply (eval, or p = 0).
+/// Our dropout draws its own thread-count-independent masks (dropout.cpp), which SDPA's would not reproduce, so a
+/// training step with attention dropout keeps the explicit product. Always false on LibTorch 1.13, and when
+/// DISTILBERT_ATTENTION=explicit is set or set_fused_attention(false) was called (benchmarks and tests compare both).
+bool fused_attention_applies(const torch::nn::Dropout& dropout, const torch::Tensor* weights_out);
+void set_fused_attention(bool enabled);
+/// softmax(q k^T / sqrt(d) + bias) v for q, k, v (B, h, T, d) and the additive (B, 1, 1, T) bias of attention_bias
+/// (or undefined); (B, h, T, d). Only where fused_attention_applies.
+torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& bias);
+
+/// LayerNorm of a bf16/fp16 activation (autocast) with fp32 weights. LibTorch 2.x has a mixed-dtype kernel: it
+/// normalises in fp32 and returns x's dtype, as HF's models do under torch.autocast. LibTorch 1.13's CPU layer_norm
+/// rejects the mix (it is on no autocast list), so there x is first cast to the weights' dtype and the output stays
+/// fp32 (docs/PRECISION.md).
 torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
 
 /// Dropout with the semantics of torch::dropout (zero with probability p, survivors scaled by 1 / (1 - p); identity
