@@ -146,7 +146,7 @@ TEST_CASE("distill: a tiny run logs every term, saves checkpoints and a final HF
   CHECK(read_metrics(out).size() == 8);
 }
 
-TEST_CASE("distill: a teacher without an MLM head distils its hidden states alone; soft targets from it are refused",
+TEST_CASE("distill: a teacher without an MLM head distils its hidden states alone, and soft targets from it are refused",
           "[integration][distill_run]") {
   auto w = make_workspace("headless");
   if (!w.ok) {
