@@ -60,11 +60,14 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x, const 
                                                   torch::Tensor* weights_out) {
   const int64_t B = x.size(0), T = x.size(1), H = x.size(2), d = H / n_heads;
   auto shape = [&](const torch::Tensor& t) { return t.view({B, T, n_heads, d}).transpose(1, 2); };  // (B, h, T, d)
+  // q, k, v in this order: backward sums their gradients into x's in the reverse order, and a training run's
+  // rounding (so a short run's outcome) depends on it.
+  auto q = shape(q_lin->forward(x));
   auto k = shape(k_lin->forward(x));
   auto v = shape(v_lin->forward(x));
   if (fused_attention_applies(dropout, weights_out))
-    return out_lin->forward(fused_attention(shape(q_lin->forward(x)), k, v, bias).transpose(1, 2).reshape({B, T, H}));
-  auto q = shape(q_lin->forward(x)) / std::sqrt(static_cast<double>(d));  // scaled before the product, as HF
+    return out_lin->forward(fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H}));
+  q = q / std::sqrt(static_cast<double>(d));  // scaled before the product, as HF
   auto scores = torch::matmul(q, k.transpose(2, 3));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
   auto w = apply_dropout(dropout, torch::softmax(scores, -1));
