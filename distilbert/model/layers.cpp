@@ -42,12 +42,19 @@ void init_hf_weights(torch::nn::Module& module, double std) {
   }
 }
 
+namespace {
+// torch.finfo(dtype).min of the floating dtypes the models run in.
+double finfo_min(torch::ScalarType dtype) {
+  return dtype == torch::kFloat64    ? std::numeric_limits<double>::lowest()
+         : dtype == torch::kFloat16  ? -65504.0
+         : dtype == torch::kBFloat16 ? -3.3895313892515355e38
+                                     : static_cast<double>(std::numeric_limits<float>::lowest());
+}
+}  // namespace
+
 torch::Tensor attention_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
   DISTILBERT_CHECK(attention_mask.dim() == 2, "attention_mask: expected (B, T), got ", attention_mask.sizes());
-  const double min = dtype == torch::kFloat64    ? std::numeric_limits<double>::lowest()
-                     : dtype == torch::kFloat16  ? -65504.0
-                     : dtype == torch::kBFloat16 ? -3.3895313892515355e38
-                                                 : static_cast<double>(std::numeric_limits<float>::lowest());
+  const double min = finfo_min(dtype);
   auto padded = attention_mask.eq(0).view({attention_mask.size(0), 1, 1, attention_mask.size(1)});
   return torch::zeros(padded.sizes(), torch::TensorOptions().dtype(dtype).device(attention_mask.device()))
       .masked_fill_(padded, min);
@@ -80,8 +87,7 @@ torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, co
   std::optional<torch::Tensor> mask;
   if (bias.defined()) {
     const auto dt = q.scalar_type();
-    const double lowest = dt == torch::kFloat16 ? -65504.0 : dt == torch::kBFloat16 ? -3.3895313892515355e38 : -3.4028234663852886e38;
-    mask = bias.scalar_type() == dt ? bias : bias.clamp_min(lowest).to(dt);
+    mask = bias.scalar_type() == dt ? bias : bias.clamp_min(finfo_min(dt)).to(dt);
   }
   return at::scaled_dot_product_attention(q, k, v, mask);
 #else

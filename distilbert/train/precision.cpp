@@ -124,8 +124,14 @@ LossScaler::LossScaler(bool enabled, double init_scale, double growth_factor, do
 torch::Tensor LossScaler::scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
 
 bool fused_unscale_available(torch::Device device) {
-  const auto op = c10::Dispatcher::singleton().findSchema(c10::OperatorName("aten::_amp_foreach_non_finite_check_and_unscale_", ""));
-  return op && op->hasKernelForDispatchKey(device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::CPU);
+  // Asked once per device type: unscale_gradients asks for every gradient of every step.
+  auto ask = [](c10::DispatchKey key) {
+    const auto op = c10::Dispatcher::singleton().findSchema(
+        c10::OperatorName("aten::_amp_foreach_non_finite_check_and_unscale_", ""));
+    return op && op->hasKernelForDispatchKey(key);
+  };
+  static const bool cpu = ask(c10::DispatchKey::CPU), cuda = ask(c10::DispatchKey::CUDA);
+  return device.is_cuda() ? cuda : cpu;
 }
 
 bool unscale_gradients(const std::vector<torch::Tensor>& grads, double inv_scale, bool fused) {
