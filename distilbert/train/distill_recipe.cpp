@@ -73,17 +73,6 @@ void read_data(TreeReader d, DataSettings& data) {
   d.finish();
 }
 
-void read_layer_pairs(TreeReader& l, DistillLossWeights& w) {
-  const auto& pairs = l.raw("layer_pairs");
-  if (pairs.is_null()) return;
-  l.require(pairs.is_array(), "layer_pairs", "must be a list of [student_layer, teacher_layer] pairs");
-  for (const auto& p : pairs) {
-    l.require(p.is_array() && p.size() == 2 && p[0].is_number_integer() && p[1].is_number_integer(), "layer_pairs",
-              "entries must be [student_layer, teacher_layer], found " + p.dump());
-    w.layer_pairs.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
-  }
-}
-
 // The loss weights, over the mode's defaults: the reference's 5 / 2 / 1 (ce / mlm / cos) when distilling, MLM alone
 // when pretraining (no teacher, no soft targets).
 void read_loss(TreeReader l, DistillLossWeights& w, const std::string& mode) {
@@ -98,9 +87,7 @@ void read_loss(TreeReader l, DistillLossWeights& w, const std::string& mode) {
   l.get("alpha_mse", w.alpha_mse);
   l.get("alpha_cos", w.alpha_cos);
   l.get("restrict_ce_to_mask", w.restrict_ce_to_mask);
-  l.get("alpha_layer_cos", w.alpha_layer_cos);
-  l.get("alpha_layer_mse", w.alpha_layer_mse);
-  read_layer_pairs(l, w);
+  read_layer_terms(l, w);
   for (auto [name, a] : {std::pair<const char*, double>{"alpha_ce", w.alpha_ce}, {"alpha_mlm", w.alpha_mlm},
                          {"alpha_mse", w.alpha_mse}, {"alpha_cos", w.alpha_cos},
                          {"alpha_layer_cos", w.alpha_layer_cos}, {"alpha_layer_mse", w.alpha_layer_mse}})
@@ -112,8 +99,6 @@ void read_loss(TreeReader l, DistillLossWeights& w, const std::string& mode) {
   } else {
     l.require(w.alpha_ce + w.alpha_mlm + w.alpha_mse + w.alpha_cos + w.alpha_layer_cos + w.alpha_layer_mse > 0,
               "alpha_ce", "and the other alphas are all 0: nothing to train");
-    l.require(w.layer_pairs.empty() == (w.alpha_layer_cos == 0 && w.alpha_layer_mse == 0), "layer_pairs",
-              "and alpha_layer_cos/alpha_layer_mse go together: give pairs and a non-zero alpha, or neither");
   }
   l.finish();
 }
@@ -170,6 +155,22 @@ DistillRecipe DistillRecipe::from_tree(const nlohmann::json& tree, const std::st
   }
   top.finish();
   return r;
+}
+
+void read_layer_terms(TreeReader& l, DistillLossWeights& w) {
+  l.get("alpha_layer_cos", w.alpha_layer_cos);
+  l.get("alpha_layer_mse", w.alpha_layer_mse);
+  const auto& pairs = l.raw("layer_pairs");
+  if (!pairs.is_null()) {
+    l.require(pairs.is_array(), "layer_pairs", "must be a list of [student_layer, teacher_layer] pairs");
+    for (const auto& p : pairs) {
+      l.require(p.is_array() && p.size() == 2 && p[0].is_number_integer() && p[1].is_number_integer(), "layer_pairs",
+                "entries must be [student_layer, teacher_layer], found " + p.dump());
+      w.layer_pairs.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
+    }
+  }
+  l.require(w.layer_pairs.empty() == (w.alpha_layer_cos == 0 && w.alpha_layer_mse == 0), "layer_pairs",
+            "and alpha_layer_cos/alpha_layer_mse go together: give pairs and a non-zero alpha, or neither");
 }
 
 }  // namespace distilbert

@@ -108,10 +108,12 @@ FinetuneRecipe FinetuneRecipe::from_tree(const nlohmann::json& tree, const std::
     k.require(r.kd_alpha_ce >= 0, "alpha_ce", "must be >= 0");
     k.get("alpha_task", r.kd_alpha_task);
     k.require(r.kd_alpha_task >= 0, "alpha_task", "must be >= 0");
-    k.get("alpha_cos", r.kd_alpha_cos);
-    k.require(r.kd_alpha_cos >= 0, "alpha_cos", "must be >= 0");
-    k.require(r.kd_teacher.empty() || r.kd_alpha_ce + r.kd_alpha_task + r.kd_alpha_cos > 0, "alpha_ce",
-              "alpha_task and alpha_cos are all 0: nothing to train");
+    k.get("alpha_cos", r.kd_hidden.alpha_cos);
+    k.require(r.kd_hidden.alpha_cos >= 0, "alpha_cos", "must be >= 0");
+    read_layer_terms(k, r.kd_hidden);
+    k.require(r.kd_teacher.empty() || r.kd_alpha_ce + r.kd_alpha_task + r.kd_hidden.alpha_cos > 0 ||
+                  !r.kd_hidden.layer_pairs.empty(),
+              "alpha_ce", "alpha_task, alpha_cos and the layer terms are all 0: nothing to train");
     k.finish();
   }
   {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "distilbert/dist/env.h"
+#include "distilbert/train/distill_loss.h"
 #include "distilbert/train/optim.h"
 
 namespace distilbert {
@@ -65,7 +66,14 @@ struct FinetuneRecipe {
   // for question answering the mean of the start and end KLs, run_squad_w_distillation.py).
   std::string kd_teacher;  // fine-tuned teacher folder (same task and labels); empty = plain fine-tuning
   double kd_temperature = 2.0, kd_alpha_ce = 0.5, kd_alpha_task = 0.5;
-  double kd_alpha_cos = 0.0;  // 1 - cos between the last hidden states of non-pad tokens (the paper's L_cos)
+  // The hidden-state terms (distill_loss.h, docs/DISTILLATION.md §7): alpha_cos, the paper's L_cos on the last
+  // hidden states, and TinyBERT-style layer_pairs weighted by alpha_layer_cos / alpha_layer_mse. Logit alphas stay 0.
+  DistillLossWeights kd_hidden = [] {
+    DistillLossWeights w;
+    w.alpha_ce = 0.0;
+    return w;
+  }();
+  bool kd_hidden_terms() const { return kd_hidden.alpha_cos > 0 || !kd_hidden.layer_pairs.empty(); }
 
   // Data parallel: batch_size is per process (global batch = batch_size x processes), as in HF Trainer.
   dist::DistSettings distributed;

@@ -93,6 +93,31 @@ void record_run_folder(const FinetuneRecipe& r) {
   std::ofstream(out / "metrics.jsonl", std::ios::trunc);
 }
 
+// distill.alpha_cos and layer_pairs compare hidden states: equal widths, and pairs within both models' hidden_states
+// (index 0 = embeddings output, i = after layer i).
+void check_hidden_terms(const FinetuneRecipe& r, const ModelConfig& teacher, const ModelConfig& student) {
+  if (!r.kd_hidden_terms()) return;
+  DISTILBERT_CHECK(teacher.hidden_size == student.hidden_size, "distill.alpha_cos and layer_pairs compare hidden ",
+                   "states: teacher '", r.kd_teacher, "' has hidden_size ", teacher.hidden_size, " but the student has ",
+                   student.hidden_size);
+  for (const auto& [i, j] : r.kd_hidden.layer_pairs)
+    DISTILBERT_CHECK(i >= 0 && i <= student.num_layers && j >= 0 && j <= teacher.num_layers, "distill.layer_pairs: [",
+                     i, ", ", j, "] expected student index 0..", student.num_layers, " and teacher index 0..",
+                     teacher.num_layers, " (hidden_states: 0 = embeddings, i = after layer i)");
+}
+
+std::string hidden_terms_description(const DistillLossWeights& w) {
+  std::ostringstream o;
+  if (w.alpha_cos > 0) o << " + " << w.alpha_cos << " x (1 - cos) of last hidden states";
+  if (w.layer_pairs.empty()) return o.str();
+  std::string pairs;
+  for (const auto& [i, j] : w.layer_pairs) pairs += (pairs.empty() ? "" : " ") + std::to_string(i) + "-" + std::to_string(j);
+  if (w.alpha_layer_cos > 0) o << " + " << w.alpha_layer_cos << " x (1 - cos)";
+  if (w.alpha_layer_mse > 0) o << " + " << w.alpha_layer_mse << " x MSE";
+  o << " of hidden states (student-teacher " << pairs << ")";
+  return o.str();
+}
+
 // Task-specific distillation: the fine-tuned teacher, frozen, scoring the same batches.
 ModelPtr load_kd_teacher(const FinetuneRun& run) {
   const auto& r = run.r;
@@ -111,16 +136,13 @@ ModelPtr load_kd_teacher(const FinetuneRun& run) {
   DISTILBERT_CHECK(teacher->config().vocab_size == student.vocab_size, "distill.teacher '", r.kd_teacher,
                    "' has vocab_size ", teacher->config().vocab_size, " but the student has ", student.vocab_size,
                    ": both must read the same token ids");
-  DISTILBERT_CHECK(r.kd_alpha_cos == 0 || teacher->config().hidden_size == student.hidden_size, "distill.alpha_cos ",
-                   "compares hidden states: teacher '", r.kd_teacher, "' has hidden_size ", teacher->config().hidden_size,
-                   " but the student has ", student.hidden_size);
+  check_hidden_terms(r, teacher->config(), student);
   freeze_teacher(*teacher, run.s.device, r.precision);
   if (run.main_rank())
     std::cerr << run.ctx.tag << "task-specific distillation from " << teacher->architecture() << " '" << r.kd_teacher
               << "': loss = " << r.kd_alpha_task << " x task + " << r.kd_alpha_ce << " x "
               << run.task->distill_description(r.kd_temperature)
-              << (r.kd_alpha_cos > 0 ? " + " + std::to_string(r.kd_alpha_cos) + " x (1 - cos) of last hidden states" : "")
-              << "\n";
+              << hidden_terms_description(r.kd_hidden) << "\n";
   return teacher;
 }
 
@@ -231,20 +253,31 @@ void shuffle_epoch(FinetuneRun& run, std::mt19937_64& rng) {
     run.order[static_cast<size_t>(k)] = all[static_cast<size_t>((run.ctx.comm->rank() + k * world) % n)];
 }
 
-// The paper's L_cos in task-specific distillation: mean over non-pad tokens of 1 - cos(student, teacher) between the
-// last hidden states (docs/DISTILLATION.md).
-torch::Tensor hidden_cos_loss(const ModelOutput& s, const ModelOutput& t, const ModelInputs& in) {
-  const auto rows = in.attention_mask.reshape({-1}).nonzero().squeeze(1);
-  const int64_t H = s.last_hidden_state.size(-1);
-  return cosine_rows_loss(s.last_hidden_state.reshape({-1, H}).index_select(0, rows).to(torch::kFloat),
-                          t.last_hidden_state.reshape({-1, H}).index_select(0, rows).to(torch::kFloat));
+// The hidden-state terms of task-specific distillation (the paper's L_cos on the last hidden states, and the layer
+// pairs), by the distiller's own loss with no logits (distill_loss.h, docs/DISTILLATION.md §7). Compared in fp32.
+torch::Tensor hidden_terms_loss(const DistillLossWeights& w, const ModelOutput& s, const ModelOutput& t,
+                                const ModelInputs& in) {
+  auto fp32 = [](const ModelOutput& o) {
+    std::vector<torch::Tensor> h;
+    for (const auto& x : o.hidden_states) h.push_back(x.to(torch::kFloat));
+    if (h.empty()) h.push_back(o.last_hidden_state.to(torch::kFloat));  // alpha_cos alone: the last state suffices
+    return h;
+  };
+  const auto sh = fp32(s), th = fp32(t);
+  DistillLossInputs li;
+  li.attention_mask = in.attention_mask;
+  li.student_hidden = &sh;
+  li.teacher_hidden = &th;
+  return distillation_loss(li, w).total;
 }
 
 // One micro-batch's loss (the task's, mixed with the teacher's soft targets when distilling) and the KD term.
 std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelInputs& in) {
   const auto& r = run.r;
   AutocastScope autocast(r.precision, run.s.device);
-  auto out = run.s.model->forward(in);
+  ModelInputs s_in = in;
+  s_in.output_hidden_states = run.teacher && !r.kd_hidden.layer_pairs.empty();
+  auto out = run.s.model->forward(s_in);
   torch::Tensor loss = out.loss;
   double kd_value = 0.0;
   if (run.teacher) {
@@ -253,12 +286,13 @@ std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelI
       torch::NoGradGuard no_grad;
       ModelInputs tin = in;
       tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
+      tin.output_hidden_states = s_in.output_hidden_states;
       t_out = run.teacher->forward(tin);  // segment ids are in the batch when the teacher is a BERT
     }
     const auto kd = run.task->distill_loss(out, t_out, in, r.kd_temperature);
     kd_value = kd.item<double>();
     loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
-    if (r.kd_alpha_cos > 0) loss = loss + r.kd_alpha_cos * hidden_cos_loss(out, t_out, in);
+    if (r.kd_hidden_terms()) loss = loss + hidden_terms_loss(r.kd_hidden, out, t_out, in);
   }
   // Reliability tests (core/fault.h): DISTILBERT_FAULT=finetune.loss:nan@N poisons the N-th micro-batch's loss.
   if (fault::point("finetune.loss")) loss = loss + std::numeric_limits<double>::quiet_NaN();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "distilbert/config/tree.h"
+#include "distilbert/train/distill_loss.h"
 #include "distilbert/train/precision.h"
 
 namespace distilbert {
@@ -26,5 +27,10 @@ void read_run_keys(TreeReader& top, Recipe& r, const std::string& origin) {
               "must be fp32, bf16 or fp16, found '" + r.precision + "'");
   r.precision = resolve_precision(r.precision, r.device, origin, r.resolved);
 }
+
+/// The intermediate-layer terms, read alike by `distill` (loss:) and fine-tuning (distill:): alpha_layer_cos,
+/// alpha_layer_mse and layer_pairs ([student hidden_states index, teacher index] lists), which go together.
+/// Defined in distill_recipe.cpp.
+void read_layer_terms(TreeReader& l, DistillLossWeights& w);
 
 }  // namespace distilbert

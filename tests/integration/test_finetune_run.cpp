@@ -486,18 +486,37 @@ TEST_CASE("finetune: task-specific distillation transfers a fine-tuned teacher's
   LoadOptions lo;
   lo.verbose = false;
   lo.head = Head::None;
-  auto last = [&](const fs::path& folder) {
+  sentence.output_hidden_states = true;
+  auto hidden = [&](const fs::path& folder, size_t index) {  // hidden_states[index]: 0 embeddings, 2 the last
     auto m = load_model_folder(folder.string(), lo).model;
     m->eval();
     torch::NoGradGuard no_grad;
-    return m->forward(sentence).last_hidden_state.squeeze(0);
+    return m->forward(sentence).hidden_states.at(index).squeeze(0);
   };
-  const auto t_last = last(dir / "teacher" / "best");
-  const double before = (1 - torch::cosine_similarity(last(dir / "model"), t_last, 1)).mean().item<double>();
+  const auto t_last = hidden(dir / "teacher" / "best", 2);
+  const double before = (1 - torch::cosine_similarity(hidden(dir / "model", 2), t_last, 1)).mean().item<double>();
   const double after =
-      (1 - torch::cosine_similarity(last(dir / "student_cos" / "best"), t_last, 1)).mean().item<double>();
+      (1 - torch::cosine_similarity(hidden(dir / "student_cos" / "best", 2), t_last, 1)).mean().item<double>();
   INFO("1 - cos to the teacher: fresh student " << before << ", after L_cos " << after);
   CHECK(after < 0.5 * before);
+  // 4. A layer pair alone (TinyBERT-style, alpha_layer_mse 1 on student layer 1 against teacher layer 1): the
+  // student's first-layer states move towards the teacher's in mean squared error; the last layer is not asked to.
+  st["output_dir"] = (dir / "student_layer").string();
+  st["distill"] = {{"teacher", (dir / "teacher" / "best").string()}, {"alpha_ce", 0.0}, {"alpha_task", 0.0},
+                   {"layer_pairs", {{1, 1}}}, {"alpha_layer_mse", 1.0}};
+  run_finetune(FinetuneRecipe::from_tree(st, "test"), false);
+  const auto t_first = hidden(dir / "teacher" / "best", 1);
+  const double mse_before = (hidden(dir / "model", 1) - t_first).pow(2).mean().item<double>();
+  const double mse_after = (hidden(dir / "student_layer" / "best", 1) - t_first).pow(2).mean().item<double>();
+  INFO("layer-1 MSE to the teacher: fresh student " << mse_before << ", after the layer term " << mse_after);
+  CHECK(mse_after < 0.5 * mse_before);
+  // Pairs beyond either model, and pairs without their weight, are refused naming the key.
+  st["distill"]["layer_pairs"] = {{3, 1}};
+  st["output_dir"] = (dir / "student_bad_pair").string();
+  CHECK_THROWS_WITH(run_finetune(FinetuneRecipe::from_tree(st, "test"), false),
+                    Contains("distill.layer_pairs: [3, 1]") && Contains("student index 0..2"));
+  st["distill"]["alpha_layer_mse"] = 0.0;
+  CHECK_THROWS_WITH(FinetuneRecipe::from_tree(st, "test"), Contains("distill.layer_pairs") && Contains("go together"));
   // A teacher without a trained head for the task is refused, naming the folder and what is missing.
   st["distill"] = {{"teacher", (dir / "teacher" / "best").string()}, {"alpha_ce", 1.0}, {"alpha_task", 0.0}};
   st["trainer"]["epochs"] = 6;
