@@ -30,7 +30,7 @@
 #include "distilbert/core/runtime.h"
 #include "distilbert/core/text.h"
 #include "distilbert/data/bounded_queue.h"
-#include "distilbert/tokenizer/bert_tokenizer.h"
+#include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/tokenizer/thread_pool.h"
 #include "distilbert/core/json_error.h"
 
@@ -762,7 +762,7 @@ BinarizeResult binarize(const tokenizer::Tokenizer& tok, const BinarizeOptions& 
   DISTILBERT_CHECK(sp.cls >= 0 && sp.sep >= 0, "binarize: the tokenizer has no [CLS]/[SEP] tokens (cls id ", sp.cls,
                    ", sep id ", sp.sep, "); every sequence is stored as [CLS] text [SEP]");
   const auto vocab = static_cast<std::int64_t>(tok.vocab_size());
-  const bool split_long_lines = dynamic_cast<const tokenizer::BertTokenizer*>(&tok) != nullptr;
+  const bool split_long_lines = tok.whitespace_ends_words();
 
   const std::size_t threads = options.threads ? options.threads : static_cast<std::size_t>(available_cpus());
   const std::size_t chunk_bytes = options.chunk_bytes ? options.chunk_bytes : std::max<std::size_t>(4u << 20, threads << 20);

@@ -166,6 +166,7 @@ class BertTokenizer final : public Tokenizer {
   std::size_t vocab_size() const override;
   SpecialTokenIds special_ids() const override;
   std::string fingerprint() const override;
+  bool whitespace_ends_words() const override { return true; }
   std::int64_t unk_id() const { return unk_id_; }
   std::optional<std::int64_t> cls_id() const { return token_to_id(config_.cls_token); }
   std::optional<std::int64_t> sep_id() const { return token_to_id(config_.sep_token); }

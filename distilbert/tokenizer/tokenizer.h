@@ -48,6 +48,9 @@ class Tokenizer {
   /// A stable hash (16 hex digits) of everything that decides the ids: vocabulary, normalisation, specials.
   /// Stores of token ids record it so they refuse to load with another tokenizer.
   virtual std::string fingerprint() const = 0;
+  /// True when every run of ASCII whitespace ends a word, so that a text's ids are those of its pieces cut after
+  /// such runs, encoded one by one (BERT's pre-tokenizer). Binarize cuts very long lines there (data/token_store.cpp).
+  virtual bool whitespace_ends_words() const { return false; }
 };
 
 /// Load the tokenizer of a model folder (BertTokenizer from tokenizer.json, else vocab.txt; else a
