@@ -16,16 +16,31 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* const kModels[] = {"teacher", "student", "control"};
+const char* const kModels[] = {"teacher", "student", "control", "control_kd"};
 
 std::string label(const std::string& model) {
   if (model == "teacher") return "teacher (BERT)";
   if (model == "student") return "distilled student";
-  return "control student (no teacher)";
+  if (model == "control") return "control student (no teacher)";
+  return "control student + task-specific distillation";
 }
 
-// (seed, score) of one fine-tuning folder.
-std::pair<int, double> run_score(const fs::path& dir, const std::string& metric) {
+// How a fine-tuning run trained, from its recipe.json: "6 epochs, labels only" or "3 epochs, 0.9 x soft targets of
+// the fine-tuned teacher + 0.1 x labels".
+std::string finetuning(const json& recipe) {
+  std::ostringstream o;
+  const json trainer = recipe.value("trainer", json::object());
+  if (trainer.value("max_steps", int64_t{0}) > 0) o << trainer["max_steps"].get<int64_t>() << " steps";
+  else o << trainer.value("epochs", int64_t{0}) << " epochs";
+  const json kd = recipe.value("distill", json::object());
+  if (kd.value("teacher", std::string()).empty()) return o.str() + ", labels only";
+  o << ", " << kd.value("alpha_ce", 0.5) << " x soft targets of the fine-tuned teacher + " << kd.value("alpha_task", 0.5)
+    << " x labels";
+  return o.str();
+}
+
+// (seed, score) of one fine-tuning folder; `how` gets its finetuning() description.
+std::pair<int, double> run_score(const fs::path& dir, const std::string& metric, std::string& how) {
   const json res = read_json_file((dir / "eval_results.json").string());
   DISTILBERT_CHECK(res.contains(metric) && res[metric].is_number(), "'", (dir / "eval_results.json").string(),
                    "': key '", metric, "': expected a number, found ",
@@ -34,6 +49,7 @@ std::pair<int, double> run_score(const fs::path& dir, const std::string& metric)
   DISTILBERT_CHECK(recipe.contains("seed") && recipe["seed"].is_number_integer(), "'", (dir / "recipe.json").string(),
                    "': key 'seed': expected an integer, found ",
                    recipe.contains("seed") ? recipe["seed"].dump() : "nothing");
+  how = finetuning(recipe);
   return {recipe["seed"].get<int>(), res[metric].get<double>()};
 }
 
@@ -77,7 +93,7 @@ std::optional<DistillComparison> read_distill_comparison(const fs::path& run, co
     const std::string first = "finetune_" + model, more = first + "_seed";
     for (const auto& entry : fs::directory_iterator(run)) {
       const std::string name = entry.path().filename().string();
-      if (name == first || name.rfind(more, 0) == 0) s.seeds.push_back(run_score(entry.path(), metric));
+      if (name == first || name.rfind(more, 0) == 0) s.seeds.push_back(run_score(entry.path(), metric, s.finetuning));
     }
     if (s.seeds.empty()) continue;
     summarise(s);
@@ -91,13 +107,15 @@ bool clearly_above(const SeedScores& a, const SeedScores& b) { return a.min > b.
 std::string comparison_markdown(const DistillComparison& c) {
   std::ostringstream md;
   const SeedScores* teacher = c.find("teacher");
-  md << "| dev " << c.metric << " (%) | mean ± sd | range | per seed | of the teacher's |\n|---|---|---|---|---|\n";
+  md << "| dev " << c.metric << " (%) | mean ± sd | range | per seed | of the teacher's | fine-tuning |\n"
+     << "|---|---|---|---|---|---|\n";
   for (const auto& m : c.models) {
     md << "| " << label(m.model) << " | " << pct(m.mean) << " ± " << pct(m.sd) << " | " << pct(m.min) << "–"
        << pct(m.max) << " | ";
     for (size_t i = 0; i < m.seeds.size(); ++i)
       md << (i ? ", " : "") << pct(m.seeds[i].second) << " (seed " << m.seeds[i].first << ")";
-    md << " | " << (teacher ? pct(m.mean / teacher->mean) + "%" : std::string("n/a")) << " |\n";
+    md << " | " << (teacher ? pct(m.mean / teacher->mean) + "%" : std::string("n/a")) << " | " << m.finetuning
+       << " |\n";
   }
   const SeedScores *student = c.find("student"), *control = c.find("control");
   if (teacher && student && control) {
@@ -110,8 +128,11 @@ std::string comparison_markdown(const DistillComparison& c) {
     };
     md << "\n" << verdict(*teacher, *student, "Teacher − distilled student") << "; "
        << verdict(*student, *control, "distilled student − control") << ". ";
+    if (const SeedScores* control_kd = c.find("control_kd"))
+      md << "What general distillation adds to the fine-tuning stage's: "
+         << verdict(*student, *control_kd, "distilled student − control with task-specific distillation") << ". ";
   }
-  md << "Each model is fine-tuned with the same recipe and seeds; a score is the best dev " << c.metric
+  md << "The students share their fine-tuning seeds and steps; a score is the best dev " << c.metric
      << " over the run's evaluations.\n";
   return md.str();
 }
@@ -143,6 +164,7 @@ json comparison_json(const DistillComparison& c) {
     for (const auto& [seed, v] : m.seeds) seeds.push_back({{"seed", seed}, {c.metric, v}});
     out[m.model] = {{"mean", m.mean}, {"sd", m.sd}, {"min", m.min}, {"max", m.max}, {"seeds", seeds}};
   }
+  for (const auto& m : c.models) out[m.model]["finetuning"] = m.finetuning;
   const SeedScores *t = c.find("teacher"), *s = c.find("student"), *k = c.find("control");
   if (t && s && k)
     out["ordering_holds"] = clearly_above(*t, *s) && clearly_above(*s, *k);  // teacher > distilled > control

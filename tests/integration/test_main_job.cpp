@@ -91,10 +91,16 @@ TEST_CASE("main job: the quick pipeline runs every stage and writes a sane repor
   for (const char* stage :
        {"data", "train_tokenizer", "binarize", "init_teacher", "pretrain", "init_student", "distill", "distill_control",
         "finetune_teacher", "finetune_student", "finetune_control", "finetune_teacher_seed2", "finetune_student_seed2",
-        "finetune_control_seed2", "evaluate_teacher", "evaluate_student", "speed_teacher", "speed_student", "export"}) {
+        "finetune_control_seed2", "finetune_control_kd", "finetune_control_kd_seed2", "evaluate_teacher",
+        "evaluate_student", "speed_teacher", "speed_student", "export"}) {
     INFO(stage);
     CHECK(s["timings"].contains(stage));
   }
+  // The students' fine-tuning: the distilled one and control_kd with the teacher's soft targets, the control without.
+  const json& d = s["distillation"];
+  CHECK_THAT(d["student"]["finetuning"].get<std::string>(), Contains("soft targets of the fine-tuned teacher"));
+  CHECK_THAT(d["control_kd"]["finetuning"].get<std::string>(), Contains("soft targets of the fine-tuned teacher"));
+  CHECK(d["control"]["finetuning"] == "12 steps, labels only");
   CHECK(fs::exists(run / "export" / "onnx" / "model.onnx"));
   CHECK(fs::exists(run / "export" / "onnx" / "model_quantized.onnx"));
   const json& onnx = s["onnx_check"];

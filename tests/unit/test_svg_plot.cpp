@@ -347,15 +347,21 @@ TEST_CASE("report: teacher, distilled student and control over seeds", "[unit][r
   const std::vector<std::tuple<std::string, int, double>> runs = {
       {"finetune_teacher", 1, 0.90},         {"finetune_teacher_seed2", 2, 0.92}, {"finetune_teacher_seed3", 3, 0.91},
       {"finetune_student", 1, 0.85},         {"finetune_student_seed2", 2, 0.80}, {"finetune_student_seed3", 3, 0.84},
-      {"finetune_control", 1, 0.78},         {"finetune_control_seed2", 2, 0.81}, {"finetune_control_seed3", 3, 0.75}};
+      {"finetune_control", 1, 0.78},         {"finetune_control_seed2", 2, 0.81}, {"finetune_control_seed3", 3, 0.75},
+      {"finetune_control_kd", 1, 0.82},      {"finetune_control_kd_seed2", 2, 0.83},
+      {"finetune_control_kd_seed3", 3, 0.79}};
+  // How each was fine-tuned: the teacher longer, the distilled student and control_kd with soft targets.
+  const nlohmann::json kd = {{"teacher", "t/best"}, {"alpha_ce", 0.9}, {"alpha_task", 0.1}};
   for (const auto& [dir, seed, acc] : runs) {
     fs::create_directories(run / dir);
     std::ofstream(run / dir / "eval_results.json") << nlohmann::json{{"accuracy", acc}, {"main_metric", "accuracy"}};
-    std::ofstream(run / dir / "recipe.json") << nlohmann::json{{"seed", seed}};
+    nlohmann::json recipe = {{"seed", seed}, {"trainer", {{"epochs", dir.find("teacher") != std::string::npos ? 6 : 3}}}};
+    if (dir.find("student") != std::string::npos || dir.find("control_kd") != std::string::npos) recipe["distill"] = kd;
+    std::ofstream(run / dir / "recipe.json") << recipe;
   }
   const auto c = read_distill_comparison(run, "accuracy");
   REQUIRE(c);
-  REQUIRE(c->models.size() == 3);
+  REQUIRE(c->models.size() == 4);
   const SeedScores& t = *c->find("teacher");
   const SeedScores& s = *c->find("student");
   const SeedScores& k = *c->find("control");
@@ -377,10 +383,16 @@ TEST_CASE("report: teacher, distilled student and control over seeds", "[unit][r
   CHECK_THAT(md, Contains("Teacher − distilled student: +8.0 points (every seed of the first above every seed of "
                           "the second)"));
   CHECK_THAT(md, Contains("distilled student − control: +5.0 points (the seeds' ranges overlap or are reversed)"));
+  CHECK_THAT(md, Contains("| 91.2% | 3 epochs, 0.9 x soft targets of the fine-tuned teacher + 0.1 x labels |"));
+  CHECK_THAT(md, Contains("| teacher (BERT) | 91.0 ± 1.0 | 90.0–92.0 |") && Contains("| 100.0% | 6 epochs, labels only |"));
+  CHECK_THAT(md, Contains("| control student + task-specific distillation | 81.3 ± 2.1 |"));
+  CHECK_THAT(md, Contains("distilled student − control with task-specific distillation: +1.7 points (the seeds' "
+                          "ranges overlap or are reversed)"));
+  CHECK(j["control_kd"]["finetuning"] == "3 epochs, 0.9 x soft targets of the fine-tuned teacher + 0.1 x labels");
   // One bar per model and seed, on 0..100.
   const std::string svg = render_bar_chart(comparison_chart(*c));
   CHECK(xml_problem(svg) == "");
-  CHECK(all(svg, R"(<rect class="bar")").size() == 9);
+  CHECK(all(svg, R"(<rect class="bar")").size() == 12);
   // The whole report leads with the comparison.
   fs::create_directories(run / "finetune_student");
   const auto r = write_run_report(run.string(), (run / "report").string());
