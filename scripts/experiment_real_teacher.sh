@@ -7,8 +7,9 @@
 # fine-tuned on each task. Student: 3 layers copied from teacher layers 0, 2, 4 (`distilbert init-student`), then
 #   distilled: fine-tuned with the fine-tuned teacher's soft labels (KL at temperature T, plus the task loss);
 #   control:   the same student, the same data, steps and seed, without the teacher;
-#   transfer:  (SST-2 only) distilled on a transfer set: the labelled subset plus 8,192 further SST-2 training
-#              sentences whose labels are withheld and replaced by the teacher's predictions (1 epoch: as many steps as the 3 epochs of the others).
+#   transfer:  (SST-2 only) distilled on a transfer set: the labelled subset plus 28,672 further SST-2 training
+#              sentences whose labels are withheld and replaced by the teacher's predictions (32,768 in all, 1 epoch:
+#              1,024 steps against the others' 384). The control cannot use those sentences: it has no teacher.
 # The teacher has no MLM head (a sentence encoder), so the paper's general triple-loss distillation does not apply.
 # Students get 3 seeds; each task's teacher is fine-tuned once (seed 1).
 #
@@ -16,7 +17,8 @@
 #                                      [--data DIR] [--quick] [--bin PATH]
 # --quick: 64 training examples per task, one seed (checks every stage in about a minute).
 # Output: DIR/results.md and DIR/results.json (default DIR runs/real-teacher), one folder per training run. Run again,
-# it keeps every finished run whose recipe (and teacher) did not change and redoes the rest; --fresh starts over.
+# it keeps every finished run whose recipe (and teacher) did not change, --threads included, and redoes the rest,
+# printing the recipe lines that changed; --fresh starts over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,7 +32,7 @@ THREADS=0
 QUICK=0
 FRESH=0
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -60,7 +62,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 # ---- per-task settings -----------------------------------------------------------------------------------------------
 # folder, max_seq_len, training examples (0 = all), epochs, relative cost of one example (its padded length in a batch
-# against SST-2's, for the time estimate). To fit the whole experiment in about 80 minutes on 2 CPU cores, SST-2 is
+# against SST-2's, for the time estimate). To fit the whole experiment in about 95 minutes on 2 CPU cores, SST-2 is
 # subsampled (its first 4,096 of 67,349 training sentences, 3 epochs) and so is STS-B (4,096 of 5,749 pairs, 3 epochs:
 # after one, the students' fresh regression heads still predicted the mean); MRPC and RTE get one epoch.
 settings() {
@@ -73,7 +75,7 @@ settings() {
   esac
 }
 LR=1e-4
-TRANSFER_EXTRA=8192
+TRANSFER_EXTRA=28672
 [ "$QUICK" = 1 ] && TRANSFER_EXTRA=64
 # run_settings TASK: settings() with --quick's sizes (64 training examples, 1 epoch).
 run_settings() {
@@ -204,6 +206,13 @@ for i in "${!JOBS[@]}"; do
     START=$((START - $(awk -F'\t' -v t="$t" -v k="$kind" -v s="$seed" '$1 == t && $2 == k && $3 == s { x = $4 } END { print x + 0 }' "$OUT/timings.tsv")))
     printf '[%2d/%d] %-5s %-9s seed %s: done earlier\n' $((i + 1)) ${#JOBS[@]} "$t" "$kind" "$seed"
     continue
+  fi
+  # A finished run whose recipe changed (another --threads counts: it changes the float rounding) is trained again;
+  # say so, with the lines that differ, before its folder goes.
+  if [ -f "$OUT/logs/$name.json" ] && { [ -f "$run/eval_results.json" ] || [ -f "$run/complete" ]; }; then
+    printf '[%2d/%d] %-5s %-9s seed %s: training again, since the finished run had another recipe or teacher:\n' \
+      $((i + 1)) ${#JOBS[@]} "$t" "$kind" "$seed"
+    diff "$OUT/logs/$name.json" "$OUT/logs/$name.json.new" | sed -n 's/^\([<>]\) */    \1 /p' | head -n 6 || true
   fi
   rm -rf "$run"
   mv "$OUT/logs/$name.json.new" "$OUT/logs/$name.json"

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -190,4 +191,14 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs eve
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Matchers::Contains("[ 1/8] sst2  teacher   seed 1: done earlier"));
   CHECK_THAT(r.output, Catch::Matchers::Contains("[ 8/8] stsb  control   seed 1: done earlier"));
+  // Another thread count changes every recipe: the finished runs are trained again, and the output says why.
+  const std::string one_thread = std::regex_replace(cmd, std::regex("--tasks sst2,stsb --threads 2"),
+                                                    "--tasks sst2 --threads 1");
+  r = testing::run_command(one_thread);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Matchers::Contains("[ 1/5] sst2  teacher   seed 1: training again, since the finished "
+                                                 "run had another recipe or teacher:"));
+  CHECK_THAT(r.output, Catch::Matchers::Contains("< \"seed\": 1, \"threads\": 2,") &&
+                           Catch::Matchers::Contains("> \"seed\": 1, \"threads\": 1,"));
 }
