@@ -76,11 +76,13 @@ def markdown(info, tasks, speed, params):
     seeds = next(iter(tasks.values()))["distilled"]["seeds"]
     lines += ["", f"Students: mean ± sample standard deviation [range] over seeds {', '.join(map(str, seeds))}; "
               "the teacher is fine-tuned once (seed 1). Scores in %, on the whole dev split."]
-    lines += ["", "| task | training examples | teacher training | distilled student training | control training |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| task | training examples | teacher training | distilled student training | control training "
+              "| transfer-set training |", "|---|---|---|---|---|---|"]
     for task, r in tasks.items():
+        transfer = f"{r['transfer']['seconds']:.0f} s ({r['transfer']['train_examples']:,} examples)" \
+            if "transfer" in r else ""
         lines.append(f"| {NAMES[task]} | {r['train_examples']} | {r['teacher_seconds']:.0f} s "
-                     f"| {r['distilled']['seconds']:.0f} s | {r['control']['seconds']:.0f} s |")
+                     f"| {r['distilled']['seconds']:.0f} s | {r['control']['seconds']:.0f} s | {transfer} |")
     lines += ["", f"Parameters: teacher {params['teacher'] / 1e6:.1f} M, student {params['distilled'] / 1e6:.1f} M "
               f"({100 * params['distilled'] / params['teacher']:.0f}%: each holds the same 11.7 M-parameter word embedding matrix, "
               "so halving the layers removes a quarter of the parameters)."]

@@ -185,6 +185,7 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs eve
   const std::string table((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   CHECK_THAT(table, Catch::Matchers::Contains("| SST-2 (acc) |"));
   CHECK_THAT(table, Catch::Matchers::Contains("| 91.3 / 92.7 (98.5%) |"));
+  CHECK_THAT(table, Catch::Matchers::Contains(" s (128 examples) |"));  // SST-2's transfer-set training time
   // A second run with the same settings keeps the finished runs.
   r = testing::run_command(cmd);
   INFO(r.output);
