@@ -2,6 +2,7 @@
 #include "distilbert/train/distill_loss.h"
 
 #include <limits>
+#include <map>
 #include <tuple>
 #include <vector>
 
@@ -202,11 +203,25 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
   const auto pad_rows = in.attention_mask.reshape({-1}).ne(0).nonzero().squeeze(1);
   const auto& sh = *in.student_hidden;
   const auto& th = *in.teacher_hidden;
+  // The non-pad rows of a layer's states in fp32, once per layer used: the terms compare in fp32 whatever the
+  // autocast dtype, and converting the selected rows alone (not every layer's (B, T, H)) gives the same values and
+  // gradients. A layer used by two terms is converted once, so their gradients still add up in fp32.
+  std::map<size_t, torch::Tensor> s_rows, t_rows;
+  auto student_rows = [&](size_t i) -> const torch::Tensor& {
+    auto& r = s_rows[i];
+    if (!r.defined()) r = non_pad_rows(sh[i], pad_rows).to(torch::kFloat);
+    return r;
+  };
+  auto teacher_rows = [&](size_t j) -> const torch::Tensor& {
+    auto& r = t_rows[j];
+    if (!r.defined()) r = non_pad_rows(th[j].detach(), pad_rows).to(torch::kFloat);
+    return r;
+  };
   if (w.alpha_cos > 0 || compute_all) {
     DISTILBERT_CHECK(sh.back().size(-1) == th.back().size(-1),
                      "distillation_loss: cosine needs equal hidden sizes, student ", sh.back().size(-1), " vs teacher ",
                      th.back().size(-1));
-    out.cos = cosine_rows_loss(non_pad_rows(sh.back(), pad_rows), non_pad_rows(th.back().detach(), pad_rows));
+    out.cos = cosine_rows_loss(student_rows(sh.size() - 1), teacher_rows(th.size() - 1));
     if (w.alpha_cos > 0) out.total = out.total + w.alpha_cos * out.cos;
   }
   if (!w.layer_pairs.empty()) {
@@ -216,7 +231,7 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
                        "): student has hidden states 0..", sh.size() - 1);
       DISTILBERT_CHECK(j >= 0 && j < static_cast<int64_t>(th.size()), "layer pair (", i, ", ", j,
                        "): teacher has hidden states 0..", th.size() - 1);
-      auto a = non_pad_rows(sh[i], pad_rows), b = non_pad_rows(th[j].detach(), pad_rows);
+      const auto &a = student_rows(static_cast<size_t>(i)), &b = teacher_rows(static_cast<size_t>(j));
       if (w.alpha_layer_cos > 0 || compute_all) cos.push_back(cosine_rows_loss(a, b));
       if (w.alpha_layer_mse > 0 || compute_all) mse.push_back(F::mse_loss(a, b));
     }

@@ -34,7 +34,8 @@ struct DistillLossInputs {
   torch::Tensor teacher_logits;  // (N, V) same rows
   torch::Tensor mlm_labels;      // (N) labels of those rows, -100 where not an MLM target
   torch::Tensor attention_mask;  // (B, T) 1 = real token
-  const std::vector<torch::Tensor>* student_hidden = nullptr;  // (B, T, H) each; last = final layer
+  // (B, T, H) each, last = final layer; any float dtype: the terms convert the non-pad rows they use to fp32.
+  const std::vector<torch::Tensor>* student_hidden = nullptr;
   const std::vector<torch::Tensor>* teacher_hidden = nullptr;
 };
 

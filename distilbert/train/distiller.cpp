@@ -399,10 +399,6 @@ std::pair<DistillLossParts, ModelOutput> micro_batch_loss(DistillRun& run, const
     li.student_hidden = &s_out.hidden_states;
     li.teacher_hidden = &t_out.hidden_states;
   }
-  if (need_hidden) {
-    for (auto& h : s_out.hidden_states) h = h.to(torch::kFloat);
-    for (auto& h : t_out.hidden_states) h = h.to(torch::kFloat);
-  }
   auto parts = teacher ? distillation_loss(li, w, false) : DistillLossParts{};
   if (!teacher) {
     parts.rows = rows.size(0);

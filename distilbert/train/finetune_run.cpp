@@ -254,20 +254,16 @@ void shuffle_epoch(FinetuneRun& run, std::mt19937_64& rng) {
 }
 
 // The hidden-state terms of task-specific distillation (the paper's L_cos on the last hidden states, and the layer
-// pairs), by the distiller's own loss with no logits (distill_loss.h, docs/DISTILLATION.md §7). Compared in fp32.
+// pairs), by the distiller's own loss with no logits, which compares them in fp32 (distill_loss.h,
+// docs/DISTILLATION.md §7).
 torch::Tensor hidden_terms_loss(const DistillLossWeights& w, const ModelOutput& s, const ModelOutput& t,
                                 const ModelInputs& in) {
-  auto fp32 = [](const ModelOutput& o) {
-    std::vector<torch::Tensor> h;
-    for (const auto& x : o.hidden_states) h.push_back(x.to(torch::kFloat));
-    if (h.empty()) h.push_back(o.last_hidden_state.to(torch::kFloat));  // alpha_cos alone: the last state suffices
-    return h;
-  };
-  const auto sh = fp32(s), th = fp32(t);
+  // alpha_cos alone runs the models without hidden_states: the last state suffices.
+  const std::vector<torch::Tensor> s_last{s.last_hidden_state}, t_last{t.last_hidden_state};
   DistillLossInputs li;
   li.attention_mask = in.attention_mask;
-  li.student_hidden = &sh;
-  li.teacher_hidden = &th;
+  li.student_hidden = s.hidden_states.empty() ? &s_last : &s.hidden_states;
+  li.teacher_hidden = t.hidden_states.empty() ? &t_last : &t.hidden_states;
   return distillation_loss(li, w).total;
 }
 
