@@ -177,3 +177,36 @@ TEST_CASE("cli: errors exit non-zero with a message naming the problem", "[integ
     CHECK(run_command(kCli + " init --config /nonexistent.json --output " + dir + "/y").exit_code != 0);
   }
 }
+
+TEST_CASE("cli: augment writes a task's augmented pairs for predict --pairs, and refuses bad requests",
+          "[integration][cli]") {
+  const std::string dir = cli_dir("augment");
+  const std::string data = kSource + "/tests/data/tasks/QNLI";  // 3 question/sentence pairs
+  const std::string out = dir + "/aug.txt";
+  auto r = run_command(kCli + " augment --task qnli --data-dir " + data + " --copies 2 --p-mask 1 --output " + out);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("6 augmented examples"));
+  std::ifstream in(out);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    const auto tab = line.find('\t');
+    REQUIRE(tab != std::string::npos);
+    // p_mask 1: every word of both texts is the mask token
+    CHECK(line.substr(0, 7) == "[MASK] ");
+    CHECK(line.find_first_not_of("[MASK] \t") == std::string::npos);
+  }
+  CHECK(lines == 6);
+  r = run_command(kCli + " augment --task qnli --data-dir " + data + " --output " + out);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Contains(out) && Contains("--overwrite"));
+  r = run_command(kCli + " augment --task qnli --data-dir " + data + " --first 9 --overwrite --output " + out);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Contains("--first 9") && Contains("only 3 examples"));
+  r = run_command(kCli + " augment --task qnli --data-dir " + data + " --p-ngram 2 --overwrite --output " + out);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Contains("p_ngram") && Contains("found 2"));
+  std::ifstream again(out);
+  std::string first;
+  std::getline(again, first);
+  CHECK(first.substr(0, 7) == "[MASK] ");  // the refused runs left the earlier file as it was
+}
