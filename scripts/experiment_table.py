@@ -15,6 +15,8 @@ from pathlib import Path
 PAPER = {  # task: (DistilBERT, BERT-base), dev set, Sanh et al. 2019 Table 1
     "sst2": (91.3, 92.7), "mrpc": (87.5, 88.6), "rte": (59.9, 69.3), "stsb": (86.9, 89.0)}
 NAMES = {"sst2": "SST-2", "mrpc": "MRPC", "rte": "RTE", "stsb": "STS-B"}
+# What a task's transfer set adds (scripts/experiment_real_teacher.sh: further sentences, or augmented pairs).
+ADDED = {"sst2": "sentences", "mrpc": "augmented pairs"}
 METRICS = {"sst2": "acc", "mrpc": "mean of acc and F1", "rte": "acc", "stsb": "mean of Pearson and Spearman"}
 
 
@@ -71,7 +73,7 @@ def markdown(info, tasks, speed, params):
             x = r["transfer"]
             lines.append(
                 f"| {NAMES[task]}, distilled on a transfer set (+{x['train_examples'] - r['train_examples']:,} "
-                f"teacher-labelled sentences) | | {pct(x['mean'])} ± {pct(x['sd'])} [{pct(x['min'])}–{pct(x['max'])}] "
+                f"teacher-labelled {ADDED.get(task, 'examples')}) | | {pct(x['mean'])} ± {pct(x['sd'])} [{pct(x['min'])}–{pct(x['max'])}] "
                 f"| | {pct(x['retention'])}% | {100 * (x['mean'] - c['mean']):+.1f} | |")
     seeds = next(iter(tasks.values()))["distilled"]["seeds"]
     lines += ["", f"Students: mean ± sample standard deviation [range] over seeds {', '.join(map(str, seeds))}; "

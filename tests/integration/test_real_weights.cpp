@@ -144,27 +144,27 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): init-student, fine-tuning on SST-2 a
 
 TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs every stage and tabulates them",
           "[integration][real_weights]") {
-  for (const char* task : {"SST-2", "STS-B"})
+  for (const char* task : {"SST-2", "MRPC", "STS-B"})
     if (!fs::is_regular_file(kShared + "/glue/" + task + "/train.tsv")) {
       WARN("SKIPPED: " << kShared << "/glue/" << task << "/train.tsv is missing: the experiment check did not run");
       return;
     }
   if (!testing::require_python(kModules, "the real-teacher experiment check")) return;
   const fs::path out = testing::scratch_dir("real_teacher_experiment") / "run";
-  const std::string cmd = "cd '" + kSource + "' && scripts/experiment_real_teacher.sh --quick --tasks sst2,stsb "
+  const std::string cmd = "cd '" + kSource + "' && scripts/experiment_real_teacher.sh --quick --tasks sst2,mrpc,stsb "
                           "--threads 2 --data '" + kShared + "' --bin '" + DISTILBERT_CLI + "' --out '" +
                           out.string() + "'";
   auto r = testing::run_command(cmd);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.output, Catch::Matchers::Contains("[ 8/8] stsb  control   seed 1:"));
+  CHECK_THAT(r.output, Catch::Matchers::Contains("[13/13] stsb  control   seed 1:"));
   const auto res = json::parse(std::ifstream(out / "results.json"));
   // Parameters by hand: DistilBERT, 3 layers of 384 (FFN 1536), vocabulary 30522, 512 positions: embeddings
   // 30522*384 + 512*384 + 2*384 = 11,917,824; a layer 4*(384*384+384) + 2*768 + 384*1536+1536 + 1536*384+384 =
   // 1,774,464; pre_classifier 147,840; classifier 770. The teacher: `distilbert info` of the fine-tuned MiniLM.
   CHECK(res["parameters"]["distilled"].get<int64_t>() == 11917824 + 3 * 1774464 + 147840 + 770);
   CHECK(res["parameters"]["teacher"].get<int64_t>() == 22713986);
-  for (const char* task : {"sst2", "stsb"}) {
+  for (const char* task : {"sst2", "mrpc", "stsb"}) {
     INFO(task);
     const json& t = res["tasks"][task];
     CHECK(t["metric"] == (std::string(task) == "sst2" ? "accuracy" : "combined_score"));
@@ -178,6 +178,8 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs eve
   }
   // SST-2's transfer set: the 64 labelled sentences and 64 more labelled by the teacher.
   CHECK(res["tasks"]["sst2"]["transfer"]["train_examples"] == 128);
+  // MRPC's: the 64 labelled pairs and 4 augmented copies of each (`distilbert augment`), labelled by the teacher.
+  CHECK(res["tasks"]["mrpc"]["transfer"]["train_examples"] == 64 + 4 * 64);
   CHECK_FALSE(res["tasks"]["stsb"].contains("transfer"));
   CHECK(res["speed"]["teacher"].get<double>() > 0);
   CHECK(res["speed"]["distilled"].get<double>() > 0);
@@ -186,14 +188,16 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs eve
   CHECK_THAT(table, Catch::Matchers::Contains("| SST-2 (acc) |"));
   CHECK_THAT(table, Catch::Matchers::Contains("| 91.3 / 92.7 (98.5%) |"));
   CHECK_THAT(table, Catch::Matchers::Contains(" s (128 examples) |"));  // SST-2's transfer-set training time
+  CHECK_THAT(table, Catch::Matchers::Contains("| MRPC, distilled on a transfer set (+256 teacher-labelled augmented "
+                                              "pairs) |"));
   // A second run with the same settings keeps the finished runs.
   r = testing::run_command(cmd);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.output, Catch::Matchers::Contains("[ 1/8] sst2  teacher   seed 1: done earlier"));
-  CHECK_THAT(r.output, Catch::Matchers::Contains("[ 8/8] stsb  control   seed 1: done earlier"));
+  CHECK_THAT(r.output, Catch::Matchers::Contains("[ 1/13] sst2  teacher   seed 1: done earlier"));
+  CHECK_THAT(r.output, Catch::Matchers::Contains("[13/13] stsb  control   seed 1: done earlier"));
   // Another thread count changes every recipe: the finished runs are trained again, and the output says why.
-  const std::string one_thread = std::regex_replace(cmd, std::regex("--tasks sst2,stsb --threads 2"),
+  const std::string one_thread = std::regex_replace(cmd, std::regex("--tasks sst2,mrpc,stsb --threads 2"),
                                                     "--tasks sst2 --threads 1");
   r = testing::run_command(one_thread);
   INFO(r.output);
