@@ -53,6 +53,17 @@ ModelInputs pad_batch(const std::vector<const std::vector<int64_t>*>& ids,
   return in;
 }
 
+// Batches of `n` units in order, `size` at a time.
+std::vector<std::vector<size_t>> eval_batches(size_t n, int64_t size) {
+  std::vector<std::vector<size_t>> out;
+  for (size_t begin = 0; begin < n; begin += static_cast<size_t>(size)) {
+    std::vector<size_t> idx(std::min(n - begin, static_cast<size_t>(size)));
+    std::iota(idx.begin(), idx.end(), begin);
+    out.push_back(std::move(idx));
+  }
+  return out;
+}
+
 namespace {
 
 /// train_file / dev_file when given, else data_dir's file of the published layout.
@@ -88,16 +99,6 @@ tasks::ReadOptions read_options(const FinetuneRecipe& r) {
   return ro;
 }
 
-/// Batches of `n` units in order, `size` at a time.
-std::vector<std::vector<size_t>> eval_batches(size_t n, int64_t size) {
-  std::vector<std::vector<size_t>> out;
-  for (size_t begin = 0; begin < n; begin += static_cast<size_t>(size)) {
-    std::vector<size_t> idx(std::min(n - begin, static_cast<size_t>(size)));
-    std::iota(idx.begin(), idx.end(), begin);
-    out.push_back(std::move(idx));
-  }
-  return out;
-}
 
 /// Evaluation mode for the lifetime of the guard (no gradients, dropout off), then back to training.
 struct EvalGuard {

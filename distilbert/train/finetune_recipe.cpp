@@ -114,6 +114,12 @@ FinetuneRecipe FinetuneRecipe::from_tree(const nlohmann::json& tree, const std::
     k.require(r.kd_teacher.empty() || r.kd_alpha_ce + r.kd_alpha_task + r.kd_hidden.alpha_cos > 0 ||
                   !r.kd_hidden.layer_pairs.empty(),
               "alpha_ce", "alpha_task, alpha_cos and the layer terms are all 0: nothing to train");
+    k.get("cache", r.kd_cache);
+    k.get("cache_file", r.kd_cache_file);
+    k.require(r.kd_cache_file.empty() || r.kd_cache, "cache_file", "needs cache: true");
+    k.require(r.kd_cache_file.empty() || !r.kd_hidden_terms(), "cache_file",
+              "cannot be used with alpha_cos or layer_pairs: the hidden-state terms need the teacher's states at "
+              "every step, which are not cached");
     k.finish();
   }
   {

@@ -74,6 +74,11 @@ struct FinetuneRecipe {
     return w;
   }();
   bool kd_hidden_terms() const { return kd_hidden.alpha_cos > 0 || !kd_hidden.layer_pairs.empty(); }
+  // The teacher's outputs computed once over the training set instead of at every batch (train/teacher_cache.h);
+  // the hidden-state terms need its states at every step and turn it off. cache_file keeps them for later runs.
+  bool kd_cache = true;
+  std::string kd_cache_file;
+  bool kd_cached() const { return !kd_teacher.empty() && kd_cache && !kd_hidden_terms(); }
 
   // Data parallel: batch_size is per process (global batch = batch_size x processes), as in HF Trainer.
   dist::DistSettings distributed;

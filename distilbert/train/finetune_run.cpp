@@ -25,6 +25,7 @@
 #include "distilbert/train/finetune_setup.h"
 #include "distilbert/train/memory_estimate.h"
 #include "distilbert/train/run_log.h"
+#include "distilbert/train/teacher_cache.h"
 #include "distilbert/train/train_core.h"
 
 namespace distilbert {
@@ -45,7 +46,8 @@ struct FinetuneRun {
   RunContext ctx;
   std::unique_ptr<FinetuneTask> task;
   Setup s;
-  ModelPtr teacher;  // task-specific distillation; null otherwise
+  ModelPtr teacher;  // task-specific distillation, run at every batch; null otherwise
+  std::unique_ptr<TeacherCache> teacher_cache;  // or its outputs computed once (distill.cache)
   int64_t pad_id = 0, per_rank = 0, batches_per_epoch = 0, total = 0, warmup = 0, eval_every = 0;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::vector<torch::Tensor> params;
@@ -64,6 +66,7 @@ struct FinetuneRun {
 
   bool main_rank() const { return ctx.main_rank(); }
   int64_t accum() const { return r.grad_accum_steps; }
+  bool distilling() const { return teacher || teacher_cache; }
 };
 
 // Whether this run continues an interrupted one: checkpoints and no results yet (trainer.resume auto, or a folder).
@@ -267,8 +270,35 @@ torch::Tensor hidden_terms_loss(const DistillLossWeights& w, const ModelOutput& 
   return distillation_loss(li, w).total;
 }
 
+// The teacher's outputs over the training set, computed once (or read from distill.cache_file), after which the
+// teacher itself is released: training reads the cache (teacher_cache.h).
+void cache_teacher_outputs(FinetuneRun& run) {
+  TeacherCacheOptions o;
+  o.batch_size = run.r.eval_batch_size;
+  o.precision = run.r.precision;
+  o.device = run.s.device;
+  o.pad_id = run.pad_id;
+  o.file = run.r.kd_cache_file;
+  o.write = run.main_rank();
+  o.tag = run.main_rank() ? run.ctx.tag : "";
+  run.teacher_cache = std::make_unique<TeacherCache>(*run.task, run.task->head(), *run.teacher, o);
+  run.teacher.reset();
+}
+
+// The teacher's outputs for a micro-batch of units `idx`: from the cache, or its forward pass.
+ModelOutput teacher_outputs(FinetuneRun& run, const ModelInputs& in, const std::vector<size_t>& idx,
+                            bool hidden_states) {
+  if (run.teacher_cache) return run.teacher_cache->outputs(idx, in.input_ids.size(-1), run.s.device);
+  torch::NoGradGuard no_grad;
+  ModelInputs tin = in;
+  tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
+  tin.output_hidden_states = hidden_states;
+  return run.teacher->forward(tin);  // segment ids are in the batch when the teacher is a BERT
+}
+
 // One micro-batch's loss (the task's, mixed with the teacher's soft targets when distilling) and the KD term.
-std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelInputs& in) {
+std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelInputs& in,
+                                                  const std::vector<size_t>& idx) {
   const auto& r = run.r;
   AutocastScope autocast(r.precision, run.s.device);
   ModelInputs s_in = in;
@@ -276,15 +306,8 @@ std::pair<torch::Tensor, double> micro_batch_loss(FinetuneRun& run, const ModelI
   auto out = run.s.model->forward(s_in);
   torch::Tensor loss = out.loss;
   double kd_value = 0.0;
-  if (run.teacher) {
-    ModelOutput t_out;
-    {
-      torch::NoGradGuard no_grad;
-      ModelInputs tin = in;
-      tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
-      tin.output_hidden_states = s_in.output_hidden_states;
-      t_out = run.teacher->forward(tin);  // segment ids are in the batch when the teacher is a BERT
-    }
+  if (run.distilling()) {
+    const ModelOutput t_out = teacher_outputs(run, in, idx, s_in.output_hidden_states);
     const auto kd = run.task->distill_loss(out, t_out, in, r.kd_temperature);
     kd_value = kd.item<double>();
     loss = r.kd_alpha_task * loss + r.kd_alpha_ce * kd;
@@ -319,7 +342,7 @@ void log_step(FinetuneRun& run, ProgressLine& progress) {
   }
   const double n = static_cast<double>(std::max<int64_t>(1, run.loss_n));
   json rec = {{"loss", run.loss_sum / n}, {"epoch", run.epoch}};
-  if (run.teacher) rec["loss_kd"] = run.kd_sum / n;
+  if (run.distilling()) rec["loss_kd"] = run.kd_sum / n;
   if (run.log) run.log->log(run.step, rec);
   std::ostringstream fields;
   fields << "loss " << run.loss_sum / n;
@@ -392,6 +415,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite, const std:
   on_main_rank(comm, "finetune-recorded", "prepare the output folder", [&] { record_run_folder(r); });
   start_optimizer(run);
   if (!r.kd_teacher.empty()) run.teacher = load_kd_teacher(run);
+  if (r.kd_cached()) cache_teacher_outputs(run);
   if (run.main_rank()) {
     const int64_t world = comm.world_size();
     std::cerr << run.ctx.tag << run.s.model->architecture() << " on " << r.task << ": " << run.task->train_size()
@@ -419,7 +443,7 @@ FinetuneSummary run_finetune(const FinetuneRecipe& r, bool overwrite, const std:
       const int64_t b = run.batch;
       std::vector<size_t> idx(run.order.begin() + b * r.batch_size,
                               run.order.begin() + std::min<int64_t>(run.per_rank, (b + 1) * r.batch_size));
-      const auto [loss, kd] = micro_batch_loss(run, run.task->train_batch(idx, run.pad_id, run.s.device));
+      const auto [loss, kd] = micro_batch_loss(run, run.task->train_batch(idx, run.pad_id, run.s.device), idx);
       const bool last_of_cycle = ends_cycle(run);
       if (skip_non_finite(run, loss)) {
         if (!last_of_cycle || run.micro == 0) continue;  // the cycle goes on, or has nothing to apply

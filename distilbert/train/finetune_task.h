@@ -48,6 +48,9 @@ class FinetuneTask {
 /// The task of a recipe whose task.name is_heads_task(); reads train (when need_train) and dev data.
 std::unique_ptr<FinetuneTask> make_heads_task(const FinetuneRecipe& r, bool need_train);
 
+/// Batches of `n` units in order, `size` at a time (evaluation, and the teacher cache's pass over the training set).
+std::vector<std::vector<size_t>> eval_batches(size_t n, int64_t size);
+
 /// Rows of token ids right-padded with pad_id to the longest: input_ids and attention_mask (B, T), and
 /// token_type_ids when `types` is non-empty (one row per id row). Dynamic padding; the mask makes it equal to
 /// max_length padding.

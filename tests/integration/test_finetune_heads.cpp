@@ -4,13 +4,17 @@
 // trains must clearly beat chance: the answer is the one colour word of the context (QA), a word's tag follows from
 // the word (NER), the right ending is the one with a "true" word (SWAG). Also: task-specific distillation of a
 // DistilBERT QA student from a BERT QA teacher's start/end logits alone, evaluate on the kept folders, recipes'
-// bad_rows policy on malformed rows, and every shipped recipe of these families.
+// bad_rows policy on malformed rows, every shipped recipe of these families, and the teacher-output cache of
+// task-specific distillation for every head.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <random>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +22,8 @@
 #include "distilbert/tokenizer/tokenizer.h"
 #include "distilbert/io/safetensors.h"
 #include "distilbert/train/finetune.h"
+#include "distilbert/train/finetune_setup.h"
+#include "distilbert/train/teacher_cache.h"
 #include "support/run_command.h"
 #include "test_paths.h"
 #include "support/json_lines.h"
@@ -412,5 +418,90 @@ TEST_CASE("finetune QA, NER and multiple choice on 2 processes x batch 4 equal 1
     CHECK(e1["main_metric"] == e2["main_metric"]);
     const std::string metric = e1["main_metric"];
     CHECK(e2[metric].get<double>() == Approx(e1[metric].get<double>()).margin(1e-9));
+  }
+}
+
+TEST_CASE("teacher cache: for every head, the cached outputs give the soft loss of the teacher's own forward pass",
+          "[integration][finetune_heads][teacher_cache]") {
+  // The cache is computed in batches of 5 units in order; training asks for shuffled batches of 8, padded to their
+  // own longest unit. Real positions must agree to fp32 rounding (a row's arithmetic does not depend on the other
+  // rows, only the padded length can change the order of a few additions), and the soft loss must not see padding.
+  for (const std::string family : {"custom", "squad", "conll2003", "swag"}) {
+    INFO(family);
+    const auto dir = make_folder("cache_" + family, family == "squad" ? "bert_mlm" : "distilbert_mlm");
+    std::mt19937 rng(23);
+    json task = {{"name", family}, {"data_dir", dir.string()}};
+    if (family == "custom") {
+      std::ofstream out(dir / "train.tsv");
+      out << "sentence\tlabel\n";
+      for (int i = 0; i < 40; ++i) {
+        std::string s;
+        for (int k = 0, n = 2 + static_cast<int>(rng() % 11); k < n; ++k) s += (k ? " " : "") + pick(kFiller, rng);
+        out << s << "\t" << (rng() % 2 ? "yes" : "no") << "\n";
+      }
+      out.close();
+      fs::copy_file(dir / "train.tsv", dir / "dev.tsv");
+      task = {{"name", "custom"}, {"train_file", (dir / "train.tsv").string()},
+              {"dev_file", (dir / "dev.tsv").string()}, {"text_column", "sentence"}, {"max_seq_len", 32}};
+    } else if (family == "squad") {
+      write_squad(dir / "train-v1.1.json", 30, rng, false);  // 14-30 words: one or two windows of varied length
+      write_squad(dir / "dev-v1.1.json", 4, rng, false);
+      task["max_seq_len"] = 28;
+      task["doc_stride"] = 8;
+      task["max_query_len"] = 10;
+    } else if (family == "conll2003") {
+      write_conll(dir / "train.txt", 40, rng);
+      write_conll(dir / "valid.txt", 4, rng);
+      task["max_seq_len"] = 32;
+    } else {
+      write_swag(dir / "train.csv", 40, rng);
+      write_swag(dir / "val.csv", 4, rng);
+      task["max_seq_len"] = 24;
+    }
+    auto r = base_recipe(dir / "model", dir / "run");
+    r["task"] = task;
+    const auto recipe = FinetuneRecipe::from_tree(r, "test");
+    auto ft = make_task(recipe, true);
+    auto s = setup(recipe, recipe.model, *ft, true);
+    const bool bert = s.model->config().model_type == ModelType::Bert;
+    ft->encode(*s.tok, bert, bert);
+    s.model->eval();
+    TeacherCacheOptions o;
+    o.batch_size = 5;
+    o.pad_id = s.tok->special_ids().pad;
+    const TeacherCache cache(*ft, ft->head(), *s.model, o);
+    REQUIRE(cache.units() == ft->train_size());
+    CHECK(!cache.from_file());
+
+    std::vector<size_t> idx(static_cast<size_t>(ft->train_size()));
+    std::iota(idx.begin(), idx.end(), size_t{0});
+    std::shuffle(idx.begin(), idx.end(), rng);
+    idx.resize(8);
+    const auto in = ft->train_batch(idx, o.pad_id, torch::kCPU);
+    ModelInputs tin = in;
+    tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
+    torch::NoGradGuard no_grad;
+    const auto direct = s.model->forward(tin);
+    const auto cached = cache.outputs(idx, in.input_ids.size(-1), torch::kCPU);
+    const bool per_token = family == "squad" || family == "conll2003";
+    const auto real = in.attention_mask.to(torch::kBool);
+    ModelOutput student = direct;  // a student near the teacher: its outputs plus noise, padding included
+    for (auto [d, c, st] : {std::tuple{&direct.logits, &cached.logits, &student.logits},
+                            std::tuple{&direct.start_logits, &cached.start_logits, &student.start_logits},
+                            std::tuple{&direct.end_logits, &cached.end_logits, &student.end_logits}}) {
+      if (!d->defined()) continue;
+      REQUIRE(c->defined());
+      REQUIRE(c->sizes() == d->sizes());
+      *st = *d + 0.5 * torch::randn(d->sizes());
+      const auto dr = per_token ? d->index({real}) : *d, cr = per_token ? c->index({real}) : *c;
+      const double scale = std::max(1.0, dr.abs().max().item<double>());
+      CHECK((dr - cr).abs().max().item<double>() < 1e-5 * scale);
+      if (per_token) CHECK(c->index({real.logical_not()}).abs().sum().item<double>() == 0.0);
+    }
+    const double want = ft->distill_loss(student, direct, in, 2.0).item<double>();
+    const double got = ft->distill_loss(student, cached, in, 2.0).item<double>();
+    INFO("soft loss with the teacher's forward pass " << want << ", with the cache " << got);
+    CHECK(want > 0.01);
+    CHECK(got == Approx(want).epsilon(1e-5));
   }
 }

@@ -16,6 +16,7 @@
 #include "distilbert/io/safetensors.h"
 #include "distilbert/predict/glue_test.h"
 #include "distilbert/train/finetune.h"
+#include "support/json_lines.h"
 #include "support/run_command.h"
 #include "support/tensorboard_check.h"
 #include "test_paths.h"
@@ -524,4 +525,78 @@ TEST_CASE("finetune: task-specific distillation transfers a fine-tuned teacher's
   st["distill"]["teacher"] = (dir / "model").string();
   CHECK_THROWS_WITH(run_finetune(FinetuneRecipe::from_tree(st, "test"), false),
                     Contains("has no trained classification head") && Contains((dir / "model").string()));
+}
+
+TEST_CASE("finetune: distill.cache trains as the teacher at every batch; cache_file is reused, and replaced when "
+          "stale or unreadable", "[integration][finetune][teacher_cache]") {
+  const auto dir = make_model("kd_cache", kKeywordWords);
+  std::mt19937 rng(10);
+  write_keyword_task(dir / "train.tsv", 120, rng);
+  write_keyword_task(dir / "dev.tsv", 40, rng);
+  const json task = {{"name", "custom"}, {"train_file", (dir / "train.tsv").string()},
+                     {"dev_file", (dir / "dev.tsv").string()}, {"text_column", "sentence"}, {"max_seq_len", 32}};
+  auto t = recipe_for(dir);
+  t["task"] = task;
+  t["output_dir"] = (dir / "teacher").string();
+  t["trainer"]["epochs"] = 2;
+  run_finetune(FinetuneRecipe::from_tree(t, "test"), false);
+  const std::string teacher = (dir / "teacher" / "best").string();
+
+  // 1. Three epochs with the teacher run at every batch, and with its outputs computed once: the same losses at
+  // every logged step, to the rounding of batching the teacher's pass differently: logits that differ by about
+  // 1e-6 (fp32 sums in another order) move a KL near 1e-5 (the student soon matches its teacher) by a few 1e-9.
+  auto st = recipe_for(dir);
+  st["task"] = task;
+  st["trainer"]["epochs"] = 3;
+  st["distill"] = {{"teacher", teacher}, {"alpha_ce", 0.9}, {"alpha_task", 0.1}, {"cache", false}};
+  st["output_dir"] = (dir / "every_batch").string();
+  const auto a = run_finetune(FinetuneRecipe::from_tree(st, "test"), false);
+  st["distill"]["cache"] = true;
+  st["output_dir"] = (dir / "cached").string();
+  const auto b = run_finetune(FinetuneRecipe::from_tree(st, "test"), false);
+  const auto la = testing::read_jsonl(dir / "every_batch" / "metrics.jsonl");
+  const auto lb = testing::read_jsonl(dir / "cached" / "metrics.jsonl");
+  REQUIRE(la.size() == lb.size());
+  int kd_records = 0;
+  for (size_t i = 0; i < la.size(); ++i) {
+    if (!la[i].contains("loss_kd")) continue;
+    ++kd_records;
+    REQUIRE(lb[i].contains("loss_kd"));
+    CHECK(lb[i]["loss_kd"].get<double>() == Approx(la[i]["loss_kd"].get<double>()).epsilon(1e-4).margin(1e-7));
+    CHECK(lb[i]["loss"].get<double>() == Approx(la[i]["loss"].get<double>()).epsilon(1e-4));
+  }
+  CHECK(kd_records >= 4);  // 24 steps, a record every 5
+  CHECK(b.best_metrics.at("accuracy") == Approx(a.best_metrics.at("accuracy")).margin(1.0 / 40 + 1e-9));
+
+  // 2. cache_file: computed and written by the first run, read by the next (another seed), recomputed when made
+  // for other inputs (another batching of the pass) or unreadable; every run ends normally.
+  const std::string file = (dir / "cache" / "teacher_outputs.safetensors").string();
+  st["distill"]["cache_file"] = file;
+  st["trainer"]["epochs"] = 1;
+  auto run = [&](const std::string& name) {
+    st["output_dir"] = (dir / name).string();
+    const auto res = finetune_cli("", write_recipe(dir, name + ".json", st));
+    INFO(res.output);
+    CHECK(res.exit_code == 0);
+    return res.output;
+  };
+  CHECK_THAT(run("file1"), Contains("teacher outputs for 120 training units computed once") &&
+                               Contains("written to '" + file + "'"));
+  REQUIRE(fs::exists(file));
+  st["seed"] = 6;
+  CHECK_THAT(run("file2"), Contains("teacher outputs for 120 training units read from '" + file + "'"));
+  st["trainer"]["eval_batch_size"] = 32;
+  CHECK_THAT(run("file3"), Contains("was made for another teacher, other training data, batching or precision") &&
+                               Contains("computed once"));
+  CHECK_THAT(run("file4"), Contains("read from"));
+  fs::resize_file(file, 20);
+  CHECK_THAT(run("file5"), Contains("teacher cache '" + file + "' cannot be read") && Contains("computed once"));
+  CHECK_THAT(run("file6"), Contains("read from"));
+
+  // 3. The hidden-state terms need the teacher's states at every step: a cache file with them is refused.
+  st["distill"]["alpha_cos"] = 1.0;
+  CHECK_THROWS_WITH(FinetuneRecipe::from_tree(st, "test"), Contains("distill.cache_file") && Contains("alpha_cos"));
+  st["distill"].erase("cache_file");
+  st["distill"]["cache"] = true;
+  CHECK_NOTHROW(FinetuneRecipe::from_tree(st, "test"));  // the default: the teacher runs at every batch then
 }
