@@ -207,16 +207,13 @@ DistillLossParts distillation_loss(const DistillLossInputs& in, const DistillLos
   // autocast dtype, and converting the selected rows alone (not every layer's (B, T, H)) gives the same values and
   // gradients. A layer used by two terms is converted once, so their gradients still add up in fp32.
   std::map<size_t, torch::Tensor> s_rows, t_rows;
-  auto student_rows = [&](size_t i) -> const torch::Tensor& {
-    auto& r = s_rows[i];
-    if (!r.defined()) r = non_pad_rows(sh[i], pad_rows).to(torch::kFloat);
+  auto fp32_rows = [&](std::map<size_t, torch::Tensor>& cache, const torch::Tensor& states, size_t i) {
+    auto& r = cache[i];
+    if (!r.defined()) r = non_pad_rows(states, pad_rows).to(torch::kFloat);
     return r;
   };
-  auto teacher_rows = [&](size_t j) -> const torch::Tensor& {
-    auto& r = t_rows[j];
-    if (!r.defined()) r = non_pad_rows(th[j].detach(), pad_rows).to(torch::kFloat);
-    return r;
-  };
+  auto student_rows = [&](size_t i) { return fp32_rows(s_rows, sh[i], i); };
+  auto teacher_rows = [&](size_t j) { return fp32_rows(t_rows, th[j].detach(), j); };
   if (w.alpha_cos > 0 || compute_all) {
     DISTILBERT_CHECK(sh.back().size(-1) == th.back().size(-1),
                      "distillation_loss: cosine needs equal hidden sizes, student ", sh.back().size(-1), " vs teacher ",

@@ -145,5 +145,9 @@ TEST_CASE("augment: bad options name the option, what was expected and what was 
   o = {};
   o.mask_token = "two words";
   CHECK_THROWS_WITH(check_augment_options(o), Contains("mask_token") && Contains("'two words'"));
+  for (const std::string bad : {"", " [MASK]", "[MASK]\t", "[MA\tSK]"}) {
+    o.mask_token = bad;
+    CHECK_THROWS_WITH(check_augment_options(o), Contains("mask_token") && Contains("'" + bad + "'"));
+  }
   CHECK_THROWS_AS(augment_examples({Example{}}, o), distilbert::Error);
 }
