@@ -122,7 +122,8 @@ OUT=$(cd "$OUT" && pwd)
 
 # ---- the job list, with a cost per job for the time estimate ---------------------------------------------------------
 # Cost unit: one teacher forward pass over one SST-2 example (/10); a training step costs 3 passes, the student's
-# half the teacher's, and distillation adds one teacher forward pass.
+# half the teacher's; distillation adds one teacher forward pass over the training set, made by the first seed's run
+# and read from its cache file by the others.
 JOBS=()
 COSTS=()
 for t in "${TASK_LIST[@]}"; do
@@ -131,13 +132,17 @@ for t in "${TASK_LIST[@]}"; do
   JOBS+=("$t teacher 1"); COSTS+=($((n * epochs * weight * 3)))
   unit=$((n * s_epochs * weight))
   for s in "${SEED_LIST[@]}"; do
-    JOBS+=("$t distilled $s"); COSTS+=($((unit * 5 / 2)))
+    pass=0; [ "$s" = "${SEED_LIST[0]}" ] && pass=$((n * weight))
+    JOBS+=("$t distilled $s"); COSTS+=($((unit * 3 / 2 + pass)))
     JOBS+=("$t control $s"); COSTS+=($((unit * 3 / 2)))
   done
   if [ "$(transfer_kind "$t")" != none ]; then
     added=$(transfer_added "$t" "$n")
     JOBS+=("$t label 1"); COSTS+=($((added * weight)))
-    for s in "${SEED_LIST[@]}"; do JOBS+=("$t transfer $s"); COSTS+=($(((n + added) * weight * 5 / 2))); done
+    for s in "${SEED_LIST[@]}"; do
+      pass=0; [ "$s" = "${SEED_LIST[0]}" ] && pass=$(((n + added) * weight))
+      JOBS+=("$t transfer $s"); COSTS+=($(((n + added) * weight * 3 / 2 + pass)))
+    done
   fi
 done
 TOTAL_COST=0
@@ -152,8 +157,10 @@ recipe() {
   model=$OUT/student_init
   if [ "$kind" = teacher ]; then model=$TEACHER; run=$OUT/$t/teacher; else epochs=$s_epochs; fi
   if [ "$kind" = transfer ]; then n=0; epochs=1; dir=$OUT/$t/transfer_task; else dir=$DATA/glue/$dir; fi
+  # The teacher's outputs are computed once per task and kind, by the first seed's run, and read by the others
+  # (distill.cache_file; docs/DISTILLATION.md §7).
   [ "$kind" = distilled ] || [ "$kind" = transfer ] && distill=", \"distill\": {\"teacher\": \"$OUT/$t/teacher/best\", \"temperature\": $KD_T,
-    \"alpha_ce\": $KD_ALPHA_CE, \"alpha_task\": $KD_ALPHA_TASK}"
+    \"alpha_ce\": $KD_ALPHA_CE, \"alpha_task\": $KD_ALPHA_TASK, \"cache_file\": \"$OUT/$t/teacher_outputs_$kind.safetensors\"}"
   cat <<EOF
 {"model": "$model", "output_dir": "$run",
  "seed": $seed, "threads": $THREADS, "precision": "bf16",
@@ -168,7 +175,7 @@ EOF
 # then the examples the fine-tuned teacher labels: for SST-2 the next TRANSFER_EXTRA training sentences (their own
 # labels unused), for MRPC augmented copies of the labelled pairs, in the task's label and text columns.
 label_transfer_set() {
-  local t=$1 dir len n _ task=$OUT/$1/transfer_task added train pairs=()
+  local t=$1 dir len n _ task=$OUT/$1/transfer_task added train pairs=() columns=()
   read -r dir len n _ <<< "$(run_settings "$t")"
   train=$DATA/glue/$dir/train.tsv
   [ "$n" = 0 ] && n=$(($(wc -l < "$train") - 1))
@@ -178,6 +185,7 @@ label_transfer_set() {
   if [ "$(transfer_kind "$t")" = extra ]; then
     awk -F'\t' -v a=$((n + 2)) -v b=$((n + added + 1)) 'NR >= a && NR <= b { print $1 }' "$train" > "$task/unlabelled.txt"
     head -n $((n + 1)) "$train" > "$task/train.tsv"
+    columns=("$task/unlabelled.txt" "$task/labels.txt")  # SST-2: sentence, label
   else
     "$BIN" augment --task "$t" --data-dir "$DATA/glue/$dir" --first "$n" --copies "$AUG_COPIES" --seed 1 \
       --output "$task/unlabelled.txt"
@@ -186,14 +194,12 @@ label_transfer_set() {
     LC_ALL=C awk -F'\t' -v OFS='\t' -v n="$n" 'NR == 1 { sub(/^\357\273\277/, ""); for (i = 1; i <= NF; i++) c[$i] = i
       print "Quality", "#1 String", "#2 String"; next } NR <= n + 1 { print $c["Quality"], $c["#1 String"], $c["#2 String"] }' \
       "$train" > "$task/train.tsv"
+    columns=("$task/labels.txt" "$task/unlabelled.txt")  # MRPC: Quality, then the two strings
   fi
   "$BIN" predict --model "$OUT/$t/teacher/best" --input "$task/unlabelled.txt" "${pairs[@]}" --batch-size 128 \
     --threads "$THREADS" --output "$task/teacher_predictions.jsonl"
-  if [ "$(transfer_kind "$t")" = extra ]; then
-    sed -E 's/.*"label_id":([0-9]+).*/\1/' "$task/teacher_predictions.jsonl" | paste "$task/unlabelled.txt" - >> "$task/train.tsv"
-  else
-    sed -E 's/.*"label_id":([0-9]+).*/\1/' "$task/teacher_predictions.jsonl" | paste - "$task/unlabelled.txt" >> "$task/train.tsv"
-  fi
+  sed -E 's/.*"label_id":([0-9]+).*/\1/' "$task/teacher_predictions.jsonl" > "$task/labels.txt"
+  paste "${columns[@]}" >> "$task/train.tsv"
   [ "$(wc -l < "$task/train.tsv")" = $((n + added + 1)) ] || { echo "error: $task/train.tsv: expected $((n + added)) rows" >&2; return 1; }
   touch "$task/complete"
 }

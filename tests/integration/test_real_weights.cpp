@@ -181,6 +181,13 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs eve
   // MRPC's: the 64 labelled pairs and 4 augmented copies of each (`distilbert augment`), labelled by the teacher.
   CHECK(res["tasks"]["mrpc"]["transfer"]["train_examples"] == 64 + 4 * 64);
   CHECK_FALSE(res["tasks"]["stsb"].contains("transfer"));
+  // Distilled runs take the teacher's outputs from a cache file per task and kind, made by the first seed's run.
+  for (const char* run : {"sst2/teacher_outputs_distilled", "sst2/teacher_outputs_transfer",
+                          "mrpc/teacher_outputs_transfer", "stsb/teacher_outputs_distilled"})
+    CHECK(fs::is_regular_file(out / (std::string(run) + ".safetensors")));
+  std::ifstream log(out / "logs" / "stsb_distilled_seed1.log");
+  const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK_THAT(log_text, Catch::Matchers::Contains("teacher outputs for 64 training units computed once"));
   CHECK(res["speed"]["teacher"].get<double>() > 0);
   CHECK(res["speed"]["distilled"].get<double>() > 0);
   std::ifstream md(out / "results.md");
