@@ -65,7 +65,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # ---- per-task settings -----------------------------------------------------------------------------------------------
 # folder, max_seq_len, training examples (0 = all), the teacher's epochs, the students' epochs, relative cost of one
 # example (its padded length in a batch against SST-2's, for the time estimate). To fit the whole experiment in about
-# 2 hours on 2 CPU cores (126 min measured, docs/RESULTS.md), SST-2 is subsampled (its first 4,096 of 67,349 training
+# 2 hours on 2 CPU cores (100 min measured, docs/RESULTS.md), SST-2 is subsampled (its first 4,096 of 67,349 training
 # sentences, 3 epochs) and so is STS-B (4,096 of 5,749 pairs; the teacher 3 epochs, the students 6: their regression
 # heads start from scratch on a [CLS] vector the teacher was never trained to use, and at 3 epochs they were still far
 # from the teacher, 42-49 against 83); MRPC and RTE get one epoch.

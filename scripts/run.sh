@@ -12,7 +12,7 @@
 #   scripts/run.sh --quick              # tiny sizes: checks that every stage works (under a minute)
 #   scripts/run.sh --table3 [--limit N] [--data DIR]   # the paper's Table 3 speed comparison at BERT-base size
 #   scripts/run.sh --real-teacher [--tasks ...]        # a real pretrained teacher on GLUE, distilled vs control
-#                                                      # (scripts/experiment_real_teacher.sh; ~126 min)
+#                                                      # (scripts/experiment_real_teacher.sh; ~100 min)
 # Other options go to scripts/pipeline.sh (--out DIR, --threads N, --seed N, --text FILE, --task DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
