@@ -25,8 +25,8 @@ while (($#)); do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-ALL=(tokenizer tokenizer_files task_data task_files metrics model_config safetensors torch_pickle token_store recipe
-     trainer_state predict_input)
+ALL=(tokenizer tokenizer_files task_data task_files metrics model_config augment safetensors torch_pickle token_store
+     recipe trainer_state predict_input)
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 
 if ((BUILD)); then

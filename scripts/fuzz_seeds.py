@@ -193,6 +193,13 @@ def main():
     put(out, "metrics", "squad", "The Eiffel Tower, Paris! an answer")
     put(out, "metrics", "conll", "B-PER\nI-PER\nO\nB-LOC\n\nS-ORG\nE-ORG\nO\n|||\nB-PER\nI-PER\nO\nI-LOC\n\nB-ORG\nE-ORG\nO\n")
 
+    # augment: option bytes (copies, p_mask, p_ngram 0/0.5/1, max_ngram, a two-byte seed, no own mask token), then
+    # examples: a two-byte length and the text, a pair flag, the second text when set (tests/fuzz/fuzz_augment.cpp).
+    def aug_text(s):
+        return struct.pack(">H", len(s.encode())) + s.encode()
+    put(out, "augment", "pair", bytes([2, 40, 1, 4, 0, 7, 0]) + aug_text("the movie was a great fun ride") + b"\x01" +
+        aug_text("a second, shorter text") + aug_text("one more sentence") + b"\x00")
+
     # trainer_state.json as each recipe kind writes it (train/trainer_state.h): a fine-tuning position that fits the
     # target's run (2 processes, 40 steps, 20 batches, 2 micro-batches), and distillation states with and without
     # the loss scaler.

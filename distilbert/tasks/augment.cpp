@@ -41,7 +41,9 @@ void check_augment_options(const AugmentOptions& o) {
 
 std::string augment_text(const std::string& text, const AugmentOptions& o, std::uint64_t& state) {
   auto w = words(text);
-  if (w.empty()) return text;
+  // A text of whitespace alone (a quoted CSV field may hold tabs and newlines) has no words: it becomes empty, so
+  // that every augmented example stays one line of `augment`'s output, in its columns.
+  if (w.empty()) return "";
   for (auto& word : w)
     if (uniform(state) < o.p_mask) word = o.mask_token;
   if (uniform(state) < o.p_ngram) {

@@ -1,4 +1,4 @@
-// Text augmentation for distillation transfer sets (docs/DISTILLATION.md §8): new unlabelled examples made from a
+// Text augmentation for distillation transfer sets (docs/DISTILLATION.md §7): new unlabelled examples made from a
 // task's training examples, for a fine-tuned teacher to label. Two of Tang et al.'s (2019) operations:
 //   masking:          each whitespace-separated word is replaced by the mask token with probability p_mask;
 //   n-gram sampling:  with probability p_ngram a text is cut to n consecutive words of it, n uniform in
@@ -28,7 +28,8 @@ struct AugmentOptions {
 /// Throws distilbert::Error naming the option, what was expected and what was found.
 void check_augment_options(const AugmentOptions& o);
 
-/// One augmented version of `text`; `state` is a SplitMix64 state that advances with every draw.
+/// One augmented version of `text`, its words joined by single spaces (empty when it has none); `state` is a
+/// SplitMix64 state that advances with every draw.
 std::string augment_text(const std::string& text, const AugmentOptions& o, std::uint64_t& state);
 
 /// `o.copies` augmented versions of every example, in order (example 0's copies first). Labels and scores are

@@ -1,6 +1,6 @@
 // Tests for the transfer-set augmentation (distilbert/tasks/augment.h): what each operation may produce (masks in
 // place of words, n-grams that are runs of the text's own words), the rates against their binomial spread, the
-// per-example streams, and the option checks.
+// per-example streams, texts without words, and the option checks.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -33,6 +33,9 @@ TEST_CASE("augment: no operation keeps the words, p_mask 1 masks every word", "[
   o.p_ngram = 0;
   CHECK(augment_text("  a  b\tc ", o, state) == "a b c");
   CHECK(augment_text("", o, state).empty());
+  // Whitespace alone (a quoted CSV field can hold tabs and newlines) has no words: empty, so the output line keeps
+  // its columns and the file its line count (tests/data/fuzz_regressions/augment/whitespace_only_text).
+  CHECK(augment_text(" \n\t \r\n", o, state).empty());
   o.p_mask = 1;
   o.mask_token = "<mask>";
   const auto w = split_words(augment_text(kText, o, state));
