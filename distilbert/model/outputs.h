@@ -21,6 +21,13 @@ struct ModelInputs {
   bool output_attentions = false;
 };
 
+// The inputs without the training targets (labels, start/end positions): what a frozen teacher reads, so that it
+// computes no loss of its own.
+inline ModelInputs without_targets(ModelInputs in) {
+  in.labels = in.start_positions = in.end_positions = torch::Tensor();
+  return in;
+}
+
 struct EncoderOutput {
   torch::Tensor last_hidden_state;           // (B, T, H)
   std::vector<torch::Tensor> hidden_states;  // embeddings output + one per layer (when requested)

@@ -290,8 +290,7 @@ ModelOutput teacher_outputs(FinetuneRun& run, const ModelInputs& in, const std::
                             bool hidden_states) {
   if (run.teacher_cache) return run.teacher_cache->outputs(idx, in.input_ids.size(-1), run.s.device);
   torch::NoGradGuard no_grad;
-  ModelInputs tin = in;
-  tin.labels = tin.start_positions = tin.end_positions = torch::Tensor();
+  ModelInputs tin = without_targets(in);
   tin.output_hidden_states = hidden_states;
   return run.teacher->forward(tin);  // segment ids are in the batch when the teacher is a BERT
 }

@@ -43,9 +43,7 @@ void hash_tensor(data::Sha256& h, const std::string& name, const torch::Tensor& 
 // The training batches of the pass, without labels: what the teacher reads.
 ModelInputs teacher_inputs(const FinetuneTask& task, const std::vector<size_t>& idx, int64_t pad_id,
                            torch::Device device) {
-  ModelInputs in = task.train_batch(idx, pad_id, device);
-  in.labels = in.start_positions = in.end_positions = torch::Tensor();
-  return in;
+  return without_targets(task.train_batch(idx, pad_id, device));
 }
 
 // What the outputs depend on: the teacher's weights as it runs, every batch of the pass, the head and precision.
@@ -75,6 +73,9 @@ TeacherCache::TeacherCache(const FinetuneTask& task, Head head, PretrainedModel&
   for (const auto& name : output_names(head)) fields_.emplace_back(name, torch::Tensor());
   const auto t0 = std::chrono::steady_clock::now();
   if (!o.file.empty()) {
+    // The fingerprint reads every batch before the teacher runs, so that a matching file costs no teacher pass; on a
+    // miss compute() builds the batches again (CPU padding only), since keeping them would hold the whole padded
+    // training set in memory.
     fingerprint_ = cache_fingerprint(task, head, teacher, o);
     from_file_ = read(o.file, o.tag);
   }
