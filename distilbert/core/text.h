@@ -68,6 +68,19 @@ inline std::string ascii_lower(std::string s) {
   return s;
 }
 
+/// The words of `s`: its runs of non-whitespace characters (std::isspace, the C locale), in order.
+inline std::vector<std::string> split_whitespace(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    const std::size_t start = i;
+    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (i > start) out.emplace_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
 /// "a, b, c" for messages that list names.
 inline std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
   std::string out;

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/splitmix64.h"
+#include "distilbert/core/text.h"
 
 namespace distilbert::tasks {
 
@@ -18,13 +18,6 @@ double uniform(std::uint64_t& state) { return static_cast<double>(splitmix64_nex
 std::size_t below(std::uint64_t& state, std::size_t n) {
   return std::min(n - 1, static_cast<std::size_t>(uniform(state) * static_cast<double>(n)));
 }
-
-std::vector<std::string> words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 }  // namespace
 
 void check_augment_options(const AugmentOptions& o) {
@@ -35,12 +28,12 @@ void check_augment_options(const AugmentOptions& o) {
                    o.p_ngram);
   DISTILBERT_CHECK(o.max_ngram >= 1, "augment: max_ngram: expected at least 1, found ", o.max_ngram);
   // One word that reads back as itself: not empty, no space or tab inside or around it.
-  DISTILBERT_CHECK(words(o.mask_token) == std::vector<std::string>{o.mask_token},
+  DISTILBERT_CHECK(split_whitespace(o.mask_token) == std::vector<std::string>{o.mask_token},
                    "augment: mask_token: expected one word without spaces, found '", o.mask_token, "'");
 }
 
 std::string augment_text(const std::string& text, const AugmentOptions& o, std::uint64_t& state) {
-  auto w = words(text);
+  auto w = split_whitespace(text);
   // A text of whitespace alone (a quoted CSV field may hold tabs and newlines) has no words: it becomes empty, so
   // that every augmented example stays one line of `augment`'s output, in its columns.
   if (w.empty()) return "";

@@ -4,21 +4,14 @@
 // of the output file (no tab, newline or carriage return, which would shift the columns or the line count that the
 // teacher's labels are pasted against); its words are a run of the original's consecutive words, some replaced by
 // the mask token, all of them when there is no n-gram draw; the same seed gives the same examples.
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "distilbert/core/text.h"
 #include "distilbert/tasks/augment.h"
 #include "fuzz_target.h"
 
 namespace {
-
-std::vector<std::string> split_words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 
 // `out` is a run of `in`'s consecutive words with some replaced by `mask` (every word kept when `whole`).
 bool is_masked_run(const std::vector<std::string>& out, const std::vector<std::string>& in, const std::string& mask,
@@ -35,7 +28,7 @@ bool is_masked_run(const std::vector<std::string>& out, const std::vector<std::s
 void check_text(const std::string& out, const std::string& in, const distilbert::tasks::AugmentOptions& o) {
   using distilbert::fuzz::require;
   require(out.find_first_of("\t\n\r") == std::string::npos, "an augmented text is one line without tabs");
-  require(is_masked_run(split_words(out), split_words(in), o.mask_token, o.p_ngram == 0),
+  require(is_masked_run(distilbert::split_whitespace(out), distilbert::split_whitespace(in), o.mask_token, o.p_ngram == 0),
           "an augmented text is a run of the original's words, some masked");
 }
 

@@ -5,22 +5,15 @@
 
 #include <cmath>
 #include <set>
-#include <sstream>
 
 #include "distilbert/core/error.h"
+#include "distilbert/core/text.h"
 #include "distilbert/tasks/augment.h"
 
 using namespace distilbert::tasks;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::vector<std::string> split_words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> w;
-  for (std::string x; in >> x;) w.push_back(x);
-  return w;
-}
 
 const std::string kText = "the quick brown fox jumps over the lazy dog today";
 
@@ -38,7 +31,7 @@ TEST_CASE("augment: no operation keeps the words, p_mask 1 masks every word", "[
   CHECK(augment_text(" \n\t \r\n", o, state).empty());
   o.p_mask = 1;
   o.mask_token = "<mask>";
-  const auto w = split_words(augment_text(kText, o, state));
+  const auto w = distilbert::split_whitespace(augment_text(kText, o, state));
   CHECK(w == std::vector<std::string>(10, "<mask>"));
 }
 
@@ -48,11 +41,11 @@ TEST_CASE("augment: n-gram sampling keeps a run of 1..max_ngram consecutive word
   o.p_mask = 0;
   o.p_ngram = 1;
   o.max_ngram = 3;
-  const auto all = split_words(kText);
+  const auto all = distilbert::split_whitespace(kText);
   std::set<std::size_t> lengths, starts;
   std::uint64_t state = 11;
   for (int i = 0; i < 2000; ++i) {
-    const auto w = split_words(augment_text(kText, o, state));
+    const auto w = distilbert::split_whitespace(augment_text(kText, o, state));
     REQUIRE(!w.empty());
     REQUIRE(w.size() <= 3);
     // a run of the original: find its start
@@ -69,7 +62,7 @@ TEST_CASE("augment: n-gram sampling keeps a run of 1..max_ngram consecutive word
   CHECK(starts.size() == all.size());  // every word can start an n-gram (the last one as a 1-gram)
   // a text shorter than max_ngram is never lengthened
   o.max_ngram = 5;
-  for (int i = 0; i < 50; ++i) CHECK(split_words(augment_text("one two", o, state)).size() <= 2);
+  for (int i = 0; i < 50; ++i) CHECK(distilbert::split_whitespace(augment_text("one two", o, state)).size() <= 2);
 }
 
 TEST_CASE("augment: masking and n-gram rates match their probabilities within 5 binomial standard deviations",
@@ -82,7 +75,7 @@ TEST_CASE("augment: masking and n-gram rates match their probabilities within 5 
   int masked = 0, words_seen = 0, cut = 0;
   std::uint64_t state = 3;
   for (int i = 0; i < trials; ++i) {
-    const auto w = split_words(augment_text(kText, o, state));
+    const auto w = distilbert::split_whitespace(augment_text(kText, o, state));
     if (w.size() < 10) ++cut;  // an n-gram has at most 5 of the 10 words
     words_seen += static_cast<int>(w.size());
     for (const auto& x : w) masked += x == "[MASK]";
