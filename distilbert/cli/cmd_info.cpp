@@ -27,6 +27,7 @@ int print_cpu_info(int threads, bool as_json) {
                       {"flags", cpu_info().flags},
                       {"libtorch", TORCH_VERSION},
                       {"threads", n_threads},
+                      {"parallel_loop_threads", parallel_loop_threads()},
                       {"matmul_n", r.n},
                       {"fp32_gflops", r.fp32_gflops},
                       {"bf16_gflops", r.bf16_gflops},
@@ -36,7 +37,8 @@ int print_cpu_info(int threads, bool as_json) {
     return 0;
   }
   std::cout << "cpu:       " << cpu_summary() << "\n"
-            << "libtorch:  " << TORCH_VERSION << ", " << n_threads << " thread(s)\n"
+            << "libtorch:  " << TORCH_VERSION << ", " << n_threads << " thread(s); this build's parallel loops reach "
+            << parallel_loop_threads() << "\n"
             << "matmul:    " << r.n << "^3 products: fp32 " << static_cast<int>(r.fp32_gflops) << " GFLOP/s, bf16 "
             << static_cast<int>(r.bf16_gflops) << " GFLOP/s\n"
             << "bf16:      " << (fast ? "fast here: precision bf16 is used as asked"

@@ -7,9 +7,13 @@
 #include <cstring>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#include <mutex>
+#include <set>
+#include <thread>
 #endif
 
 #include <torch/cuda.h>
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "distilbert/core/error.h"
@@ -63,6 +67,17 @@ int set_threads(int n) {
   if (n <= 0) n = available_cpus();
   torch::set_num_threads(n);
   return torch::get_num_threads();
+}
+
+int parallel_loop_threads() {
+  const int64_t n = torch::get_num_threads();
+  std::mutex mutex;
+  std::set<std::thread::id> seen;
+  at::parallel_for(0, n, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(std::this_thread::get_id());
+  });
+  return static_cast<int>(seen.size());
 }
 
 bool keep_freed_memory() {

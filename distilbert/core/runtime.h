@@ -22,6 +22,11 @@ int omp_num_threads();
 /// in effect.
 int set_threads(int n);
 
+/// The threads that at::parallel_for reaches in this project's code, at LibTorch's current thread count: one loop
+/// of that many one-item chunks, counting the distinct threads that ran them. 1 where the code was compiled without
+/// OpenMP (ATen's loop template then runs serially; CMakeLists.txt, DISTILBERT_OPENMP).
+int parallel_loop_threads();
+
 /// For training processes: keep freed memory in the C heap instead of returning it to the kernel. A training step
 /// allocates and frees the same large tensors every time (logits, activations, gradients); glibc serves blocks
 /// above its mmap threshold (32 MiB at most) with fresh pages that the kernel zero-fills on first touch, every

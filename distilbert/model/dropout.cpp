@@ -33,10 +33,17 @@ uint64_t draw_seed() {
 
 // out[i] = keep(i) ? x[i] * scale : 0 and mask[i] = keep(i), with keep(i) = (32-bit half of hash(i/2)) < threshold.
 template <typename T>
-void masked_scale_forward(const T* x, T* out, uint8_t* mask, int64_t n, uint64_t seed, uint64_t threshold,
-                          float scale) {
+void masked_scale_forward(const T* x_in, T* out_in, uint8_t* mask_in, int64_t n, uint64_t seed_in,
+                          uint64_t threshold_in, float scale_in) {
   const int64_t pairs = (n + 1) / 2;
-  at::parallel_for(0, pairs, kGrainPairs, [&](int64_t begin, int64_t end) {
+  // Operands by value into locals: a store through the uint8 mask may alias anything, so captured references would be
+  // reloaded at every element (docs/PRECISION.md, "Threads").
+  at::parallel_for(0, pairs, kGrainPairs, [=](int64_t begin, int64_t end) {
+    const T* __restrict__ x = x_in;
+    T* __restrict__ out = out_in;
+    uint8_t* __restrict__ mask = mask_in;
+    const uint64_t seed = seed_in, threshold = threshold_in;
+    const float scale = scale_in;
     for (int64_t j = begin; j < end; ++j) {
       const uint64_t h = splitmix64_mix(seed + static_cast<uint64_t>(j + 1) * kSplitMix64Gamma);
       const int64_t i = 2 * j;
@@ -53,8 +60,12 @@ void masked_scale_forward(const T* x, T* out, uint8_t* mask, int64_t n, uint64_t
 }
 
 template <typename T>
-void masked_scale(const T* g, const uint8_t* mask, T* out, int64_t n, float scale) {
-  at::parallel_for(0, n, 2 * kGrainPairs, [&](int64_t begin, int64_t end) {
+void masked_scale(const T* g_in, const uint8_t* mask_in, T* out_in, int64_t n, float scale_in) {
+  at::parallel_for(0, n, 2 * kGrainPairs, [=](int64_t begin, int64_t end) {
+    const T* __restrict__ g = g_in;
+    const uint8_t* __restrict__ mask = mask_in;
+    T* __restrict__ out = out_in;
+    const float scale = scale_in;
     for (int64_t i = begin; i < end; ++i)
       out[i] = mask[i] ? static_cast<T>(static_cast<float>(g[i]) * scale) : static_cast<T>(0);
   });

@@ -57,6 +57,8 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
     auto grad_kl = torch::empty({N, V}, s.options().dtype(torch::kFloat));
     std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      // Grad mode is per thread: the pool's other threads would record these operators on the student's logits.
+      torch::NoGradGuard worker_no_grad;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t r0 = b * block, n = std::min(block, N - r0);
         auto sb = s.narrow(0, r0, n).to(torch::kFloat) / T;

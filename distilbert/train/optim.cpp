@@ -79,14 +79,23 @@ bool fusable(const torch::Tensor& t) {
 //   p *= 1 - lr*wd;  m = m*b1 + (1-b1)*g;  v = v*b2 + (1-b2)*g*g;  p += (-lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps).
 void fused_update(float* p, const float* g, float* m, float* v, int64_t n, float decay, float b1, float one_minus_b1,
                   float b2, float one_minus_b2, float sqrt_bc2, float eps, float neg_step_size) {
-  at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+  // The loop reads its operands from locals: captured by reference they would be floats in memory that every store
+  // through m, v or p might change, so the compiler reloads them and does not vectorize the loop (under OpenMP,
+  // where the body is not inlined into this function; docs/PRECISION.md, "Threads").
+  at::parallel_for(0, n, 1 << 15, [=](int64_t begin, int64_t end) {
+    float* __restrict__ pl = p;
+    float* __restrict__ ml = m;
+    float* __restrict__ vl = v;
+    const float* __restrict__ gl = g;
+    const float decay_l = decay, b1_l = b1, omb1 = one_minus_b1, b2_l = b2, omb2 = one_minus_b2, sbc2 = sqrt_bc2,
+                eps_l = eps, step = neg_step_size;
     for (int64_t i = begin; i < end; ++i) {
-      const float gi = g[i];
-      const float mi = m[i] * b1 + one_minus_b1 * gi;
-      const float vi = v[i] * b2 + one_minus_b2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i] * decay + (neg_step_size * mi) / (std::sqrt(vi) / sqrt_bc2 + eps);
+      const float gi = gl[i];
+      const float mi = ml[i] * b1_l + omb1 * gi;
+      const float vi = vl[i] * b2_l + omb2 * gi * gi;
+      ml[i] = mi;
+      vl[i] = vi;
+      pl[i] = pl[i] * decay_l + (step * mi) / (std::sqrt(vi) / sbc2 + eps_l);
     }
   });
 }
