@@ -18,9 +18,14 @@
 #   a lone 1024^3 product in fp32 and bf16); after each of our rates a "limit" line gives the tokens/s that rate
 #   allows for the pair's matrix products (teacher forward + 3 x student forward, seq 128) and ours as a % of it.
 #   Where bf16 products are slow (docs/PRECISION.md) the bf16 runs are skipped, naming why.
+#   --profile: one more run of ours per pair and precision with the operator profile (trainer.profile_steps) of the
+#   steps after the warm-up, which splits the gap to the limit in two. A "products" line gives the tokens/s that the
+#   step's own matrix products allow (ATen's mm, addmm and bmm, their self time per step, at the rate they reached
+#   on the step's shapes), and ours as a % of it: what the rest of the step costs.
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
+#                            [--profile]
 #   --bin times an already built CLI (another build, an older commit) instead of building build/bin/distilbert.
 #   --python runs the reference with another Python: both sides on LibTorch 2.x is
 #     --bin build-torch2/bin/distilbert --python .venv/bin/python (the torch wheel the 2.x build compiles against).
@@ -36,6 +41,7 @@ REPEAT=1
 REF_HEAP=both
 B=
 PYREF=/usr/bin/python3
+PROFILE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
@@ -48,7 +54,8 @@ while [ $# -gt 0 ]; do
     --bin) B=$2; shift 2 ;;
     --ref-heap) REF_HEAP=$2; shift 2 ;;
     --python) PYREF=$2; shift 2 ;;
-    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+    --profile) PROFILE=1; shift ;;
+    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
   esac
 done
 case "$REF_HEAP" in
@@ -135,6 +142,23 @@ YAML
         echo "$pair $prec $ours $ref $ours_rss $ref_rss $heap" >> "$WORK/results.txt"
       done
     done
+    if [ "$PROFILE" = 1 ]; then
+      rm -rf "$WORK/run"
+      $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" threads="$THREADS" precision="$prec" \
+        trainer.profile_steps="$STEPS" trainer.profile_start="$WARMUP" > "$WORK/ours.log" 2>&1 ||
+        { cat "$WORK/ours.log" >&2; exit 1; }
+      # The products' self time hardly changes under the profiler (a few hundred calls a step, each milliseconds
+      # long); the thousands of short operators around them slow down. So the split is taken against the median
+      # step of the timed run above (the last repeat's), not the profiled one.
+      awk -v p="$pair" -v q="$prec" -v n="$STEPS" -v a="$ours" -v g="$(gflop_per_token "$TCONF" "$SCONF")" '
+        $1 == "aten::mm" || $1 == "aten::addmm" || $1 == "aten::bmm" { mm += $2 }
+        $1 == "traced" { total = $4 }
+        END { if (!total || !mm) { print "error: no product times in profile.txt" > "/dev/stderr"; exit 1 }
+              step = 1024 / a * 1000; mm /= n
+              printf "%-6s %-5s %-14s %12.0f %10s %13.0f%%  (the step'"'"'s own products alone: %.0f ms at %.0f GFLOP/s, %.0f%% of its %.0f ms)\n",
+                p, q, "products", 1024 / (mm / 1000), "", 100 * mm / step, mm, g * 1024 / (mm / 1000), 100 * mm / step, step }' \
+        "$WORK/run/profile.txt"
+    fi
   done
 done
 # Against the reference in fp32 (what the original distiller runs on a CPU: its mixed precision is apex, GPU only).
