@@ -38,14 +38,14 @@ const CpuInfo& cpu_info() {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-/// Seconds of the fastest of at least `repeats` products, timing for at least 10 ms in all, so that one scheduler
-/// preemption (a product of 256^3 lasts about 0.2 ms) cannot decide the result.
-double best_seconds(const torch::Tensor& a, const torch::Tensor& b, int repeats) {
+/// Seconds of the fastest of at least `repeats` products, timing for at least `min_seconds` in all, so that one
+/// scheduler preemption (a product of 256^3 lasts about 0.2 ms) cannot decide the result.
+double best_seconds(const torch::Tensor& a, const torch::Tensor& b, int repeats, double min_seconds) {
   torch::NoGradGuard ng;
   auto out = torch::mm(a, b);  // warm-up: first-touch pages, oneDNN's kernel generation
   double best = 1e30;
   const auto start = Clock::now();
-  for (int i = 0; i < repeats || std::chrono::duration<double>(Clock::now() - start).count() < 0.01; ++i) {
+  for (int i = 0; i < repeats || std::chrono::duration<double>(Clock::now() - start).count() < min_seconds; ++i) {
     const auto t0 = Clock::now();
     torch::mm_out(out, a, b);
     best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
@@ -54,16 +54,16 @@ double best_seconds(const torch::Tensor& a, const torch::Tensor& b, int repeats)
 }
 }  // namespace
 
-MatmulRates measure_matmul_rates(int64_t n, int repeats) {
+MatmulRates measure_matmul_rates(int64_t n, int repeats, double min_seconds) {
   MatmulRates r;
   r.n = n;
   r.threads = torch::get_num_threads();
   torch::manual_seed(0);
   const auto a = torch::randn({n, n}), b = torch::randn({n, n});
   const double flop = 2.0 * static_cast<double>(n * n * n);
-  r.fp32_gflops = flop / best_seconds(a, b, repeats) / 1e9;
+  r.fp32_gflops = flop / best_seconds(a, b, repeats, min_seconds) / 1e9;
   try {
-    r.bf16_gflops = flop / best_seconds(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats) / 1e9;
+    r.bf16_gflops = flop / best_seconds(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats, min_seconds) / 1e9;
   } catch (const std::exception&) {
     // LibTorch 1.13 sends bf16 products to oneDNN when the CPU reports AVX-512; with DNNL_MAX_CPU_ISA below that
     // oneDNN has no bf16 kernel and the product throws ("could not create a primitive descriptor iterator").

@@ -18,15 +18,15 @@ struct CpuInfo {
 };
 const CpuInfo& cpu_info();
 
-/// Measured GFLOP/s of an n x n x n matrix product in fp32 and in bf16 (best of `repeats`, and of at least 10 ms of
-/// products, after one warm-up) on the current intra-op threads; what LibTorch actually dispatches to, including
+/// Measured GFLOP/s of an n x n x n matrix product in fp32 and in bf16 (best of `repeats`, and of at least
+/// `min_seconds` of products, after one warm-up) on the current intra-op threads; what LibTorch actually dispatches to, including
 /// ATEN_CPU_CAPABILITY and DNNL_MAX_CPU_ISA limits. bf16 is 0 where LibTorch cannot run the product at all.
 struct MatmulRates {
   int64_t n = 0;
   int threads = 0;
   double fp32_gflops = 0, bf16_gflops = 0;
 };
-MatmulRates measure_matmul_rates(int64_t n, int repeats = 3);
+MatmulRates measure_matmul_rates(int64_t n, int repeats = 3, double min_seconds = 0.01);
 
 /// The rates behind cpu_bf16_is_fast(): measured once per process with n = 256 (about 20 ms).
 const MatmulRates& cpu_bf16_probe();
