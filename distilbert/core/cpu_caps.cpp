@@ -73,7 +73,18 @@ MatmulRates measure_matmul_rates(int64_t n, int repeats, double min_seconds) {
 }
 
 const MatmulRates& cpu_bf16_probe() {
-  static const MatmulRates rates = measure_matmul_rates(256);
+  static const MatmulRates rates = [] {
+    MatmulRates r = measure_matmul_rates(256);
+    // A verdict of "slow" is measured twice more, 50 ms each, keeping each precision's best rate: 10 ms of products
+    // can fall inside another process's burst on a busy machine (two tests at once under ctest -j 2 gave bf16 below
+    // half of fp32 on a CPU where it runs 1.9x as fast). Where bf16 is really slow (25x) it stays slow.
+    for (int again = 0; again < 2 && r.bf16_gflops > 0 && r.bf16_gflops < 0.5 * r.fp32_gflops; ++again) {
+      const MatmulRates more = measure_matmul_rates(256, 3, 0.05);
+      r.fp32_gflops = std::max(r.fp32_gflops, more.fp32_gflops);
+      r.bf16_gflops = std::max(r.bf16_gflops, more.bf16_gflops);
+    }
+    return r;
+  }();
   return rates;
 }
 

@@ -28,7 +28,8 @@ struct MatmulRates {
 };
 MatmulRates measure_matmul_rates(int64_t n, int repeats = 3, double min_seconds = 0.01);
 
-/// The rates behind cpu_bf16_is_fast(): measured once per process with n = 256 (about 20 ms).
+/// The rates behind cpu_bf16_is_fast(): measured once per process with n = 256 (about 20 ms; a "slow" verdict is
+/// measured twice more, 50 ms each, keeping the best rates, so that a burst of another process cannot decide it).
 const MatmulRates& cpu_bf16_probe();
 
 /// Whether bf16 matrix products run at least half as fast as fp32 ones here (cpu_bf16_probe()). Where they do not,
