@@ -25,11 +25,12 @@ int print_cpu_info(int threads, bool as_json) {
   // this CPU reaches) does not move by 20% between two calls on a shared machine, as the best of 10 ms did.
   const MatmulRates r = measure_matmul_rates(1024, 3, 0.3);
   const bool fast = cpu_bf16_is_fast();
+  const int loop_threads = parallel_loop_threads();
   nlohmann::json j = {{"cpu", cpu_info().model},
                       {"flags", cpu_info().flags},
                       {"libtorch", TORCH_VERSION},
                       {"threads", n_threads},
-                      {"parallel_loop_threads", parallel_loop_threads()},
+                      {"parallel_loop_threads", loop_threads},
                       {"matmul_n", r.n},
                       {"fp32_gflops", r.fp32_gflops},
                       {"bf16_gflops", r.bf16_gflops},
@@ -40,7 +41,7 @@ int print_cpu_info(int threads, bool as_json) {
   }
   std::cout << "cpu:       " << cpu_summary() << "\n"
             << "libtorch:  " << TORCH_VERSION << ", " << n_threads << " thread(s); this build's parallel loops reach "
-            << parallel_loop_threads() << "\n"
+            << loop_threads << "\n"
             << "matmul:    " << r.n << "^3 products: fp32 " << static_cast<int>(r.fp32_gflops) << " GFLOP/s, bf16 "
             << static_cast<int>(r.bf16_gflops) << " GFLOP/s\n"
             << "bf16:      " << (fast ? "fast here: precision bf16 is used as asked"

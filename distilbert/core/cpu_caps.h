@@ -19,8 +19,9 @@ struct CpuInfo {
 const CpuInfo& cpu_info();
 
 /// Measured GFLOP/s of an n x n x n matrix product in fp32 and in bf16 (best of `repeats`, and of at least
-/// `min_seconds` of products, after one warm-up) on the current intra-op threads; what LibTorch actually dispatches to, including
-/// ATEN_CPU_CAPABILITY and DNNL_MAX_CPU_ISA limits. bf16 is 0 where LibTorch cannot run the product at all.
+/// `min_seconds` of products, after one warm-up) on the current intra-op threads; what LibTorch actually dispatches
+/// to, including ATEN_CPU_CAPABILITY and DNNL_MAX_CPU_ISA limits. bf16 is 0 where LibTorch cannot run the product
+/// at all.
 struct MatmulRates {
   int64_t n = 0;
   int threads = 0;

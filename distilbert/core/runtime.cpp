@@ -7,10 +7,10 @@
 #include <cstring>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
 #include <mutex>
 #include <set>
 #include <thread>
-#endif
 
 #include <torch/cuda.h>
 #include <ATen/Parallel.h>
