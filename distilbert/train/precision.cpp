@@ -12,39 +12,11 @@
 #include <string>
 #include <utility>
 
+#include "distilbert/core/autocast.h"
 #include "distilbert/core/cpu_caps.h"
 #include "distilbert/core/error.h"
 
 namespace distilbert {
-
-namespace {
-// LibTorch 2.4 replaced the per-device autocast functions with ones taking a device type.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool autocast_enabled(at::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
-void set_autocast(at::DeviceType d, bool on) { at::autocast::set_autocast_enabled(d, on); }
-at::ScalarType autocast_dtype(at::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
-void set_autocast_dtype(at::DeviceType d, at::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
-#else
-bool autocast_enabled(at::DeviceType d) {
-  return d == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
-}
-void set_autocast(at::DeviceType d, bool on) {
-  if (d == at::kCPU)
-    at::autocast::set_cpu_enabled(on);
-  else
-    at::autocast::set_enabled(on);
-}
-at::ScalarType autocast_dtype(at::DeviceType d) {
-  return d == at::kCPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
-}
-void set_autocast_dtype(at::DeviceType d, at::ScalarType t) {
-  if (d == at::kCPU)
-    at::autocast::set_autocast_cpu_dtype(t);
-  else
-    at::autocast::set_autocast_gpu_dtype(t);
-}
-#endif
-}  // namespace
 
 std::string resolve_precision(const std::string& requested, const std::string& device, const std::string& origin,
                               nlohmann::json& resolved) {
