@@ -139,7 +139,12 @@ TEST_CASE("Real weights (all-MiniLM-L6-v2): init-student, fine-tuning on SST-2 a
   const auto check = json::parse(r.output.substr(r.output.find('{')));
   CHECK(check["agreement_with_libtorch"].get<double>() == 1.0);
   CHECK(check["max_abs_prob_diff"].get<double>() < 1e-4);
-  CHECK(check["quantized"]["agreement_with_libtorch"].get<double>() >= 0.9);
+  // int8: a bound on how far each probability moves, not on how many predictions flip. After 32 steps the classifier
+  // is weak (55-65% on the dev set) and many sentences sit near p = 0.5, where the int8 model's small changes flip
+  // the argmax: 6-8 of 64 flipped in runs whose probabilities moved by 0.010-0.011 at most. sigmoid's slope is at
+  // most 1/4, so 0.05 allows the int8 MatMuls (7-bit per-channel weights, 8-bit activations) to move a logit
+  // difference by 0.2, five times what they did here.
+  CHECK(check["quantized"]["max_abs_prob_diff"].get<double>() < 0.05);
 }
 
 TEST_CASE("Real weights (all-MiniLM-L6-v2): the real-teacher experiment runs every stage and tabulates them",
