@@ -20,8 +20,9 @@
 #   Where bf16 products are slow (docs/PRECISION.md) the bf16 runs are skipped, naming why.
 #   --profile: one more run of ours per pair and precision with the operator profile (trainer.profile_steps) of the
 #   steps after the warm-up, which splits the gap to the limit in two. A "products" line gives the tokens/s that the
-#   step's own matrix products allow (ATen's mm, addmm and bmm, their self time per step, at the rate they reached
-#   on the step's shapes), and ours as a % of it: what the rest of the step costs.
+#   step's own matrix products allow (ATen's mm, addmm and bmm, and model/head_products.h's threaded loops, their
+#   self time per step, at the rate they reached on the step's shapes), and ours as a % of it: what the rest of the
+#   step costs.
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
@@ -55,7 +56,7 @@ while [ $# -gt 0 ]; do
     --ref-heap) REF_HEAP=$2; shift 2 ;;
     --python) PYREF=$2; shift 2 ;;
     --profile) PROFILE=1; shift ;;
-    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,/^set -e/{/^set -e/!p}' "$0" >&2; exit 2 ;;
   esac
 done
 case "$REF_HEAP" in
@@ -151,7 +152,7 @@ YAML
       # long); the thousands of short operators around them slow down. So the split is taken against the median
       # step of the timed run above (the last repeat's), not the profiled one.
       awk -v p="$pair" -v q="$prec" -v n="$STEPS" -v a="$ours" -v g="$(gflop_per_token "$TCONF" "$SCONF")" '
-        $1 == "aten::mm" || $1 == "aten::addmm" || $1 == "aten::bmm" { mm += $2 }
+        $1 == "aten::mm" || $1 == "aten::addmm" || $1 == "aten::bmm" || $1 == "distilbert::head_products" { mm += $2 }
         $1 == "traced" { total = $4 }
         END { if (!total || !mm) { print "error: no product times in profile.txt" > "/dev/stderr"; exit 1 }
               step = 1024 / a * 1000; mm /= n

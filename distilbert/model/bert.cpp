@@ -7,6 +7,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/model/head_losses.h"
+#include "distilbert/model/head_products.h"
 #include "distilbert/model/layers.h"
 
 namespace distilbert {
@@ -54,11 +55,11 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
   auto q = shape(query->forward(x)), k = shape(key->forward(x)), v = shape(value->forward(x));
   if (fused_attention_applies(dropout, weights_out))
     return fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H});
-  auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));  // (B, h, T, T)
+  auto scores = head_products(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
   auto w = apply_dropout(dropout, torch::softmax(scores, -1));
   if (weights_out) *weights_out = w;
-  return torch::matmul(w, v).transpose(1, 2).reshape({B, T, H});
+  return head_products(w, v).transpose(1, 2).reshape({B, T, H});
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, int64_t out, const ModelConfig& c) {

@@ -7,6 +7,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/model/head_losses.h"
+#include "distilbert/model/head_products.h"
 #include "distilbert/model/layers.h"
 
 namespace distilbert {
@@ -68,11 +69,11 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x, const 
   if (fused_attention_applies(dropout, weights_out))
     return out_lin->forward(fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H}));
   q = q / std::sqrt(static_cast<double>(d));  // scaled before the product, as HF
-  auto scores = torch::matmul(q, k.transpose(2, 3));  // (B, h, T, T)
+  auto scores = head_products(q, k.transpose(2, 3));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
   auto w = apply_dropout(dropout, torch::softmax(scores, -1));
   if (weights_out) *weights_out = w;
-  auto ctx = torch::matmul(w, v).transpose(1, 2).reshape({B, T, H});  // (B, T, H)
+  auto ctx = head_products(w, v).transpose(1, 2).reshape({B, T, H});  // (B, T, H)
   return out_lin->forward(ctx);
 }
 
