@@ -22,7 +22,7 @@
 #   steps after the warm-up, which splits the gap to the limit in two. A "products" line gives the tokens/s that the
 #   step's own matrix products allow (ATen's mm, addmm and bmm, and model/head_products.h's threaded loops, their
 #   self time per step, at the rate they reached on the step's shapes), and ours as a % of it: what the rest of the
-#   step costs.
+#   step costs. The profile's 12 largest operators follow it.
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
@@ -159,6 +159,8 @@ YAML
               printf "%-6s %-5s %-14s %12.0f %10s %13.0f%%  (the step'"'"'s own products alone: %.0f ms of its %.0f ms, at %.0f GFLOP/s)\n",
                 p, q, "products", 1024 / (mm / 1000), "", 100 * mm / step, mm, step, g * 1024 / (mm / 1000) }' \
         "$WORK/run/profile.txt"
+      echo "[bench_distill] $pair $prec: the profiled run's operators by self time, over its $STEPS timed steps:"
+      head -n 13 "$WORK/run/profile.txt" | sed 's/^/  /'
     fi
   done
 done

@@ -1,6 +1,6 @@
-// Attention's two per-head products of a base-size step, forward and backward, torch::matmul against head_products
-// (model/head_products.h), alternating, the same operands; median milliseconds and the rate of each. Operands as in
-// the model: q, k, v are (B, T, h, d) views transposed to (B, h, T, d), not copies.
+// Attention's two per-head products of a base-size step, forward and backward, torch::matmul against head_products'
+// loop (model/head_products.h), alternating, the same operands; median milliseconds and the rate of each. Operands
+// as in the model: q, k, v are (B, T, h, d) views transposed to (B, h, T, d), not copies.
 //   bench_head_products [threads] [repeats] [batch] [seq] [fp32|bf16]
 #include <algorithm>
 #include <chrono>
@@ -46,14 +46,17 @@ int main(int argc, char** argv) {
   auto view = [](const torch::Tensor& t) { return t.transpose(1, 2); };
   std::vector<double> matmul_ms, ours_ms;
   for (int r = 0; r < repeats + 2; ++r) {  // the first two rounds warm up: not timed
-    set_head_products(false);
+    set_head_products(HeadProductsMode::Matmul);
     const double m = step_ms(view(q), view(k), view(v), g);
-    set_head_products(true);
+    set_head_products(HeadProductsMode::Loop);
     const double o = step_ms(view(q), view(k), view(v), g);
     if (r >= 2) matmul_ms.push_back(m), ours_ms.push_back(o);
   }
   const double gflop = 6.0 * 2.0 * B * h * T * T * d / 1e9;
   const double mm = median(matmul_ms), om = median(ours_ms);
+  const auto& blas = openblas_info();
+  std::printf("BLAS: %s%s%s\n", blas.config.empty() ? "not OpenBLAS (MKL in the torch wheel)" : blas.config.c_str(),
+              blas.config.empty() ? "" : ", threading ", blas.threading.c_str());
   std::printf("attention products fwd+bwd, %s, B=%lld T=%lld h=%lld d=%lld, %d threads, %d repeats\n",
               precision.c_str(), static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(h),
               static_cast<long long>(d), threads, repeats);

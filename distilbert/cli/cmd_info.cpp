@@ -31,6 +31,8 @@ int print_cpu_info(int threads, bool as_json) {
                       {"libtorch", TORCH_VERSION},
                       {"threads", n_threads},
                       {"parallel_loop_threads", loop_threads},
+                      {"openblas", openblas_info().config},
+                      {"openblas_threading", openblas_info().threading},
                       {"matmul_n", r.n},
                       {"fp32_gflops", r.fp32_gflops},
                       {"bf16_gflops", r.bf16_gflops},
@@ -42,6 +44,10 @@ int print_cpu_info(int threads, bool as_json) {
   std::cout << "cpu:       " << cpu_summary() << "\n"
             << "libtorch:  " << TORCH_VERSION << ", " << n_threads << " thread(s); this build's parallel loops reach "
             << loop_threads << "\n"
+            << "blas:      "
+            << (openblas_info().config.empty() ? std::string("not OpenBLAS (the torch wheel's MKL, or another)")
+                                               : openblas_info().config + ", " + openblas_info().threading + " threads")
+            << "\n"
             << "matmul:    " << r.n << "^3 products: fp32 " << static_cast<int>(r.fp32_gflops) << " GFLOP/s, bf16 "
             << static_cast<int>(r.bf16_gflops) << " GFLOP/s\n"
             << "bf16:      " << (fast ? "fast here: precision bf16 is used as asked"

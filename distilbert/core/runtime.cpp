@@ -1,6 +1,7 @@
 // Device parsing and thread settings; see runtime.h.
 #include "distilbert/core/runtime.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <cstdlib>
@@ -78,6 +79,22 @@ int parallel_loop_threads() {
     seen.insert(std::this_thread::get_id());
   });
   return static_cast<int>(seen.size());
+}
+
+const OpenBlasInfo& openblas_info() {
+  static const OpenBlasInfo info = [] {
+    OpenBlasInfo i;
+    using Config = char* (*)();
+    using Parallel = int (*)();
+    const auto config = reinterpret_cast<Config>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+    const auto parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    if (!config || !parallel) return i;
+    i.config = config();
+    const int p = parallel();  // OpenBLAS's USE_OPENMP / USE_THREAD: 0 sequential, 1 pthreads, 2 OpenMP
+    i.threading = p == 2 ? "OpenMP" : p == 1 ? "pthreads" : "sequential";
+    return i;
+  }();
+  return info;
 }
 
 bool keep_freed_memory() {

@@ -27,6 +27,14 @@ int set_threads(int n);
 /// OpenMP (ATen's loop template then runs serially; CMakeLists.txt, DISTILBERT_OPENMP).
 int parallel_loop_threads();
 
+/// The OpenBLAS this process's products reach, asked of the library itself: `config` is openblas_get_config()
+/// ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64") and `threading` "OpenMP", "pthreads" or
+/// "sequential". Both empty where LibTorch uses another BLAS (the x86-64 torch wheels carry MKL).
+struct OpenBlasInfo {
+  std::string config, threading;
+};
+const OpenBlasInfo& openblas_info();
+
 /// For training processes: keep freed memory in the C heap instead of returning it to the kernel. A training step
 /// allocates and frees the same large tensors every time (logits, activations, gradients); glibc serves blocks
 /// above its mmap threshold (32 MiB at most) with fresh pages that the kernel zero-fills on first touch, every

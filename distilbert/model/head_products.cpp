@@ -12,19 +12,38 @@
 #include <torch/torch.h>
 
 #include "distilbert/core/autocast.h"
+#include "distilbert/core/error.h"
+#include "distilbert/core/runtime.h"
 
 namespace distilbert {
 
 namespace {
 
-std::atomic<int> g_head_products{-1};  // -1: not decided yet (read DISTILBERT_HEAD_PRODUCTS), 0 off, 1 on
+std::atomic<int> g_mode{-1};  // a HeadProductsMode, or -1: not decided yet (read DISTILBERT_HEAD_PRODUCTS)
 
-bool head_products_enabled() {
-  if (g_head_products < 0) {
+HeadProductsMode mode() {
+  if (g_mode < 0) {
     const char* env = std::getenv("DISTILBERT_HEAD_PRODUCTS");
-    g_head_products = env && std::string(env) == "matmul" ? 0 : 1;
+    const std::string v = env ? env : "";
+    DISTILBERT_CHECK(v.empty() || v == "auto" || v == "loop" || v == "matmul",
+                     "DISTILBERT_HEAD_PRODUCTS must be auto, loop or matmul, got '", v, "'");
+    g_mode = static_cast<int>(v == "matmul" ? HeadProductsMode::Matmul
+                              : v == "loop" ? HeadProductsMode::Loop
+                                            : HeadProductsMode::Auto);
   }
-  return g_head_products == 1;
+  return static_cast<HeadProductsMode>(g_mode.load());
+}
+
+// Auto: the loop where it was measured to pay, an OpenBLAS that runs a product on the calling thread alone inside an
+// OpenMP loop (what scripts/setup.sh installs). MKL's batched product (the torch wheel) ran as fast as the loop; an
+// OpenBLAS on its own pthreads pool does not see the loop, and every thread's product would queue for that one pool.
+bool loop_wanted() {
+  switch (mode()) {
+    case HeadProductsMode::Matmul: return false;
+    case HeadProductsMode::Loop: return true;
+    case HeadProductsMode::Auto: return openblas_info().threading == "OpenMP";
+  }
+  return false;
 }
 
 // out[x, y] = a[x, y] @ b[x, y] for every (x, y) of the leading (B, h), one whole product per loop item. The pool's
@@ -76,7 +95,7 @@ struct HeadProducts : torch::autograd::Function<HeadProducts> {
 
 bool threaded_path_applies(const torch::Tensor& a, const torch::Tensor& b) {
 #ifdef _OPENMP
-  if (!head_products_enabled() || at::in_parallel_region()) return false;
+  if (!loop_wanted() || at::in_parallel_region()) return false;
   if (!a.device().is_cpu() || !b.device().is_cpu() || a.dim() != 4 || b.dim() != 4) return false;
   if (a.size(0) != b.size(0) || a.size(1) != b.size(1) || a.size(3) != b.size(2)) return false;
   // fp32 and fp64 only: bf16 products go to oneDNN, whose per-call overhead made 96 separate calls 1.2x slower than
@@ -93,7 +112,7 @@ bool threaded_path_applies(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
-void set_head_products(bool enabled) { g_head_products = enabled ? 1 : 0; }
+void set_head_products(HeadProductsMode m) { g_mode = static_cast<int>(m); }
 
 torch::Tensor head_products(const torch::Tensor& a, const torch::Tensor& b) {
   // Under CPU autocast matmul casts both operands to its dtype (bf16), which the threaded path leaves to matmul.

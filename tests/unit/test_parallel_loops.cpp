@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "distilbert/core/runtime.h"
 #include "distilbert/model/head_products.h"
@@ -35,6 +36,11 @@ KlRun fused_kl(const torch::Tensor& s0, const torch::Tensor& t, const torch::Ten
   (kl + ce).backward();
   return {kl.item<double>(), ce.item<double>(), s.grad()};
 }
+
+// Puts the head products back in the mode a process starts in when a test ends.
+struct HeadProductsModeReset {
+  ~HeadProductsModeReset() { set_head_products(HeadProductsMode::Auto); }
+};
 
 // (B, T, h, d) leaves seen as (B, h, T, d), as the model's q, k, v.
 torch::Tensor heads_leaf(int64_t B, int64_t T, int64_t h, int64_t d) {
@@ -91,6 +97,8 @@ TEST_CASE("parallel loops: the fused KL gives the same loss and gradient on one 
 TEST_CASE("parallel loops: the per-head attention products equal the exact products, forward and gradients",
           "[unit][threads]") {
   ThreadCount restore;
+  HeadProductsModeReset reset;
+  set_head_products(HeadProductsMode::Loop);  // on any BLAS
   torch::set_num_threads(2);
   REQUIRE(parallel_loop_threads() == 2);
   torch::manual_seed(5);
@@ -122,12 +130,25 @@ TEST_CASE("parallel loops: the per-head products leave to matmul what they do no
           "modes on the pool's threads",
           "[unit][threads]") {
   ThreadCount restore;
+  HeadProductsModeReset reset;
   torch::manual_seed(6);
   const auto a = torch::randn({2, 4, 8, 16}).requires_grad_(true), b = torch::randn({2, 4, 16, 8});
+  torch::set_num_threads(2);
+  // Auto: the loop where the BLAS is an OpenMP OpenBLAS. The 1.13 build links Debian's, which scripts/setup.sh
+  // installs in its OpenMP form; the x86-64 torch wheel carries MKL.
+  set_head_products(HeadProductsMode::Auto);
+  INFO("BLAS: '" << openblas_info().config << "', threading '" << openblas_info().threading << "'");
+#if TORCH_VERSION_MAJOR < 2
+  CHECK(openblas_info().threading == "OpenMP");
+#endif
+  CHECK(ran_threaded(head_products(a, b)) == (openblas_info().threading == "OpenMP"));
+  set_head_products(HeadProductsMode::Matmul);
+  CHECK_FALSE(ran_threaded(head_products(a, b)));
+  set_head_products(HeadProductsMode::Loop);
+  CHECK(ran_threaded(head_products(a, b)));
   torch::set_num_threads(1);
   CHECK_FALSE(ran_threaded(head_products(a, b)));  // one thread
   torch::set_num_threads(2);
-  CHECK(ran_threaded(head_products(a, b)));
   CHECK_FALSE(ran_threaded(head_products(a.to(torch::kBFloat16), b.to(torch::kBFloat16))));  // oneDNN's bf16
   CHECK_FALSE(ran_threaded(head_products(a.narrow(1, 0, 1), b.narrow(1, 0, 1))));  // 2 products: 1 per thread
   CHECK_FALSE(ran_threaded(head_products(a.flatten(0, 1), b.flatten(0, 1))));     // not (B, h, m, k)
@@ -137,9 +158,6 @@ TEST_CASE("parallel loops: the per-head products leave to matmul what they do no
     CHECK_FALSE(ran_threaded(out));
     CHECK(out.scalar_type() == torch::kBFloat16);
   }
-  set_head_products(false);
-  CHECK_FALSE(ran_threaded(head_products(a, b)));
-  set_head_products(true);
   // Inference mode and no-grad reach the pool's threads: the out= products inside would throw under grad mode, and
   // inference tensors may only be written in inference mode.
   {
