@@ -1,6 +1,7 @@
 // Distillation losses; see distill_loss.h.
 #include "distilbert/train/distill_loss.h"
 
+#include <cmath>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -32,6 +33,51 @@ torch::Tensor row_logsumexp(const torch::Tensor& x, const torch::Tensor& p, cons
 }  // namespace
 
 namespace {
+
+// Double sums over one row of V fp32 values, in one pass: sum ps, sum pt and sum pt (t - s), each term rounded to
+// fp32 as (t - s) * pt in fp32 would be. Four running totals per sum break the chains of dependent adds. ATen's sum
+// to a double result first copies its whole input to double (LibTorch 1.13): three such copies per 4 MB block
+// cost about 65 ms of a 3.9 s base step, more than the softmaxes (scripts/bench_distill.sh --profile).
+struct RowSums {
+  double mass_s, mass_t, cross;
+};
+
+RowSums row_sums(const float* __restrict__ s, const float* __restrict__ t, const float* __restrict__ ps,
+                 const float* __restrict__ pt, int64_t V) {
+  double ms[4] = {0, 0, 0, 0}, mt[4] = {0, 0, 0, 0}, cr[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= V; j += 4)
+    for (int k = 0; k < 4; ++k) {
+      ms[k] += ps[j + k];
+      mt[k] += pt[j + k];
+      cr[k] += static_cast<double>((t[j + k] - s[j + k]) * pt[j + k]);
+    }
+  for (; j < V; ++j) {
+    ms[0] += ps[j];
+    mt[0] += pt[j];
+    cr[0] += static_cast<double>((t[j] - s[j]) * pt[j]);
+  }
+  return {(ms[0] + ms[1]) + (ms[2] + ms[3]), (mt[0] + mt[1]) + (mt[2] + mt[3]), (cr[0] + cr[1]) + (cr[2] + cr[3])};
+}
+
+// sum over the rows of a block of sum p_t (log p_t - log p_s), from the fp32 logits sb, tb (n, V) and their
+// softmaxes ps, pt: with lse = max - log(max p) + log(sum p) (row_logsumexp above) per row,
+// sum p_t (t - s) / sum p_t + lse_s - lse_t.
+double block_kl(const torch::Tensor& sb, const torch::Tensor& tb, const torch::Tensor& ps, const torch::Tensor& pt) {
+  const int64_t n = sb.size(0), V = sb.size(1);
+  const auto maxima = torch::stack({sb.amax(1), tb.amax(1), ps.amax(1), pt.amax(1)});  // (4, n)
+  const auto m = maxima.accessor<float, 2>();
+  const float *s = sb.data_ptr<float>(), *t = tb.data_ptr<float>(), *p_s = ps.data_ptr<float>(),
+              *p_t = pt.data_ptr<float>();
+  double kl = 0.0;
+  for (int64_t r = 0; r < n; ++r) {
+    const RowSums z = row_sums(s + r * V, t + r * V, p_s + r * V, p_t + r * V, V);
+    const double lse_s = static_cast<double>(m[0][r]) - std::log(static_cast<double>(m[2][r])) + std::log(z.mass_s);
+    const double lse_t = static_cast<double>(m[1][r]) - std::log(static_cast<double>(m[3][r])) + std::log(z.mass_t);
+    kl += z.cross / z.mass_t + lse_s - lse_t;
+  }
+  return kl;
+}
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -68,11 +114,7 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
         // With lse = log sum exp of a row, log p = x - lse, so sum p_t (log p_t - log p_s) =
         // sum p_t (t - s) / sum p_t + lse_s - lse_t: no exp of log-probabilities. Row constants in double: for a
         // student close to its teacher the KL is a small difference of log-probabilities of size ~10.
-        // ATen's cascade sums, not a BLAS dot: a 1M-element block summed in one running fp32 total drifts by 1e-5.
-        const auto mass_t = pt.sum(1, false, torch::kDouble);
-        const auto shift = row_logsumexp(sb, ps, ps.sum(1, false, torch::kDouble)) - row_logsumexp(tb, pt, mass_t);
-        const auto cross = tb.sub_(sb).mul_(pt).sum(1, false, torch::kDouble);
-        partial[static_cast<size_t>(b)] = (cross / mass_t + shift).sum().item<double>();
+        partial[static_cast<size_t>(b)] = block_kl(sb, tb, ps, pt);
         auto g = grad_kl.narrow(0, r0, n);
         torch::sub_out(g, ps, pt);
       }
