@@ -8,6 +8,7 @@
 
 #include "distilbert/core/cpu_caps.h"
 #include "distilbert/core/error.h"
+#include "distilbert/core/runtime.h"
 #include "distilbert/train/precision.h"
 #include "support/run_command.h"
 #include "test_paths.h"
@@ -51,6 +52,9 @@ TEST_CASE("info --cpu: under the AVX2 emulation bf16 is reported slow", "[unit][
   const auto n = nlohmann::json::parse(native.output.substr(native.output.find('{')));
   CHECK(n["fp32_gflops"].get<double>() > 0);
   CHECK(n["cpu"].get<std::string>() == cpu_info().model);
+  // The BLAS: the CLI's process loads the same libraries as this one.
+  CHECK(n["openblas"].get<std::string>() == openblas_info().config);
+  CHECK(n["openblas_threading"].get<std::string>() == openblas_info().threading);
 
   const auto avx2 =
       testing::run_command("ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 " + kCli + " info --cpu --json --threads 1");
