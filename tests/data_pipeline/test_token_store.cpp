@@ -512,6 +512,11 @@ TEST_CASE("binarize: a line of 600 KB is stored with HF tokenizers' ids of the w
   const long small_kb = peak_kb_of(dir + "/long.txt", dir + "/small");
   const long big_kb = peak_kb_of(dir + "/big.txt", dir + "/big");
   INFO("peak resident memory: " << small_kb / 1024 << " MB on 600 KB, " << big_kb / 1024 << " MB on 32 MB");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine holds up to 256 MB of freed memory and its shadow adds an eighth: 308 MB of growth there.
+  WARN("SKIPPED: the memory bound under AddressSanitizer, whose quarantine keeps freed memory resident");
+#else
   CHECK(big_kb - small_kb < 256 * 1024);
+#endif
   CHECK(TokenStore::open(dir + "/big")->num_sequences() == 1);
 }
