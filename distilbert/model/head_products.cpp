@@ -52,8 +52,9 @@ bool loop_wanted() {
 // "distilbert::head_products" event on the caller's thread, not its products: their times, summed over the threads,
 // would count the loop's wall time twice on 2 threads (scripts/bench_distill.sh --profile adds that event to the
 // products).
-void products_into(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
+torch::Tensor products(const torch::Tensor& a, const torch::Tensor& b) {
   RECORD_FUNCTION("distilbert::head_products", std::vector<c10::IValue>());
+  auto out = torch::empty({a.size(0), a.size(1), a.size(2), b.size(3)}, a.options());
   const int64_t heads = a.size(1), n = a.size(0) * heads;
   const at::ThreadLocalState caller;
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
@@ -65,11 +66,6 @@ void products_into(const torch::Tensor& out, const torch::Tensor& a, const torch
       at::mm_out(o, a.select(0, x).select(0, y), b.select(0, x).select(0, y));
     }
   });
-}
-
-torch::Tensor products(const torch::Tensor& a, const torch::Tensor& b) {
-  auto out = torch::empty({a.size(0), a.size(1), a.size(2), b.size(3)}, a.options());
-  products_into(out, a, b);
   return out;
 }
 
