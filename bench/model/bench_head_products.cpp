@@ -11,18 +11,15 @@
 
 #include <torch/torch.h>
 
+#include "bench/median.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/model/head_products.h"
 
 using namespace distilbert;
+using distilbert::bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 // scores = q k^T, ctx = softmax(scores) v, and the backward of sum(ctx * g): 6 products of B h T T d each.
 double step_ms(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& g) {
   const auto t0 = Clock::now();

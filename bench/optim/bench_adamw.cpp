@@ -13,11 +13,13 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "bench/median.h"
 #include "distilbert/core/runtime.h"
 #include "distilbert/train/optim.h"
 #include "distilbert/train/precision.h"
 
 using namespace distilbert;
+using distilbert::bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -37,10 +39,6 @@ std::vector<torch::Tensor> distilbert_base_params() {
   return ps;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -11,9 +11,11 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "bench/median.h"
 #include "distilbert/core/runtime.h"
 
 using namespace distilbert;
+using distilbert::bench::median;
 using Clock = std::chrono::steady_clock;
 
 #if TORCH_VERSION_MAJOR < 2
@@ -23,11 +25,6 @@ int main() {
 }
 #else
 namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 // One forward and backward of `ln` on x (the activation's gradient is all ones); milliseconds.
 double step_ms(torch::nn::LayerNorm& ln, const torch::Tensor& x, bool cast_first) {
   const auto t0 = Clock::now();
