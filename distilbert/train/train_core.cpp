@@ -83,7 +83,10 @@ StepOutcome optimizer_step(torch::optim::AdamW& optimizer, const std::vector<tor
   set_learning_rate(optimizer, o.lr);
   if (o.applied) adamw_step(optimizer);
   scaler.update(!o.applied);
-  optimizer.zero_grad();
+  // Gradients are released, not zeroed as LibTorch 1.13's zero_grad() does: the next backward hands each parameter
+  // its own new buffer instead of adding it into zeros (docs/PRECISION.md, "Gradients between optimizer steps").
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
   return o;
 }
 

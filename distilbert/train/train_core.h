@@ -56,7 +56,8 @@ void freeze_teacher(PretrainedModel& teacher, torch::Device device, const std::s
 
 /// One optimizer step over the gradients accumulated since the last one: unscale (fp16) and find non-finite
 /// gradients, clip to `max_grad_norm` (> 0), set the learning rate of step `step` of the linear warm-up/decay
-/// schedule, AdamW (skipped when a gradient is not finite), update the scale, zero the gradients.
+/// schedule, AdamW (skipped when a gradient is not finite), update the scale, release the gradients (undefined:
+/// the next backward's are its own).
 struct StepOutcome {
   double lr = 0.0;
   double grad_norm = -1.0;  // before clipping; -1 when not clipped
