@@ -279,3 +279,24 @@ TEST_CASE("bad inputs: binarize refuses a binary or mis-encoded file, naming fil
     for (const char* ext : {".ids", ".idx", ".json"}) CHECK_FALSE(fs::exists(dir / ("store" + std::string(ext))));
   }
 }
+
+TEST_CASE("bad inputs: an unknown DISTILBERT_HEAD_PRODUCTS is refused naming the variable and its values",
+          "[integration][bad_inputs]") {
+  if (!have_vocab()) return;
+  const fs::path dir = testing::scratch_dir("bad_head_products");
+  const fs::path model = tiny_model(dir / "model", "seq-cls");
+  const auto task = write_task(dir / "task", "sentence\tlabel", "sentence\tlabel");
+  // Training runs the attention products with dropout, the path that reads the variable on both LibTorch versions.
+  const auto rec = recipe(dir, model, task);
+  auto r = testing::run_command("DISTILBERT_HEAD_PRODUCTS=threads " + kCli + " finetune --recipe " + rec);
+  check_refused(r);
+  CHECK_THAT(r.output, Contains("DISTILBERT_HEAD_PRODUCTS must be auto, loop or matmul, got 'threads'"));
+  CHECK_FALSE(fs::exists(dir / "run" / "best"));
+  // Each accepted value trains.
+  for (const char* v : {"auto", "loop", "matmul"}) {
+    fs::remove_all(dir / "run");
+    r = testing::run_command(std::string("DISTILBERT_HEAD_PRODUCTS=") + v + " " + kCli + " finetune --recipe " + rec);
+    INFO(v << ": " << r.output);
+    CHECK(r.exit_code == 0);
+  }
+}
