@@ -451,26 +451,10 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
     to_char_offsets(out, map_a, pair ? &map_b : nullptr);
   }
   if (pad) {
-    if (options.padding == Padding::max_length) {
-      const std::size_t target = options.max_length.value_or(config_.model_max_length);
-      DISTILBERT_CHECK(target < (std::size_t{1} << 40),
-                       "padding max_length: no max_length was given and the tokenizer has no "
-                       "model_max_length (set EncodeOptions::max_length)");
-      pad_one(out, padded_length(target, options), options);
-    } else if (options.padding == Padding::longest) {
-      pad_one(out, padded_length(out.size(), options), options);
-    }
+    if (const auto target = padding_target(out.size(), options, config_.model_max_length)) pad_one(out, *target, options);
   }
   if (!options.return_token_type_ids.value_or(config_.returns_token_type_ids())) clear_type_ids(out);
   return out;
-}
-
-std::size_t BertTokenizer::padded_length(std::size_t length, const EncodeOptions& options) const {
-  if (options.pad_to_multiple_of && *options.pad_to_multiple_of > 0) {
-    const std::size_t m = *options.pad_to_multiple_of;
-    if (length % m != 0) length += m - length % m;
-  }
-  return length;
 }
 
 void BertTokenizer::pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const {

@@ -203,7 +203,6 @@ class BertTokenizer final : public Tokenizer {
   Encoding encode_one(std::string_view text, std::optional<std::string_view> pair, const EncodeOptions& options,
                       bool pad) const;
   void pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const;
-  std::size_t padded_length(std::size_t length, const EncodeOptions& options) const;
   void find_added(const NormalizedText& text, std::uint32_t begin, std::uint32_t end, const Matcher& matcher,
                   std::vector<std::pair<std::pair<std::uint32_t, std::uint32_t>, std::int64_t>>& splits) const;
 

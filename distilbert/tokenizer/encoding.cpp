@@ -167,6 +167,25 @@ void merge_encodings(Encoding& self, const Encoding& pair) {
   self.overflowing = std::move(overflowings);
 }
 
+std::size_t padded_length(std::size_t length, const EncodeOptions& options) {
+  if (options.pad_to_multiple_of && *options.pad_to_multiple_of > 0) {
+    const std::size_t m = *options.pad_to_multiple_of;
+    if (length % m != 0) length += m - length % m;
+  }
+  return length;
+}
+
+std::optional<std::size_t> padding_target(std::size_t length, const EncodeOptions& options,
+                                          std::size_t model_max_length) {
+  if (options.padding == Padding::longest) return padded_length(length, options);
+  if (options.padding != Padding::max_length) return std::nullopt;
+  const std::size_t target = options.max_length.value_or(model_max_length);
+  DISTILBERT_CHECK(target < (std::size_t{1} << 40),
+                   "padding max_length: no max_length was given and the tokenizer has no "
+                   "model_max_length (set EncodeOptions::max_length)");
+  return padded_length(target, options);
+}
+
 void pad_encoding(Encoding& e, std::size_t target, std::int64_t pad_id, std::int64_t pad_type_id,
                   const std::string& pad_token, Side side) {
   for (Encoding& o : e.overflowing) pad_encoding(o, target, pad_id, pad_type_id, pad_token, side);

@@ -91,6 +91,15 @@ struct EncodeOptions {
   OffsetUnit offsets = OffsetUnit::bytes;
 };
 
+/// `length` rounded up to a multiple of options.pad_to_multiple_of (when set and > 0).
+std::size_t padded_length(std::size_t length, const EncodeOptions& options);
+
+/// The length one encoding of `length` tokens is padded to under options.padding: max_length pads to
+/// options.max_length or else the tokenizer's `model_max_length` (an error when neither is set), longest to its own
+/// length; both rounded up by padded_length. nullopt when options.padding is none.
+std::optional<std::size_t> padding_target(std::size_t length, const EncodeOptions& options,
+                                          std::size_t model_max_length);
+
 /// One batch item: a text or a text pair. The views must stay valid during encode_batch().
 struct TextInput {
   std::string_view text;

@@ -28,15 +28,6 @@ constexpr const char* kModelFileName = "spiece.model";
 constexpr const char* kModelKey = "sentencepiece_model";  // tokenizer_config.json key naming the model file
 constexpr std::string_view kSpace = "\xE2\x96\x81";       // U+2581, sentencepiece's whitespace mark
 
-std::string read_binary_file(const fs::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  DISTILBERT_CHECK(in.good(), what, " ", path.string(), ": cannot open it");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  DISTILBERT_CHECK(!in.bad(), what, " ", path.string(), ": read error");
-  return ss.str();
-}
-
 void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   DISTILBERT_CHECK(out.good(), "save_pretrained: cannot write ", path.string());
@@ -46,7 +37,7 @@ void write_file(const fs::path& path, const std::string& bytes) {
 }
 
 json parse_config(const fs::path& path) {
-  const std::string text = read_binary_file(path, "tokenizer config");
+  const std::string text = read_tokenizer_file(path, "tokenizer config");
   json cfg;
   try {
     cfg = json::parse(text);
@@ -180,7 +171,7 @@ SentencePieceTokenizer SentencePieceTokenizer::from_file(const fs::path& model,
   DISTILBERT_CHECK(fs::is_regular_file(model), "sentencepiece model ", model.string(), ": not found");
   SentencePieceConfig config;
   if (tokenizer_config_json) apply_config(parse_config(*tokenizer_config_json), tokenizer_config_json->string(), config);
-  return SentencePieceTokenizer(read_binary_file(model, "sentencepiece model"), config, model.string());
+  return SentencePieceTokenizer(read_tokenizer_file(model, "sentencepiece model"), config, model.string());
 }
 
 std::optional<fs::path> SentencePieceTokenizer::find_model_file(const fs::path& dir) {
@@ -339,15 +330,7 @@ Encoding SentencePieceTokenizer::encode_one(std::string_view text, std::optional
     });
   }
   if (pad) {
-    if (options.padding == Padding::max_length) {
-      const std::size_t target = options.max_length.value_or(m.config.model_max_length);
-      DISTILBERT_CHECK(target < (std::size_t{1} << 40),
-                       "padding max_length: no max_length was given and the tokenizer has no "
-                       "model_max_length (set EncodeOptions::max_length)");
-      pad_one(out, padded_length(target, options), options);
-    } else if (options.padding == Padding::longest) {
-      pad_one(out, padded_length(out.size(), options), options);
-    }
+    if (const auto target = padding_target(out.size(), options, m.config.model_max_length)) pad_one(out, *target, options);
   }
   if (!options.return_token_type_ids.value_or(m.config.returns_token_type_ids)) {
     for_each_encoding(out, [](Encoding& e) {
@@ -356,14 +339,6 @@ Encoding SentencePieceTokenizer::encode_one(std::string_view text, std::optional
     });
   }
   return out;
-}
-
-std::size_t SentencePieceTokenizer::padded_length(std::size_t length, const EncodeOptions& options) const {
-  if (options.pad_to_multiple_of && *options.pad_to_multiple_of > 0) {
-    const std::size_t k = *options.pad_to_multiple_of;
-    if (length % k != 0) length += k - length % k;
-  }
-  return length;
 }
 
 void SentencePieceTokenizer::pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const {

@@ -106,7 +106,6 @@ class SentencePieceTokenizer final : public Tokenizer {
   Encoding encode_one(std::string_view text, std::optional<std::string_view> pair, const EncodeOptions& options,
                       bool pad) const;
   void pad_one(Encoding& e, std::size_t target, const EncodeOptions& options) const;
-  std::size_t padded_length(std::size_t length, const EncodeOptions& options) const;
 
   std::shared_ptr<const Impl> impl_;
 };

@@ -18,15 +18,6 @@ using ordered_json = nlohmann::ordered_json;
 
 namespace {
 
-std::string read_text_file(const fs::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  DISTILBERT_CHECK(in.good(), what, " ", path.string(), ": cannot open it");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  DISTILBERT_CHECK(!in.bad(), what, " ", path.string(), ": read error");
-  return ss.str();
-}
-
 json parse_json(std::string_view text, std::string_view source) {
   try {
     return json::parse(text.begin(), text.end());
@@ -384,6 +375,15 @@ std::string dump_json(const ordered_json& j, int indent, std::string_view what) 
 
 }  // namespace
 
+std::string read_tokenizer_file(const std::filesystem::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  DISTILBERT_CHECK(in.good(), what, " ", path.string(), ": cannot open it");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  DISTILBERT_CHECK(!in.bad(), what, " ", path.string(), ": read error");
+  return ss.str();
+}
+
 std::optional<std::string> special_token_content(const json& cfg, std::string_view key, std::string_view source) {
   const auto it = cfg.find(std::string(key));
   if (it == cfg.end() || it->is_null()) return std::nullopt;
@@ -405,11 +405,11 @@ BertTokenizer BertTokenizer::from_tokenizer_json(const fs::path& tokenizer_json,
                                                  const std::optional<fs::path>& tokenizer_config_json, Flavor flavor) {
   const std::string source = tokenizer_json.string();
   DISTILBERT_CHECK(fs::is_regular_file(tokenizer_json), "tokenizer file ", source, ": not found");
-  JsonParts parts = parse_tokenizer_json(parse_json(read_text_file(tokenizer_json, "tokenizer file"), source), source);
+  JsonParts parts = parse_tokenizer_json(parse_json(read_tokenizer_file(tokenizer_json, "tokenizer file"), source), source);
   parts.config.flavor = flavor;
   if (tokenizer_config_json) {
     const std::string cfg_source = tokenizer_config_json->string();
-    const json cfg = parse_json(read_text_file(*tokenizer_config_json, "tokenizer config"), cfg_source);
+    const json cfg = parse_json(read_tokenizer_file(*tokenizer_config_json, "tokenizer config"), cfg_source);
     apply_tokenizer_config(cfg, cfg_source, parts.config, parts.added, parts.vocab);
   }
   return BertTokenizer(std::move(parts.vocab), std::move(parts.config), std::move(parts.added), std::move(parts.post));
@@ -423,7 +423,7 @@ BertTokenizer BertTokenizer::from_vocab_file(const fs::path& vocab_txt, const st
   std::vector<AddedToken> added;
   if (tokenizer_config_json) {
     const std::string cfg_source = tokenizer_config_json->string();
-    const json cfg = parse_json(read_text_file(*tokenizer_config_json, "tokenizer config"), cfg_source);
+    const json cfg = parse_json(read_tokenizer_file(*tokenizer_config_json, "tokenizer config"), cfg_source);
     apply_tokenizer_config(cfg, cfg_source, config, added, vocab);
   }
   for (const std::string* t : {&config.unk_token, &config.cls_token, &config.sep_token}) {
