@@ -451,7 +451,8 @@ Encoding BertTokenizer::encode_one(std::string_view text, std::optional<std::str
     to_char_offsets(out, map_a, pair ? &map_b : nullptr);
   }
   if (pad) {
-    if (const auto target = padding_target(out.size(), options, config_.model_max_length)) pad_one(out, *target, options);
+    if (const auto target = padding_target(out.size(), options, config_.model_max_length))
+      pad_one(out, *target, options);
   }
   if (!options.return_token_type_ids.value_or(config_.returns_token_type_ids())) clear_type_ids(out);
   return out;

@@ -330,7 +330,8 @@ Encoding SentencePieceTokenizer::encode_one(std::string_view text, std::optional
     });
   }
   if (pad) {
-    if (const auto target = padding_target(out.size(), options, m.config.model_max_length)) pad_one(out, *target, options);
+    if (const auto target = padding_target(out.size(), options, m.config.model_max_length))
+      pad_one(out, *target, options);
   }
   if (!options.return_token_type_ids.value_or(m.config.returns_token_type_ids)) {
     for_each_encoding(out, [](Encoding& e) {

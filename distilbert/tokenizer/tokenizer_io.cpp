@@ -405,7 +405,8 @@ BertTokenizer BertTokenizer::from_tokenizer_json(const fs::path& tokenizer_json,
                                                  const std::optional<fs::path>& tokenizer_config_json, Flavor flavor) {
   const std::string source = tokenizer_json.string();
   DISTILBERT_CHECK(fs::is_regular_file(tokenizer_json), "tokenizer file ", source, ": not found");
-  JsonParts parts = parse_tokenizer_json(parse_json(read_tokenizer_file(tokenizer_json, "tokenizer file"), source), source);
+  JsonParts parts =
+      parse_tokenizer_json(parse_json(read_tokenizer_file(tokenizer_json, "tokenizer file"), source), source);
   parts.config.flavor = flavor;
   if (tokenizer_config_json) {
     const std::string cfg_source = tokenizer_config_json->string();
