@@ -12,6 +12,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/fault.h"
+#include "distilbert/train/kl_rows.h"
 
 namespace distilbert {
 
@@ -30,65 +31,18 @@ torch::Tensor non_pad_rows(const torch::Tensor& h, const torch::Tensor& pad_rows
 torch::Tensor row_logsumexp(const torch::Tensor& x, const torch::Tensor& p, const torch::Tensor& mass) {
   return x.amax(1).to(torch::kDouble) - p.amax(1).to(torch::kDouble).log() + mass.log();
 }
-}  // namespace
-
-namespace {
-
-// Double sums over one row of V fp32 values, in one pass: sum ps, sum pt and sum pt (t - s), each term rounded to
-// fp32 as (t - s) * pt in fp32 would be. Four running totals per sum break the chains of dependent adds. ATen's sum
-// to a double result first copies its whole input to double (LibTorch 1.13): three such copies per 4 MB block
-// cost about 65 ms of a 3.9 s base step, more than the softmaxes (scripts/bench_distill.sh --profile).
-struct RowSums {
-  double mass_s, mass_t, cross;
-};
-
-RowSums row_sums(const float* __restrict__ s, const float* __restrict__ t, const float* __restrict__ ps,
-                 const float* __restrict__ pt, int64_t V) {
-  double ms[4] = {0, 0, 0, 0}, mt[4] = {0, 0, 0, 0}, cr[4] = {0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 4 <= V; j += 4)
-    for (int k = 0; k < 4; ++k) {
-      ms[k] += ps[j + k];
-      mt[k] += pt[j + k];
-      cr[k] += static_cast<double>((t[j + k] - s[j + k]) * pt[j + k]);
-    }
-  for (; j < V; ++j) {
-    ms[0] += ps[j];
-    mt[0] += pt[j];
-    cr[0] += static_cast<double>((t[j] - s[j]) * pt[j]);
-  }
-  return {(ms[0] + ms[1]) + (ms[2] + ms[3]), (mt[0] + mt[1]) + (mt[2] + mt[3]), (cr[0] + cr[1]) + (cr[2] + cr[3])};
-}
-
-// sum over the rows of a block of sum p_t (log p_t - log p_s), from the fp32 logits sb, tb (n, V) and their
-// softmaxes ps, pt: sum p_t (t - s) / sum p_t + lse_s - lse_t per row.
-double block_kl(const torch::Tensor& sb, const torch::Tensor& tb, const torch::Tensor& ps, const torch::Tensor& pt) {
-  const int64_t n = sb.size(0), V = sb.size(1);
-  auto sums = torch::empty({3, n}, torch::kDouble);  // sum ps, sum pt, sum pt (t - s) per row
-  auto z = sums.accessor<double, 2>();
-  const float *s = sb.data_ptr<float>(), *t = tb.data_ptr<float>(), *p_s = ps.data_ptr<float>(),
-              *p_t = pt.data_ptr<float>();
-  for (int64_t r = 0; r < n; ++r) {
-    const RowSums q = row_sums(s + r * V, t + r * V, p_s + r * V, p_t + r * V, V);
-    z[0][r] = q.mass_s, z[1][r] = q.mass_t, z[2][r] = q.cross;
-  }
-  const auto mass_t = sums[1];
-  const auto shift = row_logsumexp(sb, ps, sums[0]) - row_logsumexp(tb, pt, mass_t);
-  return (sums[2] / mass_t + shift).sum().item<double>();
-}
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // KL(softmax(t/T) || softmax(s/T)) * T^2 / rows and the masked-LM cross-entropy, with their gradient made in the
-// forward pass. Per block of rows (about 4 MB of fp32 logits per side: 34 rows at V = 30,522) one softmax of
-// each side, the KL partial sum, and d KL / d s = (softmax(s/T) - softmax(t/T)) written once. Blocks of 256 KB
-// (2 rows) spent their time dispatching ATen operators: 4 MB blocks ran the small pair's step 1.5x (fp32) to 1.7x
-// (bf16) as fast (scripts/bench_distill.sh's small pair, side by side). Autograd's version of the same math
-// makes about ten full passes over the (rows, V) logits, and at V = 30,522 those passes, not the matrix products,
-// are what a small model's step spends its time on (about 2x the step rate for a 2 x 64 student, measured by
-// scripts/bench_distill.sh). The cross-entropy runs over the labelled rows alone (15% of them), gathered first.
-// Backward only scales the saved gradients by the upstream ones.
+// forward pass. Per block of rows (about 4 MB of fp32 logits per side: 34 rows at V = 30,522) the KL kernel
+// (train/kl_rows.h) makes each row's two softmaxes, its KL and d KL / d s = softmax(s/T) - softmax(t/T) in three
+// passes over the row in cache. Autograd's version of the same math makes about ten full passes over the (rows, V)
+// logits, and at V = 30,522 those passes, not the matrix products, are what a small model's step spends its time
+// on (about 2x the step rate for a 2 x 64 student, measured by scripts/bench_distill.sh). The cross-entropy runs
+// over the labelled rows alone (15% of them), gathered first. Backward only scales the saved gradients by the
+// upstream ones.
 struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& s_in, const torch::Tensor& t_in,
                                const torch::Tensor& labels, double T) {
@@ -100,21 +54,17 @@ struct FusedKlMlm : public torch::autograd::Function<FusedKlMlm> {
     const int64_t blocks = (N + block - 1) / block;
     auto grad_kl = torch::empty({N, V}, s.options().dtype(torch::kFloat));
     std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
+    const auto inv_T = static_cast<float>(1.0 / T);
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       // Grad mode is per thread: the pool's other threads would record these operators on the student's logits.
       torch::NoGradGuard worker_no_grad;
+      std::vector<float> work(static_cast<size_t>(V));
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t r0 = b * block, n = std::min(block, N - r0);
-        auto sb = s.narrow(0, r0, n).to(torch::kFloat) / T;
-        auto tb = t.narrow(0, r0, n).to(torch::kFloat) / T;
-        auto ps = torch::softmax(sb, 1);
-        auto pt = torch::softmax(tb, 1);
-        // With lse = log sum exp of a row, log p = x - lse, so sum p_t (log p_t - log p_s) =
-        // sum p_t (t - s) / sum p_t + lse_s - lse_t: no exp of log-probabilities. Row constants in double: for a
-        // student close to its teacher the KL is a small difference of log-probabilities of size ~10.
-        partial[static_cast<size_t>(b)] = block_kl(sb, tb, ps, pt);
-        auto g = grad_kl.narrow(0, r0, n);
-        torch::sub_out(g, ps, pt);
+        const auto sb = s.narrow(0, r0, n).to(torch::kFloat).contiguous();
+        const auto tb = t.narrow(0, r0, n).to(torch::kFloat).contiguous();
+        partial[static_cast<size_t>(b)] = kl_rows(sb.data_ptr<float>(), tb.data_ptr<float>(),
+                                                  grad_kl.data_ptr<float>() + r0 * V, work.data(), n, V, inv_T);
       }
     });
     double kl = 0.0;
@@ -219,8 +169,9 @@ void logit_terms(const DistillLossInputs& in, const DistillLossWeights& w, bool 
     if (w.alpha_mlm > 0) out.total = out.total + w.alpha_mlm * out.mlm;
   }
   if (w.alpha_mse > 0 || compute_all) {
-    out.mse = F::mse_loss(s.to(torch::kFloat), t.detach().to(torch::kFloat), F::MSELossFuncOptions().reduction(torch::kSum)) /
-              static_cast<double>(out.rows);
+    out.mse =
+        F::mse_loss(s.to(torch::kFloat), t.detach().to(torch::kFloat), F::MSELossFuncOptions().reduction(torch::kSum)) /
+        static_cast<double>(out.rows);
     if (w.alpha_mse > 0) out.total = out.total + w.alpha_mse * out.mse;
   }
 }
