@@ -45,7 +45,9 @@ DistilBertEmbeddingsImpl::DistilBertEmbeddingsImpl(const ModelConfig& c) {
 torch::Tensor DistilBertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& position_ids) {
   auto pos = position_embeddings_of(position_embeddings, position_ids, input_ids.size(0), input_ids.size(1),
                                     "DistilBERT");                 // (1 or B, T, H)
-  auto x = word_embeddings->forward(input_ids) + pos;  // (B, T, H)
+  const auto& pad = word_embeddings->options.padding_idx();
+  auto words = torch::embedding(word_embeddings->weight, input_ids, pad ? *pad : -1, false, sparse_word_grad);
+  auto x = words + pos;  // (B, T, H)
   return apply_dropout(dropout, layer_norm(LayerNorm, x));
 }
 
@@ -179,6 +181,11 @@ DistilBertForMaskedLM::DistilBertForMaskedLM(const ModelConfig& c) : DistilBertB
 std::map<std::string, std::string> DistilBertForMaskedLM::tied_aliases() const {
   if (!config_.tie_word_embeddings) return {};
   return {{"vocab_projector.weight", "distilbert.embeddings.word_embeddings.weight"}};
+}
+
+bool DistilBertForMaskedLM::sparse_embedding_grad(bool on) {
+  distilbert->embeddings->sparse_word_grad = on && !projector_weight.defined();
+  return distilbert->embeddings->sparse_word_grad;
 }
 
 torch::Tensor DistilBertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {

@@ -22,6 +22,8 @@ class DistilBertEmbeddingsImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& position_ids = {});
 
   torch::nn::Embedding word_embeddings{nullptr};      // (V, H), padding_idx = pad_token_id
+  // The lookup's gradient as a sparse tensor of the looked-up rows (DistilBertForMaskedLM::sparse_embedding_grad).
+  bool sparse_word_grad = false;
   torch::nn::Embedding position_embeddings{nullptr};  // (max_pos, H)
   torch::nn::LayerNorm LayerNorm{nullptr};
   torch::nn::Dropout dropout{nullptr};
@@ -116,6 +118,11 @@ class DistilBertForMaskedLM : public DistilBertBase {
   /// hidden (.., H) -> logits (.., V); lets the distiller project only the rows a loss needs.
   torch::Tensor mlm_logits(const torch::Tensor& hidden) override;
   ModelOutput encoder_forward(const ModelInputs& in) override;
+  /// For training that projects through the tied weights in every forward: the word embeddings' own gradient as
+  /// a sparse tensor, which autograd adds in place into the projection's dense one, instead of a dense (V, H)
+  /// zeros-and-index-add and an out-of-place sum (docs/PRECISION.md, "The tied word embeddings' gradient").
+  /// Ignored when the weights are untied. Returns whether it is on.
+  bool sparse_embedding_grad(bool on);
 
   torch::nn::Linear vocab_transform{nullptr};
   torch::nn::LayerNorm vocab_layer_norm{nullptr};

@@ -21,6 +21,7 @@
 #include "distilbert/data/token_store.h"
 #include "distilbert/dist/grad_sync.h"
 #include "distilbert/io/model_folder.h"
+#include "distilbert/model/distilbert.h"
 #include "distilbert/train/checkpoint.h"
 #include "distilbert/train/trainer_state.h"
 #include "distilbert/train/memory_estimate.h"
@@ -185,6 +186,10 @@ struct DistillRun {
   bool main_rank() const { return ctx.main_rank(); }
   bool need_hidden() const { return teacher && (r.loss.alpha_cos > 0 || !r.loss.layer_pairs.empty()); }
   bool restrict_rows() const { return !teacher || r.loss.restrict_ce_to_mask; }  // pretraining: MLM targets only
+  // Whether each step projects the student's rows onto the vocabulary (a term on logits, or pretraining).
+  bool logit_terms() const {
+    return !teacher || r.loss.alpha_ce > 0 || r.loss.alpha_mlm > 0 || r.loss.alpha_mse > 0;
+  }
 };
 
 // Tokenizer, teacher and student, checked against each other; returns the training sequence length.
@@ -285,12 +290,15 @@ void start_optimizer(DistillRun& run) {
   const int64_t batches_per_epoch = static_cast<int64_t>(run.loader->num_batches());
   run.accum = r.trainer.grad_accum_steps;
   // The reference's schedule length: int(len(dataloader) / accum * epochs) + 1.
-  run.total_steps = r.trainer.max_steps > 0
-                        ? r.trainer.max_steps
-                        : static_cast<int64_t>(static_cast<double>(batches_per_epoch) / run.accum * r.trainer.epochs) + 1;
+  run.total_steps =
+      r.trainer.max_steps > 0
+          ? r.trainer.max_steps
+          : static_cast<int64_t>(static_cast<double>(batches_per_epoch) / run.accum * r.trainer.epochs) + 1;
   run.warmup = warmup_steps(run.total_steps, r.trainer.warmup_prop);
   run.optimizer = build_adamw(*run.student, r.optimizer);
   run.params = trainable_parameters(*run.student);
+  if (auto* mlm = dynamic_cast<DistilBertForMaskedLM*>(run.student.get()))
+    mlm->sparse_embedding_grad(run.logit_terms());
   run.scaler = std::make_unique<LossScaler>(r.precision == "fp16");
   std::string resumed_from;
   if (auto saved = resume_from(r.trainer.resume, r.output_dir, *run.student, *run.optimizer, &resumed_from)) {
@@ -379,7 +387,7 @@ std::pair<DistillLossParts, ModelOutput> micro_batch_loss(DistillRun& run, const
   auto rows = distill_rows(b.attention_mask, b.mlm_labels, run.restrict_rows());
   const int64_t H = s_out.last_hidden_state.size(-1);
   const auto& w = r.loss;
-  const bool logit_terms = !teacher || w.alpha_ce > 0 || w.alpha_mlm > 0 || w.alpha_mse > 0;
+  const bool logit_terms = run.logit_terms();
   DistillLossInputs li;
   li.mlm_labels = b.mlm_labels.reshape({-1}).index_select(0, rows);
   li.attention_mask = b.attention_mask;

@@ -77,6 +77,10 @@ StepOutcome optimizer_step(torch::optim::AdamW& optimizer, const std::vector<tor
                            LossScaler& scaler, double base_lr, double max_grad_norm, int64_t step, int64_t warmup,
                            int64_t total) {
   StepOutcome o;
+  // A tied weight's sparse lookup gradient with no dense projection gradient added to it (a step that skipped the
+  // projection): made dense, which clipping and AdamW expect.
+  for (const auto& p : params)
+    if (p.grad().defined() && p.grad().is_sparse()) p.mutable_grad() = p.grad().to_dense();
   o.applied = scaler.unscale(params);
   if (max_grad_norm > 0) o.grad_norm = clip_gradients(params, max_grad_norm);
   o.lr = base_lr * linear_schedule_factor(step, warmup, total);
