@@ -1,7 +1,8 @@
-// DistilBertForMaskedLM::sparse_embedding_grad (model/distilbert.h): with the lookup's gradient sparse, the tied
-// word embeddings get the same gradient as with the dense lookup (dense, the projection's gradient plus the looked-up
-// rows), and where no projection follows, optimizer_step makes the sparse gradient dense and steps as the dense one
-// would. The reference is the same model with the dense lookup, LibTorch's own embedding backward.
+// DistilBertForMaskedLM::sparse_embedding_grad (model/distilbert.h): with the lookup's gradient sparse (and the
+// projection's backward written out), the tied word embeddings get the same gradient as with the dense lookup and
+// linear (dense: the projection's gradient plus the looked-up rows), every other parameter too; where no projection
+// follows, optimizer_step makes the sparse gradient dense and steps as the dense one would. The reference is the same
+// model with the dense lookup and linear, LibTorch's own backward.
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
@@ -70,6 +71,15 @@ TEST_CASE("sparse embedding grad: the tied weights get the dense lookup's gradie
   const double scale = ref.abs().max().item<double>();
   CHECK((g - ref).abs().max().item<double>() <= 3 * 4 * std::ldexp(scale, -24));
   CHECK(torch::equal(g[0], ref[0]));  // the padding row: the projection's gradient alone in both
+  // Every other gradient (the bias, the encoder) from the same products as linear's backward.
+  const auto dense_params = dense->named_parameters();
+  for (const auto& kv : sparse->named_parameters()) {
+    INFO(kv.key());
+    const auto& a = kv.value().grad();
+    const auto& b = dense_params[kv.key()].grad();
+    REQUIRE(a.defined() == b.defined());
+    if (a.defined()) CHECK(torch::allclose(a, b, 1e-5, 1e-6 * b.abs().max().item<double>()));
+  }
 }
 
 TEST_CASE("sparse embedding grad: without the projection, optimizer_step makes the gradient dense and steps alike",
