@@ -31,7 +31,7 @@ struct RowSums {
   double kl() const { return cross / et + std::log(es) - std::log(et); }
 };
 
-// Pass 2 and 3 of one element range [j0, V) with std::exp: the portable kernel, and the AVX2 kernel's tail.
+// Pass 2 over the elements [j0, V) with std::exp: the portable kernel's, and the AVX2 kernel's tail.
 void exp_pass(const float* s, const float* t, float* g, float* et, int64_t j0, int64_t V, float ms, float mt,
               float inv_T, RowSums& sums) {
   for (int64_t j = j0; j < V; ++j) {
@@ -41,6 +41,7 @@ void exp_pass(const float* s, const float* t, float* g, float* et, int64_t j0, i
   }
 }
 
+// Pass 3 over the elements [j0, V).
 void normalize_pass(float* g, const float* et, int64_t j0, int64_t V, float rs, float rt) {
   for (int64_t j = j0; j < V; ++j) g[j] = g[j] * rs - et[j] * rt;
 }
