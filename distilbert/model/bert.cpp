@@ -179,7 +179,7 @@ std::map<std::string, std::string> BertForMaskedLM::tied_aliases() const {
 }
 
 torch::Tensor BertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {
-  auto h = layer_norm(predictions->transform_LayerNorm, 
+  auto h = layer_norm(predictions->transform_LayerNorm,
       apply_activation(predictions->transform_dense->forward(hidden), predictions->activation));
   const auto& w = predictions->decoder_weight.defined() ? predictions->decoder_weight : word_embeddings();
   return torch::nn::functional::linear(h, w, predictions->bias);
