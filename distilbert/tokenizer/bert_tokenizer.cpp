@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "distilbert/core/error.h"
+#include "distilbert/tokenizer/batch_encode.h"
 
 namespace distilbert::tokenizer {
 
@@ -318,12 +319,6 @@ void clear_encoding(Encoding& e) {
   e.overflowing.clear();
 }
 
-void clear_type_ids(Encoding& e) {
-  e.type_ids.clear();
-  e.type_ids.shrink_to_fit();
-  for (Encoding& o : e.overflowing) clear_type_ids(o);
-}
-
 void to_char_offsets(Encoding& e, const std::vector<std::uint32_t>& map_a, const std::vector<std::uint32_t>* map_b) {
   for (std::size_t i = 0; i < e.size(); ++i) {
     const std::int64_t seq = e.sequence_ids[i];
@@ -471,25 +466,12 @@ Encoding BertTokenizer::encode(std::string_view text, std::optional<std::string_
 
 std::vector<Encoding> BertTokenizer::encode_batch(const std::vector<TextInput>& inputs, const EncodeOptions& options,
                                                   ThreadPool* pool) const {
-  std::vector<Encoding> out(inputs.size());
-  const bool pad_each = options.padding == Padding::max_length;
-  ThreadPool& p = pool ? *pool : ThreadPool::shared();
-  // Padding needs type ids to still be there; strip them after padding.
-  EncodeOptions inner = options;
-  inner.return_token_type_ids = true;
-  p.parallel_for(inputs.size(), [&](std::size_t i) {
-    out[i] = encode_one(inputs[i].text, inputs[i].pair, inner, pad_each);
-  });
-  if (options.padding == Padding::longest && !out.empty()) {
-    std::size_t longest = 0;
-    for (const Encoding& e : out) longest = std::max(longest, e.size());
-    const std::size_t target = padded_length(longest, options);
-    for (Encoding& e : out) pad_one(e, target, options);
-  }
-  if (!options.return_token_type_ids.value_or(config_.returns_token_type_ids())) {
-    for (Encoding& e : out) clear_type_ids(e);
-  }
-  return out;
+  return batch_encode(
+      inputs.size(), options, pool ? *pool : ThreadPool::shared(),
+      [&](std::size_t i, const EncodeOptions& o, bool pad_each) {
+        return encode_one(inputs[i].text, inputs[i].pair, o, pad_each);
+      },
+      [&](Encoding& e, std::size_t target) { pad_one(e, target, options); }, config_.returns_token_type_ids());
 }
 
 std::vector<Encoding> BertTokenizer::encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,

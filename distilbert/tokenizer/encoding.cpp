@@ -210,6 +210,12 @@ void pad_encoding(Encoding& e, std::size_t target, std::int64_t pad_id, std::int
   pad(e.sequence_ids, -1);
 }
 
+void clear_type_ids(Encoding& e) {
+  e.type_ids.clear();
+  e.type_ids.shrink_to_fit();
+  for (Encoding& o : e.overflowing) clear_type_ids(o);
+}
+
 void flatten_overflowing(const Encoding& e, std::vector<Encoding>& out, std::vector<std::size_t>* sample_mapping,
                          std::size_t sample) {
   out.push_back(copy_without_overflowing(e));

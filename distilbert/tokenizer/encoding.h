@@ -67,6 +67,9 @@ void merge_encodings(Encoding& self, const Encoding& pair);
 void pad_encoding(Encoding& e, std::size_t target, std::int64_t pad_id, std::int64_t pad_type_id,
                   const std::string& pad_token, Side side);
 
+/// Empty the type ids of `e` and of its overflowing windows (type ids not asked for).
+void clear_type_ids(Encoding& e);
+
 /// [e, e.overflowing...] flattened (overflowing cleared in the copies), as transformers returns them with
 /// return_overflowing_tokens=True. `sample_mapping`, if given, receives `sample` once per window.
 void flatten_overflowing(const Encoding& e, std::vector<Encoding>& out, std::vector<std::size_t>* sample_mapping = nullptr,

@@ -10,6 +10,7 @@
 
 #include "distilbert/core/error.h"
 #include "distilbert/core/safe_path.h"
+#include "distilbert/tokenizer/batch_encode.h"
 #include "distilbert/tokenizer/bert_tokenizer.h"  // clean_up_tokenization
 #include "distilbert/tokenizer/config_json.h"
 #include "distilbert/tokenizer/sentencepiece_runtime.h"
@@ -333,12 +334,7 @@ Encoding SentencePieceTokenizer::encode_one(std::string_view text, std::optional
     if (const auto target = padding_target(out.size(), options, m.config.model_max_length))
       pad_one(out, *target, options);
   }
-  if (!options.return_token_type_ids.value_or(m.config.returns_token_type_ids)) {
-    for_each_encoding(out, [](Encoding& e) {
-      e.type_ids.clear();
-      e.type_ids.shrink_to_fit();
-    });
-  }
+  if (!options.return_token_type_ids.value_or(m.config.returns_token_type_ids)) clear_type_ids(out);
   return out;
 }
 
@@ -357,29 +353,12 @@ Encoding SentencePieceTokenizer::encode(std::string_view text, std::optional<std
 
 std::vector<Encoding> SentencePieceTokenizer::encode_batch(const std::vector<TextInput>& inputs,
                                                            const EncodeOptions& options, ThreadPool* pool) const {
-  std::vector<Encoding> out(inputs.size());
-  const bool pad_each = options.padding == Padding::max_length;
-  ThreadPool& p = pool ? *pool : ThreadPool::shared();
-  EncodeOptions inner = options;
-  inner.return_token_type_ids = true;  // padding needs them; removed below
-  p.parallel_for(inputs.size(), [&](std::size_t i) {
-    out[i] = encode_one(inputs[i].text, inputs[i].pair, inner, pad_each);
-  });
-  if (options.padding == Padding::longest && !out.empty()) {
-    std::size_t longest = 0;
-    for (const Encoding& e : out) longest = std::max(longest, e.size());
-    const std::size_t target = padded_length(longest, options);
-    for (Encoding& e : out) pad_one(e, target, options);
-  }
-  if (!options.return_token_type_ids.value_or(impl_->config.returns_token_type_ids)) {
-    for (Encoding& e : out) {
-      for_each_encoding(e, [](Encoding& x) {
-        x.type_ids.clear();
-        x.type_ids.shrink_to_fit();
-      });
-    }
-  }
-  return out;
+  return batch_encode(
+      inputs.size(), options, pool ? *pool : ThreadPool::shared(),
+      [&](std::size_t i, const EncodeOptions& o, bool pad_each) {
+        return encode_one(inputs[i].text, inputs[i].pair, o, pad_each);
+      },
+      [&](Encoding& e, std::size_t target) { pad_one(e, target, options); }, impl_->config.returns_token_type_ids);
 }
 
 std::vector<Encoding> SentencePieceTokenizer::encode_batch(const std::vector<TextInput>& inputs,
