@@ -24,7 +24,8 @@
 #   steps after the warm-up, which splits the gap to the limit in two. A "products" line gives the tokens/s that the
 #   step's own matrix products allow (ATen's mm, addmm and bmm, and model/head_products.h's threaded loops, their
 #   self time per step, at the rate they reached on the step's shapes), and ours as a % of it: what the rest of the
-#   step costs. The profile's 12 largest operators follow it.
+#   step costs. The profile's 12 largest operators follow it, after a line that says how many MiB of fresh pages
+#   the profiled run faulted in beyond the timed one (the profiler changes how the heap is reused; docs/PRECISION.md).
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
@@ -122,10 +123,11 @@ YAML
   for prec in ${PRECISIONS//,/ }; do
     for r in $(seq "$REPEAT"); do
       rm -rf "$WORK/run"
-      /usr/bin/time -f "%M" -o "$WORK/ours.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
+      /usr/bin/time -f "%R %M" -o "$WORK/ours.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
         threads="$THREADS" precision="$prec" > "$WORK/ours.log" 2>&1 || { cat "$WORK/ours.log" >&2; exit 1; }
       ours=$(/usr/bin/python3 scripts/metrics_median.py "$WORK/run/metrics.jsonl" tokens_per_s "$WARMUP")
-      ours_rss=$(( $(tail -1 "$WORK/ours.rss") / 1024 ))
+      ours_rss=$(( $(tail -1 "$WORK/ours.rss" | cut -d' ' -f2) / 1024 ))
+      ours_faults=$(tail -1 "$WORK/ours.rss" | cut -d' ' -f1)
       read_limit
       printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n" "$pair" "$prec" distilbert "$ours" \
         "$(awk -v a="$ours" 'BEGIN { print 1024 / a }')" "$ours_rss"
@@ -152,9 +154,9 @@ YAML
     done
     if [ "$PROFILE" = 1 ]; then
       rm -rf "$WORK/run"
-      $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" threads="$THREADS" precision="$prec" \
-        trainer.profile_steps="$STEPS" trainer.profile_start="$WARMUP" > "$WORK/ours.log" 2>&1 ||
-        { cat "$WORK/ours.log" >&2; exit 1; }
+      /usr/bin/time -f "%R %M" -o "$WORK/prof.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
+        threads="$THREADS" precision="$prec" trainer.profile_steps="$STEPS" trainer.profile_start="$WARMUP" \
+        > "$WORK/ours.log" 2>&1 || { cat "$WORK/ours.log" >&2; exit 1; }
       # The products' self time hardly changes under the profiler (a few hundred calls a step, each milliseconds
       # long); the thousands of short operators around them slow down. So the split is taken against the median
       # step of the timed run above (the last repeat's), not the profiled one.
@@ -166,6 +168,15 @@ YAML
               printf "%-6s %-5s %-14s %12.0f %10s %13.0f%%  (the step'"'"'s own products alone: %.0f ms of its %.0f ms, at %.0f GFLOP/s)\n",
                 p, q, "products", 1024 / (mm / 1000), "", 100 * mm / step, mm, step, g * 1024 / (mm / 1000) }' \
         "$WORK/run/profile.txt"
+      # Under the profiler the freed heap blocks are not reused as they are without it: the same steps fault in
+      # fresh pages, whose cost lands on whichever operator first writes them (docs/PRECISION.md, "Reading the
+      # operator profile"). Say how much, from the minor page faults of this run against the timed one's.
+      read -r prof_faults prof_rss < "$WORK/prof.rss"
+      awk -v n="$STEPS" -v pg="$(getconf PAGESIZE)" -v fp="$prof_faults" -v fo="$ours_faults" -v rp="$prof_rss" -v ro="$ours_rss" 'BEGIN {
+        printf "[bench_distill] the profiled run faulted in %.0f MiB more pages than the timed run (%.0f MiB a step;",
+          (fp - fo) * pg / 2^20, (fp - fo) * pg / 2^20 / n
+        printf " peak RSS %d against %d MiB): the copies and element-wise operators below include that cost\n",
+          rp / 1024, ro }'
       echo "[bench_distill] $pair $prec: the profiled run's operators by self time, over its $STEPS timed steps:"
       head -n 13 "$WORK/run/profile.txt" | sed 's/^/  /'
     fi
