@@ -25,7 +25,8 @@
 #   step's own matrix products allow (ATen's mm, addmm and bmm, and model/head_products.h's threaded loops, their
 #   self time per step, at the rate they reached on the step's shapes), and ours as a % of it: what the rest of the
 #   step costs. The profile's 12 largest operators follow it, after a line that says how many MiB of fresh pages
-#   the profiled run faulted in beyond the timed one (the profiler changes how the heap is reused; docs/PRECISION.md).
+#   the profiled run faulted in beyond the timed one (the profiler changes how the heap is reused, and the products'
+#   or other operators' times then include zeroing those pages; docs/PRECISION.md, "Reading the operator profile").
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
@@ -175,7 +176,7 @@ YAML
       awk -v n="$STEPS" -v pg="$(getconf PAGESIZE)" -v fp="$prof_faults" -v fo="$ours_faults" -v rp="$prof_rss" -v ro="$ours_rss" 'BEGIN {
         printf "[bench_distill] the profiled run faulted in %.0f MiB more pages than the timed run (%.0f MiB a step;",
           (fp - fo) * pg / 2^20, (fp - fo) * pg / 2^20 / n
-        printf " peak RSS %d against %d MiB): the copies and element-wise operators below include that cost\n",
+        printf " peak RSS %d against %d MiB): the products line above and the operators below include that cost\n",
           rp / 1024, ro }'
       echo "[bench_distill] $pair $prec: the profiled run's operators by self time, over its $STEPS timed steps:"
       head -n 13 "$WORK/run/profile.txt" | sed 's/^/  /'
