@@ -92,11 +92,7 @@ echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2
 # The hardware's limit: this CPU's measured rate for a lone 1024^3 product (distilbert info --cpu) against the
 # matrix-product work of one distillation token (teacher forward + student forward and backward, seq 128).
 $B info --cpu --json --threads "$THREADS" > "$WORK/cpu.json"
-"$B" info --cpu --threads "$THREADS" > "$WORK/cpu.txt"
-sed 's/^/[bench_distill] /' "$WORK/cpu.txt"
-# The printed line measured the rates once more: that reading counts among the limit's readings too.
-sed -nE 's/^matmul: +1024\^3 products: fp32 ([0-9.]+) GFLOP\/s, bf16 ([0-9.]+) GFLOP\/s.*/{"fp32_gflops": \1, "bf16_gflops": \2}/p' \
-  "$WORK/cpu.txt" > "$WORK/cpu.printed.json"
+"$B" info --cpu --threads "$THREADS" | sed 's/^/[bench_distill] /'
 # Another reading of the rates into cpu.<n>.json; rate PREC prints the best reading of PREC's so far.
 LIMIT_READINGS=0
 read_limit() { LIMIT_READINGS=$((LIMIT_READINGS + 1)); $B info --cpu --json --threads "$THREADS" > "$WORK/cpu.$LIMIT_READINGS.json"; }
@@ -137,7 +133,7 @@ YAML
       printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n" "$pair" "$prec" distilbert "$ours" \
         "$(awk -v a="$ours" 'BEGIN { print 1024 / a }')" "$ours_rss"
       awk -v p="$pair" -v q="$prec" -v a="$ours" -v g="$(gflop_per_token "$TCONF" "$SCONF")" -v r="$(rate "$prec")" \
-        -v n="$(cat "$WORK"/cpu*.json | grep -c fp32_gflops)" 'BEGIN {
+        -v n=$((LIMIT_READINGS + 1)) 'BEGIN {
         printf "%-6s %-5s %-14s %12.0f %10s %13.0f%%  (%.3f GFLOP/token at %.0f GFLOP/s, the best 1024^3 %s product of %d readings)\n",
           p, q, "limit", r / g, "", 100 * a * g / r, g, r, q, n }'
       for heap in default kept; do
