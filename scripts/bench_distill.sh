@@ -127,8 +127,8 @@ YAML
       /usr/bin/time -f "%R %M" -o "$WORK/ours.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
         threads="$THREADS" precision="$prec" > "$WORK/ours.log" 2>&1 || { cat "$WORK/ours.log" >&2; exit 1; }
       ours=$(/usr/bin/python3 scripts/metrics_median.py "$WORK/run/metrics.jsonl" tokens_per_s "$WARMUP")
-      ours_rss=$(( $(tail -1 "$WORK/ours.rss" | cut -d' ' -f2) / 1024 ))
-      ours_faults=$(tail -1 "$WORK/ours.rss" | cut -d' ' -f1)
+      read -r ours_faults ours_rss < <(tail -1 "$WORK/ours.rss")
+      ours_rss=$((ours_rss / 1024))
       read_limit
       printf "%-6s %-5s %-14s %12.0f %10.2f %14d\n" "$pair" "$prec" distilbert "$ours" \
         "$(awk -v a="$ours" 'BEGIN { print 1024 / a }')" "$ours_rss"
@@ -158,9 +158,10 @@ YAML
       /usr/bin/time -f "%R %M" -o "$WORK/prof.rss" $B distill --recipe "$WORK/recipe.yaml" output_dir="$WORK/run" \
         threads="$THREADS" precision="$prec" trainer.profile_steps="$STEPS" trainer.profile_start="$WARMUP" \
         > "$WORK/ours.log" 2>&1 || { cat "$WORK/ours.log" >&2; exit 1; }
-      # The products' self time hardly changes under the profiler (a few hundred calls a step, each milliseconds
-      # long); the thousands of short operators around them slow down. So the split is taken against the median
-      # step of the timed run above (the last repeat's), not the profiled one.
+      # The products' self time changes less under the profiler than the thousands of short operators around them
+      # (a few hundred calls a step, each milliseconds long), so the split is taken against the median step of the
+      # timed run above (the last repeat's), not the profiled one. It can still include zeroing fresh pages: the
+      # line after it says how many.
       awk -v p="$pair" -v q="$prec" -v n="$STEPS" -v a="$ours" -v g="$(gflop_per_token "$TCONF" "$SCONF")" '
         $1 == "aten::mm" || $1 == "aten::addmm" || $1 == "aten::bmm" || $1 == "distilbert::head_products" { mm += $2 }
         $1 == "traced" { total = $4 }
@@ -172,7 +173,7 @@ YAML
       # Under the profiler the freed heap blocks are not reused as they are without it: the same steps fault in
       # fresh pages, whose cost lands on whichever operator first writes them (docs/PRECISION.md, "Reading the
       # operator profile"). Say how much, from the minor page faults of this run against the timed one's.
-      read -r prof_faults prof_rss < "$WORK/prof.rss"
+      read -r prof_faults prof_rss < <(tail -1 "$WORK/prof.rss")
       awk -v n="$STEPS" -v pg="$(getconf PAGESIZE)" -v fp="$prof_faults" -v fo="$ours_faults" -v rp="$prof_rss" -v ro="$ours_rss" 'BEGIN {
         printf "[bench_distill] the profiled run faulted in %.0f MiB more pages than the timed run (%.0f MiB a step;",
           (fp - fo) * pg / 2^20, (fp - fo) * pg / 2^20 / n
