@@ -91,8 +91,13 @@ TOTAL_STEPS=$((WARMUP + STEPS))
 echo "[bench_distill] OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) CPUs ($(lscpu 2>/dev/null | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')), $THREADS threads, reference torch $("$PYREF" -c 'import torch; print(torch.__version__)') ($PYREF), CLI $B, batch 8 x 128, $WARMUP warm-up + $STEPS timed steps"
 # The hardware's limit: this CPU's measured rate for a lone 1024^3 product (distilbert info --cpu) against the
 # matrix-product work of one distillation token (teacher forward + student forward and backward, seq 128).
-$B info --cpu --json --threads "$THREADS" > "$WORK/cpu.json"
-"$B" info --cpu --threads "$THREADS" | sed 's/^/[bench_distill] /'
+# One measurement both printed and kept as JSON; a CLI older than --json-out (--bin) measures twice.
+if "$B" info --help 2>/dev/null | grep -q -- --json-out; then
+  "$B" info --cpu --threads "$THREADS" --json-out "$WORK/cpu.json" | sed 's/^/[bench_distill] /'
+else
+  $B info --cpu --json --threads "$THREADS" > "$WORK/cpu.json"
+  "$B" info --cpu --threads "$THREADS" | sed 's/^/[bench_distill] /'
+fi
 # Another reading of the rates into cpu.<n>.json; rate PREC prints the best reading of PREC's so far.
 LIMIT_READINGS=0
 read_limit() { LIMIT_READINGS=$((LIMIT_READINGS + 1)); $B info --cpu --json --threads "$THREADS" > "$WORK/cpu.$LIMIT_READINGS.json"; }

@@ -1,7 +1,7 @@
 // resolve_precision (train/precision.h) and the CPU probe behind it (core/cpu_caps.h): fp16 on a CPU is refused
 // naming the recipe; bf16 stays bf16 only where this CPU's bf16 matrix products are fast, else the run uses fp32 and
 // the saved recipe says so. The CLI's `info --cpu` run with LibTorch's and oneDNN's AVX2 kernels (the emulation of
-// a CPU without AVX-512, docs/PRECISION.md) reports bf16 as slow.
+// a CPU without AVX-512, docs/PRECISION.md) reports bf16 as slow; with --json-out it prints and writes one reading.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +11,7 @@
 #include "distilbert/core/runtime.h"
 #include "distilbert/train/precision.h"
 #include "support/run_command.h"
+#include "support/scratch_files.h"
 #include "test_paths.h"
 
 using namespace distilbert;
@@ -67,4 +68,22 @@ TEST_CASE("info --cpu: under the AVX2 emulation bf16 is reported slow", "[unit][
   const auto refused = testing::run_command(kCli + " info");
   CHECK(refused.exit_code != 0);
   CHECK_THAT(refused.output, Contains("--model DIR") && Contains("--cpu"));
+}
+
+TEST_CASE("info --cpu --json-out: the printed rates and the written JSON are one reading", "[unit][precision][cli]") {
+  const auto path = (testing::scratch_dir("info_cpu") / "cpu.json").string();
+  const auto r = testing::run_command(kCli + " info --cpu --threads 1 --json-out " + path);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(testing::read_file(path));
+  // The text truncates each rate to whole GFLOP/s; a second measurement would rarely land on both same integers.
+  const auto whole = [&](const char* key) { return std::to_string(static_cast<int>(j[key].get<double>())); };
+  CHECK_THAT(r.output, Contains("products: fp32 " + whole("fp32_gflops") + " GFLOP/s, bf16 " + whole("bf16_gflops") +
+                                " GFLOP/s"));
+  CHECK(j["cpu"].get<std::string>() == cpu_info().model);
+  CHECK(j["threads"].get<int>() == 1);
+
+  const auto refused = testing::run_command(kCli + " info --json-out " + path);
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.output, Contains("--json-out") && Contains("--cpu"));
 }
