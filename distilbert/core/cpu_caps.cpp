@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -19,11 +20,12 @@ const CpuInfo& cpu_info() {
     CpuInfo c;
     std::ifstream in("/proc/cpuinfo");
     std::string line, all_flags;
-    while (std::getline(in, line) && (c.model.empty() || all_flags.empty())) {
+    while (std::getline(in, line) && (c.vendor.empty() || c.model.empty() || all_flags.empty())) {
       const auto colon = line.find(':');
       if (colon == std::string::npos) continue;
       const std::string key = line.substr(0, line.find_first_of(" \t"));
       const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+      if (key == "vendor_id") c.vendor = value;
       if (key == "model" && line.rfind("model name", 0) == 0) c.model = value;
       if (key == "flags") all_flags = " " + value + " ";
     }
@@ -35,22 +37,24 @@ const CpuInfo& cpu_info() {
   return info;
 }
 
-namespace {
-using Clock = std::chrono::steady_clock;
-
-/// Seconds of the fastest of at least `repeats` products, timing for at least `min_seconds` in all, so that one
-/// scheduler preemption (a product of 256^3 lasts about 0.2 ms) cannot decide the result.
-double best_seconds(const torch::Tensor& a, const torch::Tensor& b, int repeats, double min_seconds) {
-  torch::NoGradGuard ng;
-  auto out = torch::mm(a, b);  // warm-up: first-touch pages, oneDNN's kernel generation
+double best_seconds(const std::function<void()>& product, int repeats, double min_seconds) {
+  using Clock = std::chrono::steady_clock;
+  product();  // warm-up: first-touch pages, oneDNN's kernel generation
   double best = 1e30;
   const auto start = Clock::now();
   for (int i = 0; i < repeats || std::chrono::duration<double>(Clock::now() - start).count() < min_seconds; ++i) {
     const auto t0 = Clock::now();
-    torch::mm_out(out, a, b);
+    product();
     best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
   }
   return best;
+}
+
+namespace {
+double best_mm_seconds(const torch::Tensor& a, const torch::Tensor& b, int repeats, double min_seconds) {
+  torch::NoGradGuard ng;
+  auto out = torch::mm(a, b);
+  return best_seconds([&] { torch::mm_out(out, a, b); }, repeats, min_seconds);
 }
 }  // namespace
 
@@ -61,9 +65,10 @@ MatmulRates measure_matmul_rates(int64_t n, int repeats, double min_seconds) {
   torch::manual_seed(0);
   const auto a = torch::randn({n, n}), b = torch::randn({n, n});
   const double flop = 2.0 * static_cast<double>(n * n * n);
-  r.fp32_gflops = flop / best_seconds(a, b, repeats, min_seconds) / 1e9;
+  r.fp32_gflops = flop / best_mm_seconds(a, b, repeats, min_seconds) / 1e9;
   try {
-    r.bf16_gflops = flop / best_seconds(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats, min_seconds) / 1e9;
+    r.bf16_gflops =
+        flop / best_mm_seconds(a.to(torch::kBFloat16), b.to(torch::kBFloat16), repeats, min_seconds) / 1e9;
   } catch (const std::exception&) {
     // LibTorch 1.13 sends bf16 products to oneDNN when the CPU reports AVX-512; with DNNL_MAX_CPU_ISA below that
     // oneDNN has no bf16 kernel and the product throws ("could not create a primitive descriptor iterator").

@@ -4,14 +4,16 @@
 // single-threaded loop, some 20-30x slower than fp32 (docs/PRECISION.md).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace distilbert {
 
-/// The CPU's model name (/proc/cpuinfo) and which of avx2, fma, avx512f, avx512_vnni, avx512_bf16, amx_bf16,
-/// amx_tile and avx_vnni it reports.
+/// The CPU's vendor ("GenuineIntel", "AuthenticAMD", ...) and model name (/proc/cpuinfo), and which of avx2, fma,
+/// avx512f, avx512_vnni, avx512_bf16, amx_bf16, amx_tile and avx_vnni it reports.
 struct CpuInfo {
+  std::string vendor;
   std::string model;
   std::vector<std::string> flags;
   bool has(const std::string& flag) const;
@@ -28,6 +30,10 @@ struct MatmulRates {
   double fp32_gflops = 0, bf16_gflops = 0;
 };
 MatmulRates measure_matmul_rates(int64_t n, int repeats = 3, double min_seconds = 0.01);
+
+/// Seconds of the fastest of at least `repeats` calls of `product` after one warm-up call, timing for at least
+/// `min_seconds` in all, so that one scheduler preemption (a product of 256^3 lasts about 0.2 ms) cannot decide it.
+double best_seconds(const std::function<void()>& product, int repeats, double min_seconds);
 
 /// The rates behind cpu_bf16_is_fast(): measured once per process with n = 256 (about 20 ms; a "slow" verdict is
 /// measured twice more, 50 ms each, keeping the best rates, so that a burst of another process cannot decide it).
