@@ -15,8 +15,9 @@
 #   environment (MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1 GiB), as "python+heap": the ratio to that one is
 #   what the compute alone gains. Default: both.
 #   The limit: before the runs the script prints `distilbert info --cpu` (this CPU's flags and its measured rate for
-#   a lone 1024^3 product in fp32 and bf16) and measures that rate again after each of our runs; after each of our
-#   rates a "limit" line gives the tokens/s that the best reading so far allows for the pair's matrix products
+#   a lone 1024^3 product in fp32 and bf16; in fp32 the better of LibTorch's BLAS and, in a 2.x build, oneDNN's
+#   linear: docs/PRECISION.md, "Linear products") and measures that rate again after each of our runs; after each
+#   of our rates a "limit" line gives the tokens/s that the best reading so far allows for the pair's matrix products
 #   (teacher forward + 3 x student forward, seq 128) and ours as a % of it. On a shared machine a reading can catch
 #   a neighbour's load (one read 104 GFLOP/s where the next read 195): the best one is the hardware's.
 #   Where bf16 products are slow (docs/PRECISION.md) the bf16 runs are skipped, naming why.

@@ -1,7 +1,9 @@
 // `distilbert info`: what a model folder holds: architecture, sizes, parameter counts, stored dtypes, file size.
 // `distilbert info --cpu`: what this machine runs fast: the CPU's flags, LibTorch's version and the measured rate of
-// fp32 and bf16 matrix products (whether bf16 training pays off here, docs/PRECISION.md). `--json-out FILE` also
+// fp32 and bf16 matrix products (whether bf16 training pays off here, docs/PRECISION.md), and which library runs the
+// fp32 linears. `--json-out FILE` also
 // writes that one reading as JSON, so that a script shows the text and keeps the numbers of the same measurement.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -17,6 +19,7 @@
 #include "distilbert/core/runtime.h"
 #include "distilbert/io/model_folder.h"
 #include "distilbert/io/safetensors.h"
+#include "distilbert/model/linear.h"
 
 namespace distilbert::cli {
 
@@ -26,6 +29,10 @@ int print_cpu_info(int threads, bool as_json, const std::string& json_out) {
   // A 1024^3 product lasts about 11 ms here: the best of 0.3 s of them, so that the benchmarks' limit (the best rate
   // this CPU reaches) does not move by 20% between two calls on a shared machine, as the best of 10 ms did.
   const MatmulRates r = measure_matmul_rates(1024, 3, 0.3);
+  // The limit is the best fp32 product this build reaches: oneDNN's linear beats the torch wheel's MKL on CPUs not
+  // made by Intel (model/linear.h), and the models' linears then run in it.
+  const double onednn_gflops = measure_onednn_linear_gflops(1024, 3, 0.3);
+  const double fp32_gflops = std::max(r.fp32_gflops, onednn_gflops);
   const bool fast = cpu_bf16_is_fast();
   const int loop_threads = parallel_loop_threads();
   nlohmann::json j = {{"cpu", cpu_info().model},
@@ -36,7 +43,10 @@ int print_cpu_info(int threads, bool as_json, const std::string& json_out) {
                       {"openblas", openblas_info().config},
                       {"openblas_threading", openblas_info().threading},
                       {"matmul_n", r.n},
-                      {"fp32_gflops", r.fp32_gflops},
+                      {"fp32_gflops", fp32_gflops},
+                      {"fp32_blas_gflops", r.fp32_gflops},
+                      {"fp32_onednn_gflops", onednn_gflops},
+                      {"linear", linear_backend_summary()},
                       {"bf16_gflops", r.bf16_gflops},
                       {"bf16_fast", fast}};
   if (!json_out.empty()) write_file_atomic(json_out, j.dump(2) + "\n");
@@ -51,8 +61,12 @@ int print_cpu_info(int threads, bool as_json, const std::string& json_out) {
             << (openblas_info().config.empty() ? std::string("not OpenBLAS (the torch wheel's MKL, or another)")
                                                : openblas_info().config + ", " + openblas_info().threading + " threads")
             << "\n"
-            << "matmul:    " << r.n << "^3 products: fp32 " << static_cast<int>(r.fp32_gflops) << " GFLOP/s, bf16 "
+            << "matmul:    " << r.n << "^3 products: fp32 " << static_cast<int>(fp32_gflops) << " GFLOP/s, bf16 "
             << static_cast<int>(r.bf16_gflops) << " GFLOP/s\n"
+            << "linear:    fp32 in " << linear_backend_summary() << "; " << r.n << "^3: BLAS "
+            << static_cast<int>(r.fp32_gflops) << " GFLOP/s"
+            << (onednn_gflops > 0 ? ", oneDNN " + std::to_string(static_cast<int>(onednn_gflops)) + " GFLOP/s" : "")
+            << "\n"
             << "bf16:      " << (fast ? "fast here: precision bf16 is used as asked"
                                       : "slow here: precision bf16 runs as fp32 (DISTILBERT_ALLOW_SLOW_BF16=1 keeps it)")
             << "\n";

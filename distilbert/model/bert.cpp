@@ -9,6 +9,7 @@
 #include "distilbert/model/head_losses.h"
 #include "distilbert/model/head_products.h"
 #include "distilbert/model/layers.h"
+#include "distilbert/model/linear.h"
 
 namespace distilbert {
 
@@ -52,7 +53,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
                                              torch::Tensor* weights_out) {
   const int64_t B = x.size(0), T = x.size(1), H = x.size(2), d = H / n_heads;
   auto shape = [&](const torch::Tensor& t) { return t.view({B, T, n_heads, d}).transpose(1, 2); };  // (B, h, T, d)
-  auto q = shape(query->forward(x)), k = shape(key->forward(x)), v = shape(value->forward(x));
+  auto q = shape(linear(query, x)), k = shape(linear(key, x)), v = shape(linear(value, x));
   if (fused_attention_applies(dropout, weights_out))
     return fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H});
   auto scores = head_products(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));  // (B, h, T, T)
@@ -69,7 +70,7 @@ BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, int64_t out, const Mo
 }
 
 torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return layer_norm(LayerNorm, apply_dropout(dropout, dense->forward(x)) + residual);
+  return layer_norm(LayerNorm, apply_dropout(dropout, linear(dense, x)) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const ModelConfig& c) {
@@ -82,7 +83,7 @@ BertIntermediateImpl::BertIntermediateImpl(const ModelConfig& c) : activation(c.
 }
 
 torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& x) {
-  return apply_activation(dense->forward(x), activation);
+  return apply_activation(linear(dense, x), activation);
 }
 
 BertLayerImpl::BertLayerImpl(const ModelConfig& c) {
@@ -106,7 +107,7 @@ BertPoolerImpl::BertPoolerImpl(const ModelConfig& c) {
 }
 
 torch::Tensor BertPoolerImpl::forward(const torch::Tensor& hidden) {
-  return torch::tanh(dense->forward(hidden.select(1, 0)));
+  return torch::tanh(linear(dense, hidden.select(1, 0)));
 }
 
 BertBackboneImpl::BertBackboneImpl(const ModelConfig& c, bool with_pooler) : config(c) {
@@ -180,9 +181,9 @@ std::map<std::string, std::string> BertForMaskedLM::tied_aliases() const {
 
 torch::Tensor BertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {
   auto h = layer_norm(predictions->transform_LayerNorm,
-      apply_activation(predictions->transform_dense->forward(hidden), predictions->activation));
+      apply_activation(linear(predictions->transform_dense, hidden), predictions->activation));
   const auto& w = predictions->decoder_weight.defined() ? predictions->decoder_weight : word_embeddings();
-  return torch::nn::functional::linear(h, w, predictions->bias);
+  return linear(h, w, predictions->bias);
 }
 
 ModelOutput BertForMaskedLM::forward(const ModelInputs& in) {
@@ -200,7 +201,7 @@ BertForSequenceClassification::BertForSequenceClassification(const ModelConfig& 
 
 ModelOutput BertForSequenceClassification::forward(const ModelInputs& in) {
   auto out = bert->forward(in);
-  out.logits = classifier->forward(apply_dropout(dropout, out.pooler_output));  // (B, N)
+  out.logits = linear(classifier, apply_dropout(dropout, out.pooler_output));  // (B, N)
   if (in.labels.defined()) out.loss = sequence_classification_loss(out.logits, in.labels, config_);
   return out;
 }
@@ -214,7 +215,7 @@ BertForQuestionAnswering::BertForQuestionAnswering(const ModelConfig& c) : BertB
 
 ModelOutput BertForQuestionAnswering::forward(const ModelInputs& in) {
   auto out = bert->forward(in);
-  auto parts = qa_outputs->forward(out.last_hidden_state).split(1, -1);  // (B, T, 2) -> 2 x (B, T, 1)
+  auto parts = linear(qa_outputs, out.last_hidden_state).split(1, -1);  // (B, T, 2) -> 2 x (B, T, 1)
   out.start_logits = parts[0].squeeze(-1).contiguous();                   // (B, T)
   out.end_logits = parts[1].squeeze(-1).contiguous();
   if (in.start_positions.defined() && in.end_positions.defined())
@@ -230,7 +231,7 @@ BertForTokenClassification::BertForTokenClassification(const ModelConfig& c) : B
 
 ModelOutput BertForTokenClassification::forward(const ModelInputs& in) {
   auto out = bert->forward(in);
-  out.logits = classifier->forward(apply_dropout(dropout, out.last_hidden_state));  // (B, T, N)
+  out.logits = linear(classifier, apply_dropout(dropout, out.last_hidden_state));  // (B, T, N)
   if (in.labels.defined()) out.loss = token_classification_loss(out.logits, in.labels);
   return out;
 }
@@ -253,7 +254,7 @@ ModelOutput BertForMultipleChoice::forward(const ModelInputs& in) {
   if (in.token_type_ids.defined()) flat.token_type_ids = in.token_type_ids.reshape({B * C, T});
   if (in.position_ids.defined()) flat.position_ids = in.position_ids.reshape({-1, T});
   auto out = bert->forward(flat);
-  out.logits = classifier->forward(apply_dropout(dropout, out.pooler_output)).view({B, C});  // (B*C, 1) -> (B, C)
+  out.logits = linear(classifier, apply_dropout(dropout, out.pooler_output)).view({B, C});  // (B*C, 1) -> (B, C)
   if (in.labels.defined())
     out.loss = torch::nn::functional::cross_entropy(out.logits, in.labels.view({-1}).to(torch::kLong));
   return out;

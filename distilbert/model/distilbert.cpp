@@ -10,6 +10,7 @@
 #include "distilbert/model/head_losses.h"
 #include "distilbert/model/head_products.h"
 #include "distilbert/model/layers.h"
+#include "distilbert/model/linear.h"
 
 namespace distilbert {
 
@@ -23,21 +24,21 @@ nn::LayerNorm make_layer_norm(int64_t dim) {
   return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(kDistilLayerNormEps));
 }
 
-// logits = h W^T + b over rows h (N, H), with linear's backward written out: the same products, but the weight's
-// gradient comes back as a tensor of its own (linear's is a transpose of a transpose), which autograd may then add a
-// sparse lookup gradient into in place (docs/PRECISION.md, "The tied word embeddings' gradient").
+// logits = h W^T + b over rows h (N, H), with linear's backward written out: the same products (model/linear.h), but
+// the weight's gradient comes back as a tensor of its own (linear's is a transpose of a transpose), which autograd
+// may then add a sparse lookup gradient into in place (docs/PRECISION.md, "The tied word embeddings' gradient").
 struct TiedProjection : torch::autograd::Function<TiedProjection> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& w,
                                const torch::Tensor& b) {
     ctx->save_for_backward({h, w});
-    return torch::addmm(b, h, w.t());
+    return linear(h, w, b);
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto& g = grads[0];
     torch::Tensor gh, gw, gb;
-    if (ctx->needs_input_grad(0)) gh = g.mm(saved[1]);
+    if (ctx->needs_input_grad(0)) gh = linear_input_grad(g, saved[1]);
     if (ctx->needs_input_grad(1)) gw = g.t().mm(saved[0]);
     if (ctx->needs_input_grad(2)) gb = g.sum(0);
     return {gh, gw, gb};
@@ -87,18 +88,18 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x, const 
   auto shape = [&](const torch::Tensor& t) { return t.view({B, T, n_heads, d}).transpose(1, 2); };  // (B, h, T, d)
   // q, k, v in this order: backward sums their gradients into x's in the reverse order, and a training run's
   // rounding (so a short run's outcome) depends on it.
-  auto q = shape(q_lin->forward(x));
-  auto k = shape(k_lin->forward(x));
-  auto v = shape(v_lin->forward(x));
+  auto q = shape(linear(q_lin, x));
+  auto k = shape(linear(k_lin, x));
+  auto v = shape(linear(v_lin, x));
   if (fused_attention_applies(dropout, weights_out))
-    return out_lin->forward(fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H}));
+    return linear(out_lin, fused_attention(q, k, v, bias).transpose(1, 2).reshape({B, T, H}));
   q = q / std::sqrt(static_cast<double>(d));  // scaled before the product, as HF
   auto scores = head_products(q, k.transpose(2, 3));  // (B, h, T, T)
   if (bias.defined()) scores = scores + bias;
   auto w = apply_dropout(dropout, torch::softmax(scores, -1));
   if (weights_out) *weights_out = w;
   auto ctx = head_products(w, v).transpose(1, 2).reshape({B, T, H});  // (B, T, H)
-  return out_lin->forward(ctx);
+  return linear(out_lin, ctx);
 }
 
 FFNImpl::FFNImpl(const ModelConfig& c) : activation(c.activation) {
@@ -108,7 +109,7 @@ FFNImpl::FFNImpl(const ModelConfig& c) : activation(c.activation) {
 }
 
 torch::Tensor FFNImpl::forward(const torch::Tensor& x) {
-  return apply_dropout(dropout, lin2->forward(apply_activation(lin1->forward(x), activation)));
+  return apply_dropout(dropout, linear(lin2, apply_activation(linear(lin1, x), activation)));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const ModelConfig& c) {
@@ -212,13 +213,13 @@ bool DistilBertForMaskedLM::sparse_embedding_grad(bool on) {
 
 torch::Tensor DistilBertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {
   // HF applies get_activation(config.activation) here ("gelu" for every released checkpoint).
-  auto h = layer_norm(vocab_layer_norm, apply_activation(vocab_transform->forward(hidden), config_.activation));
+  auto h = layer_norm(vocab_layer_norm, apply_activation(linear(vocab_transform, hidden), config_.activation));
   const auto& w = projector_weight.defined() ? projector_weight : word_embeddings();
   // Only the sparse lookup gradient needs the explicit backward, and only in fp32: under autocast the products
   // run in bf16/fp16, which linear's own backward handles.
   if (!distilbert->embeddings->sparse_word_grad || !torch::GradMode::is_enabled() ||
       autocast_enabled(h.device().type()))
-    return torch::nn::functional::linear(h, w, projector_bias);
+    return linear(h, w, projector_bias);
   const auto rows = h.reshape({-1, h.size(-1)});
   auto out_shape = h.sizes().vec();
   out_shape.back() = w.size(0);
@@ -245,8 +246,8 @@ DistilBertForSequenceClassification::DistilBertForSequenceClassification(const M
 ModelOutput DistilBertForSequenceClassification::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));
   auto pooled = out.last_hidden_state.select(1, 0);  // (B, H): the [CLS] position
-  pooled = apply_dropout(dropout, torch::relu(pre_classifier->forward(pooled)));
-  out.logits = classifier->forward(pooled);  // (B, N)
+  pooled = apply_dropout(dropout, torch::relu(linear(pre_classifier, pooled)));
+  out.logits = linear(classifier, pooled);  // (B, N)
   if (in.labels.defined()) out.loss = sequence_classification_loss(out.logits, in.labels, config_);
   return out;
 }
@@ -269,8 +270,8 @@ ModelOutput DistilBertForMultipleChoice::forward(const ModelInputs& in) {
   if (in.position_ids.defined()) flat.position_ids = in.position_ids.reshape({-1, T});
   auto out = from_encoder(encode(flat));
   auto pooled = out.last_hidden_state.select(1, 0);  // (B*C, H)
-  pooled = apply_dropout(dropout, torch::relu(pre_classifier->forward(pooled)));
-  out.logits = classifier->forward(pooled).view({B, C});  // (B, C)
+  pooled = apply_dropout(dropout, torch::relu(linear(pre_classifier, pooled)));
+  out.logits = linear(classifier, pooled).view({B, C});  // (B, C)
   if (in.labels.defined())
     out.loss = torch::nn::functional::cross_entropy(out.logits, in.labels.view({-1}).to(torch::kLong));
   return out;
@@ -284,7 +285,7 @@ DistilBertForTokenClassification::DistilBertForTokenClassification(const ModelCo
 
 ModelOutput DistilBertForTokenClassification::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));
-  out.logits = classifier->forward(apply_dropout(dropout, out.last_hidden_state));  // (B, T, N)
+  out.logits = linear(classifier, apply_dropout(dropout, out.last_hidden_state));  // (B, T, N)
   if (in.labels.defined()) out.loss = token_classification_loss(out.logits, in.labels);
   return out;
 }
@@ -299,7 +300,7 @@ DistilBertForQuestionAnswering::DistilBertForQuestionAnswering(const ModelConfig
 
 ModelOutput DistilBertForQuestionAnswering::forward(const ModelInputs& in) {
   auto out = from_encoder(encode(in));
-  auto logits = qa_outputs->forward(apply_dropout(dropout, out.last_hidden_state));  // (B, T, 2)
+  auto logits = linear(qa_outputs, apply_dropout(dropout, out.last_hidden_state));  // (B, T, 2)
   auto parts = logits.split(1, -1);
   out.start_logits = parts[0].squeeze(-1).contiguous();  // (B, T)
   out.end_logits = parts[1].squeeze(-1).contiguous();
