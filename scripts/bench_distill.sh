@@ -23,11 +23,12 @@
 #   Where bf16 products are slow (docs/PRECISION.md) the bf16 runs are skipped, naming why.
 #   --profile: one more run of ours per pair and precision with the operator profile (trainer.profile_steps) of the
 #   steps after the warm-up, which splits the gap to the limit in two. A "products" line gives the tokens/s that the
-#   step's own matrix products allow (ATen's mm, addmm and bmm, and model/head_products.h's threaded loops, their
-#   self time per step, at the rate they reached on the step's shapes), and ours as a % of it: what the rest of the
-#   step costs. The profile's 12 largest operators follow it, after a line that says how many MiB of fresh pages
-#   the profiled run faulted in beyond the timed one (the profiler changes how the heap is reused, and the products'
-#   or other operators' times then include zeroing those pages; docs/PRECISION.md, "Reading the operator profile").
+#   step's own matrix products allow (ATen's mm, addmm and bmm, oneDNN's linear (model/linear.h) and
+#   model/head_products.h's threaded loops, their self time per step, at the rate they reached on the step's
+#   shapes), and ours as a % of it: what the rest of the step costs. The profile's 12 largest operators follow it,
+#   after a line that says how many MiB of fresh pages the profiled run faulted in beyond the timed one (the
+#   profiler changes how the heap is reused, and the products' or other operators' times then include zeroing those
+#   pages; docs/PRECISION.md, "Reading the operator profile").
 #
 #   scripts/bench_distill.sh [--data DIR] [--pairs small,base] [--precisions fp32,bf16] [--steps S] [--warmup W]
 #                            [--threads N] [--repeat R] [--bin PATH] [--ref-heap default|kept|both] [--python PATH]
@@ -169,7 +170,8 @@ YAML
       # timed run above (the last repeat's), not the profiled one. It can still include zeroing fresh pages: the
       # line after it says how many.
       awk -v p="$pair" -v q="$prec" -v n="$STEPS" -v a="$ours" -v g="$(gflop_per_token "$TCONF" "$SCONF")" '
-        $1 == "aten::mm" || $1 == "aten::addmm" || $1 == "aten::bmm" || $1 == "distilbert::head_products" { mm += $2 }
+        $1 == "aten::mm" || $1 == "aten::addmm" || $1 == "aten::bmm" || $1 == "distilbert::head_products" ||
+        $1 == "mkldnn::_linear_pointwise" { mm += $2 }
         $1 == "traced" { total = $4 }
         END { if (!total || !mm) { print "error: no product times in profile.txt" > "/dev/stderr"; exit 1 }
               step = 1024 / a * 1000; mm /= n
