@@ -8,6 +8,8 @@
 // transposed operands, was slower. LibTorch 1.13 has no such operator: there every linear is LibTorch's.
 #pragma once
 
+#include <string>
+
 #include <torch/nn/modules/linear.h>
 #include <torch/types.h>
 
