@@ -1,8 +1,8 @@
 // `distilbert info`: what a model folder holds: architecture, sizes, parameter counts, stored dtypes, file size.
 // `distilbert info --cpu`: what this machine runs fast: the CPU's flags, LibTorch's version and the measured rate of
 // fp32 and bf16 matrix products (whether bf16 training pays off here, docs/PRECISION.md), and which library runs the
-// fp32 linears. `--json-out FILE` also
-// writes that one reading as JSON, so that a script shows the text and keeps the numbers of the same measurement.
+// fp32 linears. `--json-out FILE` also writes that one reading as JSON, so that a script shows the text and keeps
+// the numbers of the same measurement.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>

@@ -24,27 +24,6 @@ nn::LayerNorm make_layer_norm(int64_t dim) {
   return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(kDistilLayerNormEps));
 }
 
-// logits = h W^T + b over rows h (N, H), with linear's backward written out: the same products (model/linear.h), but
-// the weight's gradient comes back as a tensor of its own (linear's is a transpose of a transpose), which autograd
-// may then add a sparse lookup gradient into in place (docs/PRECISION.md, "The tied word embeddings' gradient").
-struct TiedProjection : torch::autograd::Function<TiedProjection> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& w,
-                               const torch::Tensor& b) {
-    ctx->save_for_backward({h, w});
-    return linear(h, w, b);
-  }
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
-                                               torch::autograd::tensor_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& g = grads[0];
-    torch::Tensor gh, gw, gb;
-    if (ctx->needs_input_grad(0)) gh = linear_input_grad(g, saved[1]);
-    if (ctx->needs_input_grad(1)) gw = g.t().mm(saved[0]);
-    if (ctx->needs_input_grad(2)) gb = g.sum(0);
-    return {gh, gw, gb};
-  }
-};
-
 void check_ids(const torch::Tensor& ids) {
   DISTILBERT_CHECK(ids.defined() && ids.dim() == 2, "DistilBERT: input_ids must be (B, T), got ",
                    ids.defined() ? ids.sizes() : c10::IntArrayRef{});
@@ -223,7 +202,7 @@ torch::Tensor DistilBertForMaskedLM::mlm_logits(const torch::Tensor& hidden) {
   const auto rows = h.reshape({-1, h.size(-1)});
   auto out_shape = h.sizes().vec();
   out_shape.back() = w.size(0);
-  return TiedProjection::apply(rows, w, projector_bias).view(out_shape);
+  return linear_rows(rows, w, projector_bias).view(out_shape);
 }
 
 ModelOutput DistilBertForMaskedLM::encoder_forward(const ModelInputs& in) { return from_encoder(encode(in)); }

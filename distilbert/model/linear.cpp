@@ -36,14 +36,22 @@ LinearMode linear_mode() {
 
 bool mkl_on_other_vendor() { return at::hasMKL() && cpu_info().vendor != "GenuineIntel"; }
 
-// oneDNN's x W^T + b through the dispatcher (the operator has no C++ function of its own in LibTorch's headers).
-// x (rows, in) and w (out, in) may be strided views; b may be undefined. Returns a contiguous (rows, out) tensor.
+// LibTorch 2.x registers oneDNN's linear as an operator without a C++ function in its headers: found once through
+// the dispatcher, absent on 1.13 and in a LibTorch built without oneDNN.
+#if TORCH_VERSION_MAJOR >= 2
+const std::optional<c10::OperatorHandle>& onednn_linear_op() {
+  static const auto op = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+  return op;
+}
+#endif
+
+// oneDNN's x W^T + b. x (rows, in) and w (out, in) may be strided views; b may be undefined. Returns a contiguous
+// (rows, out) tensor. Only where onednn_linear_available().
 torch::Tensor onednn_linear_product(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
 #if TORCH_VERSION_MAJOR >= 2
-  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
   torch::jit::Stack stack{x, w, b.defined() ? c10::IValue(b) : c10::IValue(), c10::IValue(std::string("none")),
                           c10::IValue(c10::List<std::optional<c10::Scalar>>()), c10::IValue()};
-  op.callBoxed(&stack);
+  onednn_linear_op()->callBoxed(&stack);
   return stack.at(0).toTensor();
 #else
   (void)x, (void)w, (void)b;
@@ -56,19 +64,19 @@ bool onednn_applies(const torch::Tensor& x, const torch::Tensor& w) {
          w.scalar_type() == torch::kFloat && !autocast_enabled(c10::DeviceType::CPU);
 }
 
-// Rows x (N, in) -> x W^T + b; backward: the input's gradient in oneDNN, the weight's in the BLAS (see linear.h).
-struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
+// linear_rows: x W^T + b with the backward written out (see linear.h); each product in oneDNN or the BLAS.
+struct RowsLinear : torch::autograd::Function<RowsLinear> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b) {
     ctx->save_for_backward({x, w});
-    return onednn_linear_product(x, w, b);
+    return onednn_applies(x, w) ? onednn_linear_product(x, w, b) : torch::addmm(b, x, w.t());
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto g = grads[0].contiguous();
     torch::Tensor gx, gw, gb;
-    if (ctx->needs_input_grad(0)) gx = onednn_linear_product(g, saved[1].t(), torch::Tensor());
+    if (ctx->needs_input_grad(0)) gx = linear_input_grad(g, saved[1]);
     if (ctx->needs_input_grad(1)) gw = g.t().mm(saved[0]);
     if (ctx->needs_input_grad(2)) gb = g.sum(0);
     return {gx, gw, gb};
@@ -81,8 +89,7 @@ void set_linear_mode(LinearMode m) { g_linear_mode = static_cast<int>(m); }
 
 bool onednn_linear_available() {
 #if TORCH_VERSION_MAJOR >= 2
-  static const bool found = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""}).has_value();
-  return found;
+  return onednn_linear_op().has_value();
 #else
   return false;
 #endif
@@ -98,10 +105,15 @@ bool onednn_linears() {
 }
 
 std::string linear_backend_summary() {
-  if (onednn_linears() && linear_mode() == LinearMode::OneDnn) return "oneDNN (DISTILBERT_LINEAR=onednn)";
-  if (onednn_linears()) return "oneDNN (LibTorch's MKL takes a slower path on this " + cpu_info().vendor + " CPU)";
   if (!onednn_linear_available()) return "LibTorch's BLAS (this LibTorch has no oneDNN linear)";
-  return linear_mode() == LinearMode::Blas ? "LibTorch's BLAS (DISTILBERT_LINEAR=blas)" : "LibTorch's BLAS";
+  switch (linear_mode()) {
+    case LinearMode::OneDnn: return "oneDNN (DISTILBERT_LINEAR=onednn)";
+    case LinearMode::Blas: return "LibTorch's BLAS (DISTILBERT_LINEAR=blas)";
+    case LinearMode::Auto:
+      return mkl_on_other_vendor() ? "oneDNN (LibTorch's MKL takes a slower path on this " + cpu_info().vendor + " CPU)"
+                                   : "LibTorch's BLAS";
+  }
+  return "LibTorch's BLAS";
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
@@ -110,7 +122,11 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch
   out_shape.back() = w.size(0);
   // An autograd function's inputs must be defined tensors: no bias is a zero one, which needs no gradient.
   const auto bias = b.defined() ? b : torch::zeros({w.size(0)}, w.options());
-  return OneDnnLinear::apply(x.reshape({-1, x.size(-1)}), w, bias).view(out_shape);
+  return linear_rows(x.reshape({-1, x.size(-1)}), w, bias).view(out_shape);
+}
+
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return RowsLinear::apply(x, w, b);
 }
 
 torch::Tensor linear(const torch::nn::Linear& m, const torch::Tensor& x) { return linear(x, m->weight, m->bias); }

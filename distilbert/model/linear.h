@@ -36,6 +36,13 @@ std::string linear_backend_summary();
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
 torch::Tensor linear(const torch::nn::Linear& m, const torch::Tensor& x);
 
+/// x W^T + b for rows x (N, in) and a defined bias, as an autograd function with the backward written out, each
+/// product in oneDNN or the BLAS as linear() chooses: the input's gradient g W, the weight's g^T x, the bias's sum of
+/// g. The weight's gradient comes back as a tensor of its own (LibTorch's linear returns a transpose of a
+/// transpose), which autograd may then add a sparse lookup gradient into in place (DistilBERT's tied vocabulary
+/// projection, docs/PRECISION.md "The tied word embeddings' gradient"). linear() uses it where oneDNN runs.
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
 /// g W for g (rows, out) and w (out, in): a linear's input gradient, in oneDNN where linear() would use it.
 torch::Tensor linear_input_grad(const torch::Tensor& g, const torch::Tensor& w);
 
